@@ -1,0 +1,23 @@
+# Decides whether the CUDA backend is built. AUTO builds it when nvcc is found (also in
+# /usr/local/cuda/bin when that is not on PATH); ON insists; OFF never looks.
+set(MTMAP_WITH_CUDA OFF)
+if(NOT MTMAP_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      # Hopper (H100/H200) and Ampere; override with -DCMAKE_CUDA_ARCHITECTURES=...
+      set(CMAKE_CUDA_ARCHITECTURES 90 80)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 20)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(MTMAP_WITH_CUDA ON)
+  elseif(MTMAP_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "MTMAP_CUDA=ON but no CUDA compiler (nvcc) was found")
+  endif()
+endif()

@@ -1,0 +1,37 @@
+#pragma once
+// Shared plumbing of op implementations (not a public header): device checks and access to the
+// CUDA stream and cuBLAS handle of a tensor's device.
+#include <initializer_list>
+
+#include "engine/core/backend.h"
+#include "engine/tensor/tensor.h"
+
+#ifdef MTMAP_WITH_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#endif
+
+namespace mtmap::detail {
+
+// All tensors on one device; names the op and each device otherwise.
+void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
+// dtype must be one of the floating types the op's backend computes in.
+void check_float(const char* op, const Tensor& t);
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+// Throws "<op>: this build has no CUDA backend" (used where a CUDA branch cannot be compiled).
+[[noreturn]] void no_cuda_build(const char* op);
+
+#ifdef MTMAP_WITH_CUDA
+cudaStream_t stream_of(const Device& d);
+cublasHandle_t cublas_of(const Device& d);
+#endif
+
+}  // namespace mtmap::detail
+
+// The CUDA branch of an op: the launcher call where the backend is built, a clear error naming
+// the op where it is not.  Usage: if (cpu) cpu::f(...); else MTMAP_ON_CUDA("op", cuda::f(...));
+#ifdef MTMAP_WITH_CUDA
+#define MTMAP_ON_CUDA(op, ...) __VA_ARGS__
+#else
+#define MTMAP_ON_CUDA(op, ...) ::mtmap::detail::no_cuda_build(op)
+#endif

@@ -1,0 +1,211 @@
+// Index ops: each works on a contiguous (outer, D, inner) view with the indexed axis in the middle.
+#include "engine/ops/index.h"
+
+#include "engine/autograd/node.h"
+#include "engine/ops/copy.h"
+#include "engine/ops/dispatch.h"
+#include "engine/ops/elementwise.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+#ifdef MTMAP_WITH_CUDA
+#include "kernels/cuda/cuda_kernels.h"
+#endif
+
+namespace mtmap {
+namespace {
+
+using Grads = std::vector<Tensor>;
+using Needs = std::vector<bool>;
+
+int64_t outer_of(const Shape& s, int dim) {
+  int64_t n = 1;
+  for (int d = 0; d < dim; ++d) n *= s[size_t(d)];
+  return n;
+}
+int64_t inner_of(const Shape& s, int dim) {
+  int64_t n = 1;
+  for (size_t d = size_t(dim) + 1; d < s.size(); ++d) n *= s[d];
+  return n;
+}
+
+void check_index(const char* op, const Tensor& index, int64_t bound) {
+  MTMAP_CHECK(index.dtype() == DType::i64, "{}: index must be i64, got {} {}", op, dtype_name(index.dtype()),
+              shape_str(index.shape()));
+  if (index.device().is_cpu()) {
+    const int64_t* p = static_cast<const int64_t*>(index.raw());
+    for (int64_t i = 0; i < index.numel(); ++i)
+      MTMAP_CHECK(p[i] >= 0 && p[i] < bound, "{}: index {} at position {} is out of range [0, {})", op, p[i], i, bound);
+  }
+}
+
+// Checks the gather/scatter contract and builds its params.
+GatherParams gather_params(const char* op, const Tensor& t, int dim, const Tensor& index) {
+  MTMAP_CHECK(index.ndim() == t.ndim(), "{}: index {} and tensor {} need the same number of axes", op,
+              shape_str(index.shape()), shape_str(t.shape()));
+  for (int d = 0; d < t.ndim(); ++d)
+    MTMAP_CHECK(d == dim || index.shape()[size_t(d)] == t.shape()[size_t(d)],
+                "{}: index {} must match tensor {} on every axis but {}", op, shape_str(index.shape()),
+                shape_str(t.shape()), dim);
+  GatherParams p;
+  p.outer = outer_of(t.shape(), dim);
+  p.inner = inner_of(t.shape(), dim);
+  p.D = t.shape()[size_t(dim)];
+  p.J = index.shape()[size_t(dim)];
+  return p;
+}
+
+}  // namespace
+
+Tensor cat(const std::vector<Tensor>& ts, int dim_in) {
+  MTMAP_CHECK(!ts.empty(), "cat: no tensors");
+  const Tensor& first = ts[0];
+  int dim = wrap_dim(dim_in, first.ndim(), "cat");
+  Shape out_shape = first.shape();
+  out_shape[size_t(dim)] = 0;
+  for (const Tensor& t : ts) {
+    detail::check_same_device("cat", {&first, &t});
+    detail::check_same_dtype("cat", first, t);
+    bool ok = t.ndim() == first.ndim();
+    for (int d = 0; ok && d < t.ndim(); ++d) ok = d == dim || t.shape()[size_t(d)] == first.shape()[size_t(d)];
+    MTMAP_CHECK(ok, "cat: shapes {} and {} differ off axis {}", shape_str(first.shape()), shape_str(t.shape()), dim);
+    out_shape[size_t(dim)] += t.shape()[size_t(dim)];
+  }
+  Tensor out = empty(out_shape, first.dtype(), first.device());
+  std::vector<int64_t> starts;
+  int64_t at = 0;
+  for (const Tensor& t : ts) {
+    starts.push_back(at);
+    int64_t len = t.shape()[size_t(dim)];
+    if (len > 0) copy_into(out.detach().narrow(dim, at, len), t);
+    at += len;
+  }
+  if (autograd::needs_grad(ts)) {
+    std::vector<int64_t> lengths;
+    for (const Tensor& t : ts) lengths.push_back(t.shape()[size_t(dim)]);
+    autograd::record("cat", ts, out, [dim, starts, lengths](const Tensor& g, const Needs& n) {
+      Grads gs(n.size());
+      for (size_t i = 0; i < n.size(); ++i)
+        if (n[i]) gs[i] = g.narrow(dim, starts[i], lengths[i]);
+      return gs;
+    });
+  }
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& ts, int dim) {
+  MTMAP_CHECK(!ts.empty(), "stack: no tensors");
+  int d = wrap_dim(dim, ts[0].ndim() + 1, "stack");
+  std::vector<Tensor> expanded;
+  for (const Tensor& t : ts) {
+    MTMAP_CHECK(t.shape() == ts[0].shape(), "stack: shapes {} and {} differ", shape_str(ts[0].shape()),
+                shape_str(t.shape()));
+    expanded.push_back(t.unsqueeze(d));
+  }
+  return cat(expanded, d);
+}
+
+Tensor index_select(const Tensor& t, int dim_in, const Tensor& index) {
+  int dim = wrap_dim(dim_in, t.ndim(), "index_select");
+  detail::check_same_device("index_select", {&t, &index});
+  detail::check_float("index_select", t);
+  MTMAP_CHECK(index.ndim() == 1, "index_select: index must be 1-D, got {}", shape_str(index.shape()));
+  check_index("index_select", index, t.shape()[size_t(dim)]);
+  Tensor x = t.detach().contiguous();
+  Tensor idx = index.contiguous();
+  Shape out_shape = t.shape();
+  out_shape[size_t(dim)] = index.numel();
+  Tensor out = zeros(out_shape, t.dtype(), t.device());
+  IndexSelectParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
+  const auto* ip = static_cast<const int64_t*>(idx.raw());
+  if (out.numel() > 0) {
+    if (t.device().is_cpu())
+      cpu::index_select(t.dtype(), p, x.raw(), ip, out.raw());
+    else
+      MTMAP_ON_CUDA("index_select", cuda::index_select(t.dtype(), p, x.raw(), ip, out.raw(), detail::stream_of(t.device())));
+  }
+  if (autograd::needs_grad({&t}))
+    autograd::record("index_select", {t}, out, [in_shape = t.shape(), dim, idx](const Tensor& g, const Needs&) {
+      return Grads{index_add(zeros(in_shape, g.dtype(), g.device()), dim, idx, g)};
+    });
+  return out;
+}
+
+Tensor index_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor& src) {
+  int dim = wrap_dim(dim_in, t.ndim(), "index_add");
+  detail::check_same_device("index_add", {&t, &index, &src});
+  detail::check_same_dtype("index_add", t, src);
+  detail::check_float("index_add", t);
+  MTMAP_CHECK(index.ndim() == 1, "index_add: index must be 1-D, got {}", shape_str(index.shape()));
+  Shape want = t.shape();
+  want[size_t(dim)] = index.numel();
+  MTMAP_CHECK(src.shape() == want, "index_add: src {} should be {} (tensor {}, index {})", shape_str(src.shape()),
+              shape_str(want), shape_str(t.shape()), shape_str(index.shape()));
+  check_index("index_add", index, t.shape()[size_t(dim)]);
+  Tensor out = convert(t.detach(), t.dtype(), /*force_copy=*/true);
+  Tensor s = src.detach().contiguous();
+  Tensor idx = index.contiguous();
+  IndexAddParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
+  const auto* ip = static_cast<const int64_t*>(idx.raw());
+  if (s.numel() > 0) {
+    if (t.device().is_cpu())
+      cpu::index_add(t.dtype(), p, s.raw(), ip, out.raw());
+    else
+      MTMAP_ON_CUDA("index_add", cuda::index_add(t.dtype(), p, s.raw(), ip, out.raw(), detail::stream_of(t.device())));
+  }
+  if (autograd::needs_grad({&t, &src}))
+    autograd::record("index_add", {t, src}, out, [dim, idx](const Tensor& g, const Needs& n) {
+      return Grads{n[0] ? g : Tensor(), n[1] ? index_select(g, dim, idx) : Tensor()};
+    });
+  return out;
+}
+
+Tensor gather(const Tensor& t, int dim_in, const Tensor& index) {
+  int dim = wrap_dim(dim_in, t.ndim(), "gather");
+  detail::check_same_device("gather", {&t, &index});
+  detail::check_float("gather", t);
+  GatherParams p = gather_params("gather", t, dim, index);
+  check_index("gather", index, p.D);
+  Tensor x = t.detach().contiguous();
+  Tensor idx = index.contiguous();
+  Tensor out = zeros(index.shape(), t.dtype(), t.device());
+  const auto* ip = static_cast<const int64_t*>(idx.raw());
+  if (out.numel() > 0) {
+    if (t.device().is_cpu())
+      cpu::gather(t.dtype(), p, x.raw(), ip, out.raw());
+    else
+      MTMAP_ON_CUDA("gather", cuda::gather(t.dtype(), p, x.raw(), ip, out.raw(), detail::stream_of(t.device())));
+  }
+  if (autograd::needs_grad({&t}))
+    autograd::record("gather", {t}, out, [in_shape = t.shape(), dim, idx](const Tensor& g, const Needs&) {
+      return Grads{scatter_add(zeros(in_shape, g.dtype(), g.device()), dim, idx, g)};
+    });
+  return out;
+}
+
+Tensor scatter_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor& src) {
+  int dim = wrap_dim(dim_in, t.ndim(), "scatter_add");
+  detail::check_same_device("scatter_add", {&t, &index, &src});
+  detail::check_same_dtype("scatter_add", t, src);
+  detail::check_float("scatter_add", t);
+  GatherParams p = gather_params("scatter_add", t, dim, index);
+  MTMAP_CHECK(src.shape() == index.shape(), "scatter_add: src {} and index {} differ", shape_str(src.shape()),
+              shape_str(index.shape()));
+  check_index("scatter_add", index, p.D);
+  Tensor out = convert(t.detach(), t.dtype(), /*force_copy=*/true);
+  Tensor s = src.detach().contiguous();
+  Tensor idx = index.contiguous();
+  const auto* ip = static_cast<const int64_t*>(idx.raw());
+  if (s.numel() > 0) {
+    if (t.device().is_cpu())
+      cpu::scatter_add(t.dtype(), p, s.raw(), ip, out.raw());
+    else
+      MTMAP_ON_CUDA("scatter_add", cuda::scatter_add(t.dtype(), p, s.raw(), ip, out.raw(), detail::stream_of(t.device())));
+  }
+  if (autograd::needs_grad({&t, &src}))
+    autograd::record("scatter_add", {t, src}, out, [dim, idx](const Tensor& g, const Needs& n) {
+      return Grads{n[0] ? g : Tensor(), n[1] ? gather(g, dim, idx) : Tensor()};
+    });
+  return out;
+}
+
+}  // namespace mtmap

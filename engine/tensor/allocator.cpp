@@ -1,0 +1,70 @@
+#include "engine/tensor/allocator.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+
+#include "engine/core/error.h"
+
+namespace mtmap {
+namespace {
+
+class CpuAllocator final : public Allocator {
+ public:
+  void* allocate(size_t bytes) override {
+    // aligned_alloc wants a multiple of the alignment; a zero-size tensor still gets a block.
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (rounded == 0) rounded = 64;
+    void* p = std::aligned_alloc(64, rounded);
+    MTMAP_CHECK(p != nullptr, "cpu allocator: out of memory allocating {} bytes", bytes);
+    if (poison()) std::memset(p, 0xFF, rounded);
+    std::lock_guard<std::mutex> lock(mutex_);
+    sizes_[p] = rounded;
+    stats_.allocated += rounded;
+    stats_.reserved += rounded;
+    if (stats_.allocated > stats_.peak) stats_.peak = stats_.allocated;
+    return p;
+  }
+
+  void deallocate(void* p) noexcept override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = sizes_.find(p);
+      if (it != sizes_.end()) {
+        stats_.allocated -= it->second;
+        stats_.reserved -= it->second;
+        sizes_.erase(it);
+      }
+    }
+    std::free(p);
+  }
+
+  Device device() const override { return Device::cpu(); }
+
+  MemoryStats stats() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<void*, size_t> sizes_;
+  MemoryStats stats_;
+};
+
+}  // namespace
+
+Allocator& cpu_allocator() {
+  static CpuAllocator alloc;
+  return alloc;
+}
+
+Storage::Storage(Allocator& alloc, size_t bytes) : alloc_(&alloc), data_(alloc.allocate(bytes)), bytes_(bytes) {}
+
+Storage::~Storage() {
+  if (data_) alloc_->deallocate(data_);
+}
+
+}  // namespace mtmap

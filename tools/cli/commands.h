@@ -1,0 +1,9 @@
+#pragma once
+// Each subcommand of the mtmap program registers itself on the CLI11 app.
+#include <CLI/CLI.hpp>
+
+namespace mtmap::cli {
+
+void add_info_command(CLI::App& app);
+
+}  // namespace mtmap::cli

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build and the tests need. Idempotent: when everything is
+# already present it checks with dpkg and returns in well under a second.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libopenblas-dev      # CPU GEMM
+  catch2               # tests (Catch2 v2)
+  libcli11-dev         # command-line parsing
+  libfmt-dev           # text formatting
+  nlohmann-json3-dev   # experiment configs
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
+
+# nvcc is optional: without it the CUDA backend is simply not built (-DMTMAP_CUDA=AUTO).
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+  echo "setup: nvcc found, the CUDA backend will be built"
+else
+  echo "setup: no nvcc, building the CPU backend only"
+fi
