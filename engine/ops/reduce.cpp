@@ -138,7 +138,7 @@ Tensor var(const Tensor& t, const std::vector<int>& dims, double correction, boo
   return finish(out, p, keepdim);
 }
 
-Tensor std(const Tensor& t, const std::vector<int>& dims, double correction, bool keepdim) {
+Tensor stddev(const Tensor& t, const std::vector<int>& dims, double correction, bool keepdim) {
   return sqrt(var(t, dims, correction, keepdim));
 }
 

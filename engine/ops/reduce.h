@@ -15,6 +15,6 @@ Tensor max(const Tensor& t, const std::vector<int>& dims, bool keepdim = false);
 Tensor min(const Tensor& t, const std::vector<int>& dims, bool keepdim = false);
 // Variance with divisor (count - correction): correction 1 is the unbiased estimate.
 Tensor var(const Tensor& t, const std::vector<int>& dims, double correction = 1, bool keepdim = false);
-Tensor std(const Tensor& t, const std::vector<int>& dims, double correction = 1, bool keepdim = false);
+Tensor stddev(const Tensor& t, const std::vector<int>& dims, double correction = 1, bool keepdim = false);
 
 }  // namespace mtmap

@@ -19,10 +19,9 @@ MTMAP_HD inline uint32_t mulhilo32(uint32_t a, uint32_t b, uint32_t* hi) {
   return uint32_t(p);
 }
 
-// One 128-bit block of random bits for counter `block` under key `seed`.
-MTMAP_HD inline Philox4 philox4x32_10(uint64_t seed, uint64_t block) {
-  uint32_t c0 = uint32_t(block), c1 = uint32_t(block >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = uint32_t(seed), k1 = uint32_t(seed >> 32);
+// The Philox4x32-10 bijection of a 128-bit counter under a 64-bit key.
+MTMAP_HD inline Philox4 philox4x32_10_raw(Philox4 ctr, uint32_t k0, uint32_t k1) {
+  uint32_t c0 = ctr.v[0], c1 = ctr.v[1], c2 = ctr.v[2], c3 = ctr.v[3];
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, hi1;
     uint32_t lo0 = mulhilo32(0xD2511F53u, c0, &hi0);
@@ -33,6 +32,12 @@ MTMAP_HD inline Philox4 philox4x32_10(uint64_t seed, uint64_t block) {
     k1 += 0xBB67AE85u;
   }
   return Philox4{{c0, c1, c2, c3}};
+}
+
+// One 128-bit block of random bits for counter `block` under key `seed`.
+MTMAP_HD inline Philox4 philox4x32_10(uint64_t seed, uint64_t block) {
+  Philox4 ctr{{uint32_t(block), uint32_t(block >> 32), 0u, 0u}};
+  return philox4x32_10_raw(ctr, uint32_t(seed), uint32_t(seed >> 32));
 }
 
 // Element layout, shared by both backends. `offset` counts 128-bit blocks.
