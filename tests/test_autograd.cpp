@@ -127,3 +127,14 @@ TEST_CASE("the gradient check catches a wrong backward rule", "[autograd][gradch
   auto right = [](const std::vector<Tensor>& in) { return mul(in[0], in[1]); };
   CHECK(autograd::gradcheck("mul", right, {x, c}).ok);
 }
+
+TEST_CASE("a deep graph dropped without backward is destroyed without recursion", "[autograd]") {
+  Tensor x = from_vector<double>({1.0}, {1});
+  x.set_requires_grad(true);
+  {
+    Tensor y = x;
+    for (int i = 0; i < 200000; ++i) y = mul(y, 1.0);
+    CHECK(y.grad_fn());
+  }  // the whole chain goes here
+  CHECK(!x.grad().defined());
+}

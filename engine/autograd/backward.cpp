@@ -11,6 +11,22 @@
 
 namespace mtmap::autograd {
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> orphans;
+  auto adopt = [&orphans](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.node && e.node.use_count() == 1) orphans.push_back(std::move(e.node));
+    edges.clear();
+  };
+  adopt(next_);
+  while (!orphans.empty()) {
+    std::shared_ptr<Node> n = std::move(orphans.back());
+    orphans.pop_back();
+    adopt(n->next_);
+    // n is destroyed here with no edges left, so its destructor does not recurse.
+  }
+}
+
 std::vector<Tensor> FunctionNode::apply(const Tensor& grad_out) {
   MTMAP_CHECK(fn_ != nullptr, "backward through {} a second time: its saved tensors were already freed",
               name());

@@ -25,7 +25,9 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out, con
 class Node {
  public:
   Node(std::string name, std::vector<Edge> next) : name_(std::move(name)), next_(std::move(next)) {}
-  virtual ~Node() = default;
+  // Destroys the chain of nodes only this one keeps alive iteratively: a recursive destruction of
+  // a 100,000-op graph would overflow the stack.
+  virtual ~Node();
   const std::string& name() const { return name_; }
   const std::vector<Edge>& next() const { return next_; }
   virtual std::vector<Tensor> apply(const Tensor& grad_out) = 0;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test. What CI runs (.ci/run), and what a newcomer runs first.
+#   tools/test.sh             release build in build/, then the ASan+UBSan build in build-asan/
+#   tools/test.sh --quick     the release build only
+# CUDA tests are built whenever nvcc is found and report "skipped" where no GPU exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+jobs=$(nproc)
+
+tools/setup.sh
+
+echo "== release build (build/)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMTMAP_CUDA=AUTO >/dev/null
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j "$jobs")
+
+if [ "$quick" -eq 0 ]; then
+  # The sanitizers check the CPU engine; CUDA is left out because the CUDA runtime and
+  # AddressSanitizer's shadow memory do not mix without a driver to talk to.
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/)"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMTMAP_CUDA=OFF -DMTMAP_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j "$jobs"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
+fi
+echo "== all tests passed"
