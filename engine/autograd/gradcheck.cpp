@@ -50,6 +50,8 @@ GradcheckResult gradcheck(const std::string& name, const GradcheckFn& fn, const 
       continue;
     }
     std::vector<double> analytic = grad.to(Device::cpu()).to_vector<double>();
+    double scale = 0;
+    for (double a : analytic) scale = std::max(scale, std::fabs(a));
     Device device = inputs[i].device();
     Shape shape = inputs[i].shape();
     std::vector<double> values = inputs[i].to(Device::cpu()).to_vector<double>();
@@ -65,7 +67,7 @@ GradcheckResult gradcheck(const std::string& name, const GradcheckFn& fn, const 
       values[k] = v;
       double numeric = (plus - minus) / (2 * o.eps);
       double a = analytic[k];
-      double allowed = o.atol + o.rtol * std::max(std::fabs(a), std::fabs(numeric));
+      double allowed = o.atol + o.floor * scale + o.rtol * std::max(std::fabs(a), std::fabs(numeric));
       double ratio = std::fabs(a - numeric) / allowed;
       if (!(ratio <= 1.0)) {  // also catches NaN
         if (result.ok || result.report.size() < 2000)

@@ -5,8 +5,10 @@
 // never a plain sum, which is blind to errors that cancel across outputs (batch norm's, say).
 // The analytic gradient of L (autograd) is compared, for every element of every input that
 // requires grad, with the central difference (L(x + eps) - L(x - eps)) / 2eps, which is accurate
-// to O(eps^2) in float64. An element passes when |analytic - numeric| <= atol + rtol * max(|a|, |n|):
-// a relative error with a floor, so tiny gradients are not held to impossible relative precision.
+// to O(eps^2) in float64. An element passes when
+//   |analytic - numeric| <= atol + floor * G + rtol * max(|a|, |n|),   G = max |analytic| of that input:
+// a relative error with a floor, so a tiny gradient that is the difference of large terms (a wide
+// convolution's, say) is not held to a relative precision the central difference cannot reach.
 #include <functional>
 #include <string>
 #include <vector>
@@ -19,8 +21,8 @@ struct GradcheckOptions {
   double eps = 1e-6;
   double rtol = 1e-5;
   double atol = 1e-8;
+  double floor = 1e-6;
   uint64_t seed = 20261126;
-  // Also evaluate inputs that do not require grad? (Never: they must get no gradient.)
 };
 
 struct GradcheckResult {

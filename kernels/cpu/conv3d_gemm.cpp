@@ -1,0 +1,188 @@
+// 3D convolution as vol2col + GEMM (OpenBLAS), one sample at a time so the column buffer stays
+// at C·T·R·S × Z·P·Q elements. A 1×1×1 stride-1 unpadded convolution skips vol2col: the input
+// already is the column matrix.
+#include <cblas.h>
+
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/conv3d.h"
+#include "kernels/cpu/conv3d_reference.h"
+#include "kernels/cpu/dtype_switch.h"
+
+namespace mtmap::cpu {
+namespace {
+
+// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major.
+void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+             const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+             const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+bool is_pointwise(const Conv3dProblem& p) {
+  return p.T == 1 && p.R == 1 && p.S == 1 && p.stride_d == 1 && p.stride_h == 1 && p.stride_w == 1 &&
+         p.pad_d == 0 && p.pad_h == 0 && p.pad_w == 0;
+}
+
+// col[(c,t,r,s), (z,p,q)] = x[c, z·sd − pd + t·dd, …] (0 outside the volume). x is one sample.
+template <class T>
+void vol2col(const Conv3dProblem& p, const T* x, T* col) {
+  const int64_t zpq = p.Z * p.P * p.Q;
+  for (int64_t c = 0; c < p.C; ++c)
+    for (int64_t t = 0; t < p.T; ++t)
+      for (int64_t r = 0; r < p.R; ++r)
+        for (int64_t s = 0; s < p.S; ++s) {
+          T* row = col + (((c * p.T + t) * p.R + r) * p.S + s) * zpq;
+          for (int64_t z = 0; z < p.Z; ++z) {
+            int64_t d = z * p.stride_d - p.pad_d + t * p.dil_d;
+            T* out = row + z * p.P * p.Q;
+            if (d < 0 || d >= p.D) {
+              std::memset(out, 0, sizeof(T) * size_t(p.P * p.Q));
+              continue;
+            }
+            for (int64_t q0 = 0; q0 < p.P; ++q0) {
+              int64_t h = q0 * p.stride_h - p.pad_h + r * p.dil_h;
+              T* o = out + q0 * p.Q;
+              if (h < 0 || h >= p.H) {
+                std::memset(o, 0, sizeof(T) * size_t(p.Q));
+                continue;
+              }
+              const T* in = x + ((c * p.D + d) * p.H + h) * p.W;
+              int64_t w0 = -p.pad_w + s * p.dil_w;
+              for (int64_t q1 = 0; q1 < p.Q; ++q1) {
+                int64_t w = w0 + q1 * p.stride_w;
+                o[q1] = (w >= 0 && w < p.W) ? in[w] : T(0);
+              }
+            }
+          }
+        }
+}
+
+// The adjoint of vol2col: dx[c, d, h, w] += col[…] over every tap that read it. dx is one sample,
+// zeroed by the caller; taps are visited in a fixed order (deterministic).
+template <class T>
+void col2vol(const Conv3dProblem& p, const T* col, T* dx) {
+  const int64_t zpq = p.Z * p.P * p.Q;
+  for (int64_t c = 0; c < p.C; ++c)
+    for (int64_t t = 0; t < p.T; ++t)
+      for (int64_t r = 0; r < p.R; ++r)
+        for (int64_t s = 0; s < p.S; ++s) {
+          const T* row = col + (((c * p.T + t) * p.R + r) * p.S + s) * zpq;
+          for (int64_t z = 0; z < p.Z; ++z) {
+            int64_t d = z * p.stride_d - p.pad_d + t * p.dil_d;
+            if (d < 0 || d >= p.D) continue;
+            for (int64_t q0 = 0; q0 < p.P; ++q0) {
+              int64_t h = q0 * p.stride_h - p.pad_h + r * p.dil_h;
+              if (h < 0 || h >= p.H) continue;
+              const T* in = row + (z * p.P + q0) * p.Q;
+              T* out = dx + ((c * p.D + d) * p.H + h) * p.W;
+              int64_t w0 = -p.pad_w + s * p.dil_w;
+              for (int64_t q1 = 0; q1 < p.Q; ++q1) {
+                int64_t w = w0 + q1 * p.stride_w;
+                if (w >= 0 && w < p.W) out[w] += in[q1];
+              }
+            }
+          }
+        }
+}
+
+template <class T>
+void fprop_gemm(const Conv3dProblem& p, const T* x, const T* w, T* y) {
+  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
+  const bool pointwise = is_pointwise(p);
+  std::vector<T> col(pointwise ? 0 : size_t(ctrs * zpq));
+  for (int64_t n = 0; n < p.N; ++n) {
+    const T* xn = x + n * p.C * p.D * p.H * p.W;
+    const T* b = xn;
+    if (!pointwise) {
+      vol2col(p, xn, col.data());
+      b = col.data();
+    }
+    gemm_rm(false, false, p.K, zpq, ctrs, T(1), w, ctrs, b, zpq, T(0), y + n * p.K * zpq, zpq);
+  }
+}
+
+template <class T>
+void dgrad_gemm(const Conv3dProblem& p, const T* dy, const T* w, T* dx) {
+  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume(), dhw = p.D * p.H * p.W;
+  const bool pointwise = is_pointwise(p);
+  std::vector<T> col(pointwise ? 0 : size_t(ctrs * zpq));
+  for (int64_t n = 0; n < p.N; ++n) {
+    T* dxn = dx + n * p.C * dhw;
+    const T* dyn = dy + n * p.K * zpq;
+    if (pointwise) {  // dx[n] (C × DHW) = Wᵀ (C × K) · dy[n] (K × ZPQ), ZPQ = DHW
+      gemm_rm(true, false, p.C, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), dxn, zpq);
+      continue;
+    }
+    gemm_rm(true, false, ctrs, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), col.data(), zpq);
+    std::memset(dxn, 0, sizeof(T) * size_t(p.C * dhw));
+    col2vol(p, col.data(), dxn);
+  }
+}
+
+template <class T>
+void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
+  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
+  const bool pointwise = is_pointwise(p);
+  std::vector<T> col(pointwise ? 0 : size_t(ctrs * zpq));
+  for (int64_t n = 0; n < p.N; ++n) {
+    const T* xn = x + n * p.C * p.D * p.H * p.W;
+    const T* b = xn;
+    if (!pointwise) {
+      vol2col(p, xn, col.data());
+      b = col.data();
+    }
+    // dw (K × CTRS) += dy[n] (K × ZPQ) · colᵀ (ZPQ × CTRS); samples in order (deterministic).
+    gemm_rm(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, b, zpq, n == 0 ? T(0) : T(1), dw, ctrs);
+  }
+  if (p.N == 0) std::memset(dw, 0, sizeof(T) * size_t(p.weight_elements()));
+}
+
+}  // namespace
+
+void conv3d_fprop(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x, const void* w, void* y) {
+  float_switch("conv3d_fprop", t, [&](auto zero) {
+    using T = decltype(zero);
+    auto* xx = static_cast<const T*>(x);
+    auto* ww = static_cast<const T*>(w);
+    auto* yy = static_cast<T*>(y);
+    if (algo == ConvAlgo::reference)
+      conv3d_fprop_reference(p, xx, ww, yy);
+    else
+      fprop_gemm(p, xx, ww, yy);
+  });
+}
+
+void conv3d_dgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
+  float_switch("conv3d_dgrad", t, [&](auto zero) {
+    using T = decltype(zero);
+    auto* g = static_cast<const T*>(dy);
+    auto* ww = static_cast<const T*>(w);
+    auto* out = static_cast<T*>(dx);
+    if (algo == ConvAlgo::reference)
+      conv3d_dgrad_reference(p, g, ww, out);
+    else
+      dgrad_gemm(p, g, ww, out);
+  });
+}
+
+void conv3d_wgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
+  float_switch("conv3d_wgrad", t, [&](auto zero) {
+    using T = decltype(zero);
+    auto* xx = static_cast<const T*>(x);
+    auto* g = static_cast<const T*>(dy);
+    auto* out = static_cast<T*>(dw);
+    if (algo == ConvAlgo::reference)
+      conv3d_wgrad_reference(p, xx, g, out);
+    else
+      wgrad_gemm(p, xx, g, out);
+  });
+}
+
+}  // namespace mtmap::cpu
