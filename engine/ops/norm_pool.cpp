@@ -1,0 +1,153 @@
+#include "engine/ops/norm_pool.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "engine/autograd/node.h"
+#include "engine/ops/dispatch.h"
+#include "engine/ops/elementwise.h"
+#include "kernels/cpu/norm_pool.h"
+
+namespace mtmap {
+namespace {
+
+using Grads = std::vector<Tensor>;
+using Needs = std::vector<bool>;
+
+void check_cpu(const char* op, const Tensor& t) {
+  MTMAP_CHECK(t.device().is_cpu(), "{}: not available on {} yet (CPU only in this build)", op, t.device().str());
+}
+
+void check_channel_vector(const char* what, const Tensor& t, const Tensor& x) {
+  MTMAP_CHECK(t.shape() == Shape{x.shape()[1]}, "batch_norm: {} has shape {}, expected [{}] for input {}", what,
+              shape_str(t.shape()), x.shape()[1], shape_str(x.shape()));
+  detail::check_same_dtype("batch_norm", x, t);
+  detail::check_same_device("batch_norm", {&x, &t});
+}
+
+std::vector<double> host_doubles(const Tensor& t) { return t.to_vector<double>(); }
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, const BatchNormOptions& o) {
+  MTMAP_CHECK(x_in.ndim() >= 2, "batch_norm: input {} needs (N, C, ...)", shape_str(x_in.shape()));
+  detail::check_float("batch_norm", x_in);
+  check_cpu("batch_norm", x_in);
+  check_channel_vector("weight", weight, x_in);
+  check_channel_vector("bias", bias, x_in);
+  check_channel_vector("running_mean", running_mean, x_in);
+  check_channel_vector("running_var", running_var, x_in);
+  cpu::BatchNormShape s{x_in.shape()[0], x_in.shape()[1], x_in.numel() / std::max<int64_t>(1, x_in.shape()[0] * x_in.shape()[1])};
+  MTMAP_CHECK(!o.training || s.N * s.S > 1, "batch_norm: training needs more than one value per channel, input {}",
+              shape_str(x_in.shape()));
+  Tensor x = x_in.detach().contiguous();
+  std::vector<double> mean(size_t(s.C)), var(size_t(s.C)), invstd(size_t(s.C));
+  if (o.training) {
+    cpu::bn_stats(x.dtype(), s, x.raw(), mean.data(), var.data());
+    // Running statistics (in place, no autograd): the variance is the unbiased one, as PyTorch keeps.
+    MTMAP_CHECK(running_mean.is_contiguous() && running_var.is_contiguous(), "batch_norm: running statistics must be contiguous");
+    double count = double(s.N * s.S);
+    std::vector<double> rm = host_doubles(running_mean), rv = host_doubles(running_var);
+    for (int64_t c = 0; c < s.C; ++c) {
+      rm[size_t(c)] = (1 - o.momentum) * rm[size_t(c)] + o.momentum * mean[size_t(c)];
+      rv[size_t(c)] = (1 - o.momentum) * rv[size_t(c)] + o.momentum * var[size_t(c)] * count / (count - 1);
+    }
+    Tensor new_rm = from_vector(rm, running_mean.shape(), running_mean.dtype());
+    Tensor new_rv = from_vector(rv, running_var.shape(), running_var.dtype());
+    std::memcpy(running_mean.raw(), new_rm.raw(), running_mean.nbytes());
+    std::memcpy(running_var.raw(), new_rv.raw(), running_var.nbytes());
+  } else {
+    mean = host_doubles(running_mean);
+    var = host_doubles(running_var);
+  }
+  for (int64_t c = 0; c < s.C; ++c) invstd[size_t(c)] = 1.0 / std::sqrt(var[size_t(c)] + o.eps);
+
+  Tensor w = weight.detach().contiguous(), b = bias.detach().contiguous();
+  Tensor y = empty(x.shape(), x.dtype(), x.device());
+  cpu::bn_apply(x.dtype(), s, x.raw(), mean.data(), invstd.data(), w.raw(), b.raw(), o.relu, y.raw());
+
+  if (autograd::needs_grad({&x_in, &weight, &bias}))
+    autograd::record("batch_norm", {x_in, weight, bias}, y,
+                     [x, w, y_saved = o.relu ? y.detach() : Tensor(), mean, invstd, s, training = o.training](
+                         const Tensor& g_in, const Needs& n) {
+                       Tensor g = g_in;
+                       if (y_saved.defined()) g = where(gt(y_saved, 0.0), g, scalar_tensor(0.0, g.dtype()));
+                       g = g.contiguous();
+                       Tensor dx = n[0] ? empty(x.shape(), x.dtype()) : Tensor();
+                       Tensor dw = n[1] ? empty(w.shape(), w.dtype()) : Tensor();
+                       Tensor db = n[2] ? empty(w.shape(), w.dtype()) : Tensor();
+                       cpu::bn_backward(x.dtype(), s, training, x.raw(), g.raw(), mean.data(), invstd.data(), w.raw(),
+                                        n[0] ? dx.raw() : nullptr, n[1] ? dw.raw() : nullptr,
+                                        n[2] ? db.raw() : nullptr);
+                       return Grads{dx, dw, db};
+                     });
+  return y;
+}
+
+namespace {
+
+cpu::Pool3dShape pool_shape(const Tensor& x, const char* op) {
+  MTMAP_CHECK(x.ndim() == 5, "{}: input {} must be (N, C, D, H, W)", op, shape_str(x.shape()));
+  cpu::Pool3dShape s;
+  s.planes = x.shape()[0] * x.shape()[1];
+  s.D = x.shape()[2], s.H = x.shape()[3], s.W = x.shape()[4];
+  return s;
+}
+
+}  // namespace
+
+Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
+  detail::check_float("max_pool3d", x_in);
+  check_cpu("max_pool3d", x_in);
+  cpu::Pool3dShape s = pool_shape(x_in, "max_pool3d");
+  for (int i = 0; i < 3; ++i)
+    MTMAP_CHECK(o.kernel[size_t(i)] >= 1 && o.stride[size_t(i)] >= 1 && o.padding[size_t(i)] >= 0 &&
+                    2 * o.padding[size_t(i)] <= o.kernel[size_t(i)],
+                "max_pool3d: kernel [{}], stride [{}], padding [{}]: padding may be at most half the kernel",
+                fmt::join(o.kernel, ", "), fmt::join(o.stride, ", "), fmt::join(o.padding, ", "));
+  s.kd = o.kernel[0], s.kh = o.kernel[1], s.kw = o.kernel[2];
+  s.sd = o.stride[0], s.sh = o.stride[1], s.sw = o.stride[2];
+  s.pd = o.padding[0], s.ph = o.padding[1], s.pw = o.padding[2];
+  s.Z = (s.D + 2 * s.pd - s.kd) / s.sd + 1;
+  s.P = (s.H + 2 * s.ph - s.kh) / s.sh + 1;
+  s.Q = (s.W + 2 * s.pw - s.kw) / s.sw + 1;
+  MTMAP_CHECK(s.Z > 0 && s.P > 0 && s.Q > 0, "max_pool3d: input {} smaller than the kernel [{}]", shape_str(x_in.shape()),
+              fmt::join(o.kernel, ", "));
+  Tensor x = x_in.detach().contiguous();
+  Shape out_shape{x.shape()[0], x.shape()[1], s.Z, s.P, s.Q};
+  Tensor y = empty(out_shape, x.dtype());
+  Tensor argmax = empty(out_shape, DType::i64);
+  cpu::max_pool3d(x.dtype(), s, x.raw(), y.raw(), static_cast<int64_t*>(argmax.raw()));
+  if (autograd::needs_grad({&x_in}))
+    autograd::record("max_pool3d", {x_in}, y, [s, argmax, in_shape = x.shape()](const Tensor& g, const Needs&) {
+      Tensor gc = g.contiguous();
+      Tensor dx = empty(in_shape, g.dtype());
+      cpu::max_pool3d_backward(g.dtype(), s, gc.raw(), static_cast<const int64_t*>(argmax.raw()), dx.raw());
+      return Grads{dx};
+    });
+  return y;
+}
+
+Tensor adaptive_avg_pool3d(const Tensor& x_in, const std::array<int64_t, 3>& output) {
+  detail::check_float("adaptive_avg_pool3d", x_in);
+  check_cpu("adaptive_avg_pool3d", x_in);
+  cpu::Pool3dShape s = pool_shape(x_in, "adaptive_avg_pool3d");
+  s.Z = output[0], s.P = output[1], s.Q = output[2];
+  MTMAP_CHECK(s.Z >= 1 && s.P >= 1 && s.Q >= 1 && s.D >= 1 && s.H >= 1 && s.W >= 1,
+              "adaptive_avg_pool3d: output [{}] for input {}", fmt::join(output, ", "), shape_str(x_in.shape()));
+  Tensor x = x_in.detach().contiguous();
+  Tensor y = empty({x.shape()[0], x.shape()[1], s.Z, s.P, s.Q}, x.dtype());
+  cpu::adaptive_avg_pool3d(x.dtype(), s, x.raw(), y.raw());
+  if (autograd::needs_grad({&x_in}))
+    autograd::record("adaptive_avg_pool3d", {x_in}, y, [s, in_shape = x.shape()](const Tensor& g, const Needs&) {
+      Tensor gc = g.contiguous();
+      Tensor dx = empty(in_shape, g.dtype());
+      cpu::adaptive_avg_pool3d_backward(g.dtype(), s, gc.raw(), dx.raw());
+      return Grads{dx};
+    });
+  return y;
+}
+
+}  // namespace mtmap

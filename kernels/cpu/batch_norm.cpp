@@ -1,0 +1,102 @@
+// Batch norm on the CPU over an (N, C, S) view. Statistics and gradient sums accumulate in
+// double, channel by channel in a fixed order (deterministic).
+#include <cmath>
+
+#include "kernels/cpu/dtype_switch.h"
+#include "kernels/cpu/norm_pool.h"
+
+namespace mtmap::cpu {
+
+void bn_stats(DType t, const BatchNormShape& s, const void* x_, double* mean, double* var) {
+  float_switch("bn_stats", t, [&](auto zero) {
+    using T = decltype(zero);
+    const T* x = static_cast<const T*>(x_);
+    const double count = double(s.N * s.S);
+    for (int64_t c = 0; c < s.C; ++c) {
+      double sum = 0;
+      for (int64_t n = 0; n < s.N; ++n) {
+        const T* row = x + (n * s.C + c) * s.S;
+        for (int64_t i = 0; i < s.S; ++i) sum += double(row[i]);
+      }
+      double m = sum / count, sq = 0;
+      for (int64_t n = 0; n < s.N; ++n) {
+        const T* row = x + (n * s.C + c) * s.S;
+        for (int64_t i = 0; i < s.S; ++i) {
+          double d = double(row[i]) - m;
+          sq += d * d;
+        }
+      }
+      mean[c] = m;
+      var[c] = sq / count;
+    }
+  });
+}
+
+void bn_apply(DType t, const BatchNormShape& s, const void* x_, const double* mean, const double* invstd,
+              const void* gamma_, const void* beta_, bool relu, void* y_) {
+  float_switch("bn_apply", t, [&](auto zero) {
+    using T = decltype(zero);
+    const T* x = static_cast<const T*>(x_);
+    const T* gamma = static_cast<const T*>(gamma_);
+    const T* beta = static_cast<const T*>(beta_);
+    T* y = static_cast<T*>(y_);
+    for (int64_t n = 0; n < s.N; ++n)
+      for (int64_t c = 0; c < s.C; ++c) {
+        // y = a·x + b with a = γ·invstd, b = β − a·μ: one multiply-add per element.
+        T a = T(double(gamma[c]) * invstd[c]);
+        T b = T(double(beta[c]) - double(gamma[c]) * invstd[c] * mean[c]);
+        const T* in = x + (n * s.C + c) * s.S;
+        T* out = y + (n * s.C + c) * s.S;
+        if (relu)
+          for (int64_t i = 0; i < s.S; ++i) {
+            T v = a * in[i] + b;
+            out[i] = v > T(0) ? v : T(0);
+          }
+        else
+          for (int64_t i = 0; i < s.S; ++i) out[i] = a * in[i] + b;
+      }
+  });
+}
+
+void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x_, const void* dy_,
+                 const double* mean, const double* invstd, const void* gamma_, void* dx_, void* dgamma_,
+                 void* dbeta_) {
+  float_switch("bn_backward", t, [&](auto zero) {
+    using T = decltype(zero);
+    const T* x = static_cast<const T*>(x_);
+    const T* dy = static_cast<const T*>(dy_);
+    const T* gamma = static_cast<const T*>(gamma_);
+    T* dx = static_cast<T*>(dx_);
+    const double count = double(s.N * s.S);
+    for (int64_t c = 0; c < s.C; ++c) {
+      // Σ dy and Σ dy·x̂ over the channel.
+      double sum_dy = 0, sum_dy_xhat = 0;
+      for (int64_t n = 0; n < s.N; ++n) {
+        const T* xr = x + (n * s.C + c) * s.S;
+        const T* gr = dy + (n * s.C + c) * s.S;
+        for (int64_t i = 0; i < s.S; ++i) {
+          sum_dy += double(gr[i]);
+          sum_dy_xhat += double(gr[i]) * (double(xr[i]) - mean[c]) * invstd[c];
+        }
+      }
+      if (dgamma_) static_cast<T*>(dgamma_)[c] = T(sum_dy_xhat);
+      if (dbeta_) static_cast<T*>(dbeta_)[c] = T(sum_dy);
+      if (!dx) continue;
+      double g = double(gamma[c]) * invstd[c];
+      // training: dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)); eval: dx = γ·invstd·dy.
+      double mean_dy = training ? sum_dy / count : 0;
+      double mean_dy_xhat = training ? sum_dy_xhat / count : 0;
+      for (int64_t n = 0; n < s.N; ++n) {
+        const T* xr = x + (n * s.C + c) * s.S;
+        const T* gr = dy + (n * s.C + c) * s.S;
+        T* out = dx + (n * s.C + c) * s.S;
+        for (int64_t i = 0; i < s.S; ++i) {
+          double xhat = (double(xr[i]) - mean[c]) * invstd[c];
+          out[i] = T(g * (double(gr[i]) - mean_dy - xhat * mean_dy_xhat));
+        }
+      }
+    }
+  });
+}
+
+}  // namespace mtmap::cpu

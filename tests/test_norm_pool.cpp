@@ -1,0 +1,89 @@
+// Batch norm (train and eval, with the fused ReLU) and 3D pooling: float64 gradient checks and values.
+#include "engine/ops/elementwise.h"
+#include "engine/ops/norm_pool.h"
+#include "engine/ops/reduce.h"
+#include "tests/test_support.h"
+
+using namespace mtmap;
+using test::leaf;
+using Ts = std::vector<Tensor>;
+
+TEST_CASE("batch_norm float64 gradient checks", "[gradcheck][batch_norm]") {
+  Tensor x = leaf({3, 2, 2, 3, 2}, 401, 2.0, 0.5);
+  Tensor w = test::uniform_leaf({2}, 402, 0.5, 1.5), b = leaf({2}, 403);
+  for (bool training : {true, false})
+    for (bool relu : {false, true}) {
+      // Running statistics that differ from the batch's, so eval mode is really a different function.
+      Tensor rm = from_vector<double>({0.3, -0.2}, {2}), rv = from_vector<double>({1.5, 0.7}, {2});
+      BatchNormOptions o;
+      o.training = training;
+      o.relu = relu;
+      std::string name = std::string("batch_norm_") + (training ? "train" : "eval") + (relu ? "_relu" : "");
+      REQUIRE_GRADCHECK(name, [=](const Ts& in) { return batch_norm(in[0], in[1], in[2], rm, rv, o); }, {x, w, b});
+    }
+}
+
+TEST_CASE("batch_norm values and running statistics", "[batch_norm]") {
+  Generator g(410);
+  Tensor x = add(mul(randn({4, 3, 2, 2, 2}, g, DType::f64), 3.0), 2.0);
+  Tensor w = ones({3}, DType::f64), b = zeros({3}, DType::f64);
+  Tensor rm = zeros({3}, DType::f64), rv = ones({3}, DType::f64);
+  BatchNormOptions o;
+  Tensor y = batch_norm(x, w, b, rm, rv, o);
+  // Per channel the output has mean 0 and (biased) variance 1 − eps/(var + eps) ≈ 1.
+  std::vector<double> m = mean(y, {0, 2, 3, 4}).to_vector<double>();
+  std::vector<double> v = var(y, {0, 2, 3, 4}, 0).to_vector<double>();
+  for (int c = 0; c < 3; ++c) {
+    CHECK(m[size_t(c)] == Approx(0).margin(1e-12));
+    CHECK(v[size_t(c)] == Approx(1).epsilon(1e-5));
+  }
+  // Running statistics moved 10% toward the batch's mean and unbiased variance.
+  std::vector<double> bm = mean(x, {0, 2, 3, 4}).to_vector<double>();
+  std::vector<double> bv = var(x, {0, 2, 3, 4}, 1).to_vector<double>();
+  for (int c = 0; c < 3; ++c) {
+    CHECK(rm.to_vector<double>()[size_t(c)] == Approx(0.1 * bm[size_t(c)]));
+    CHECK(rv.to_vector<double>()[size_t(c)] == Approx(0.9 + 0.1 * bv[size_t(c)]));
+  }
+  // Eval mode uses the running statistics and leaves them alone.
+  o.training = false;
+  std::vector<double> before = rm.to_vector<double>();
+  Tensor ye = batch_norm(x, w, b, rm, rv, o);
+  CHECK(rm.to_vector<double>() == before);
+  double expect = (x.to_vector<double>()[0] - before[0]) / std::sqrt(rv.to_vector<double>()[0] + 1e-5);
+  CHECK(ye.to_vector<double>()[0] == Approx(expect));
+  // The fused ReLU equals relu(batch_norm(·)).
+  o.relu = true;
+  CHECK(batch_norm(x, w, b, rm, rv, o).to_vector<double>() == relu(ye).to_vector<double>());
+  CHECK_THROWS_WITH(batch_norm(x, ones({4}, DType::f64), b, rm, rv, o), Catch::Contains("weight") && Catch::Contains("[4]"));
+}
+
+TEST_CASE("pooling float64 gradient checks", "[gradcheck][pool]") {
+  Tensor x = leaf({2, 2, 5, 6, 5}, 420);
+  Pool3dOptions hara;  // the Hara stem's pool: kernel 3, stride 2, padding 1
+  hara.kernel = {3, 3, 3};
+  hara.stride = {2, 2, 2};
+  hara.padding = {1, 1, 1};
+  REQUIRE_GRADCHECK("max_pool3d_k3s2p1", [hara](const Ts& in) { return max_pool3d(in[0], hara); }, {x});
+  Pool3dOptions plain;
+  plain.kernel = {1, 2, 2};
+  plain.stride = {1, 2, 2};
+  REQUIRE_GRADCHECK("max_pool3d_k122", [plain](const Ts& in) { return max_pool3d(in[0], plain); }, {x});
+  REQUIRE_GRADCHECK("adaptive_avg_pool3d_global", [](const Ts& in) { return adaptive_avg_pool3d(in[0], {1, 1, 1}); }, {x});
+  REQUIRE_GRADCHECK("adaptive_avg_pool3d_uneven", [](const Ts& in) { return adaptive_avg_pool3d(in[0], {2, 4, 3}); }, {x});
+}
+
+TEST_CASE("pooling values", "[pool]") {
+  Tensor x = arange(2 * 4 * 4, DType::f64).reshape({1, 1, 2, 4, 4});
+  Pool3dOptions o;
+  o.kernel = {2, 2, 2};
+  o.stride = {2, 2, 2};
+  CHECK(max_pool3d(x, o).to_vector<double>() == std::vector<double>{21, 23, 29, 31});
+  Tensor g = adaptive_avg_pool3d(x, {1, 1, 1});
+  CHECK(g.item() == Approx(15.5));
+  Generator gen(430);
+  Tensor r = randn({2, 3, 3, 5, 7}, gen, DType::f64);
+  std::vector<double> a = adaptive_avg_pool3d(r, {1, 1, 1}).to_vector<double>();
+  std::vector<double> m = mean(r, {2, 3, 4}).to_vector<double>();
+  for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(m[i]).epsilon(1e-12));
+  CHECK_THROWS_WITH(max_pool3d(zeros({1, 1, 4, 4}), o), Catch::Contains("(N, C, D, H, W)"));
+}
