@@ -45,7 +45,9 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_out) {
   MTMAP_CHECK(grad_out.shape() == leaf->shape, "gradient of shape {} for a leaf of shape {}",
               shape_str(grad_out.shape()), shape_str(leaf->shape));
   if (leaf->grad) {
-    leaf->grad = add(Tensor(leaf->grad), grad_out).impl_ptr();
+    // In place, so a gradient that is a view into a flat gradient buffer stays one.
+    Tensor existing(leaf->grad);
+    copy_into(existing, add(existing, grad_out));
   } else {
     // Own the gradient: grad_out may share storage with another leaf's gradient or a view.
     leaf->grad = convert(grad_out, grad_out.dtype(), /*force_copy=*/true).impl_ptr();

@@ -39,4 +39,9 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 GradcheckResult gradcheck(const std::string& name, const GradcheckFn& fn, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
 
+// For modules: `fn` reads `params` itself (a module's own parameters: f64 CPU leaves that require
+// grad). Each element is perturbed in place and restored; their .grad is reset before and after.
+GradcheckResult gradcheck_params(const std::string& name, const std::function<Tensor()>& fn,
+                                 const std::vector<Tensor>& params, const GradcheckOptions& options = {});
+
 }  // namespace mtmap::autograd
