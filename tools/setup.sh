@@ -5,11 +5,12 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config
-  libopenblas-dev      # CPU GEMM
+  libopenblas-openmp-dev  # CPU GEMM, on the same OpenMP thread pool as the engine
   catch2               # tests (Catch2 v2)
   libcli11-dev         # command-line parsing
   libfmt-dev           # text formatting
   nlohmann-json3-dev   # experiment configs
+  python3-torch        # the PyTorch parity tests and the CPU benchmark peer (Debian's 1.13)
 )
 
 missing=()

@@ -3,6 +3,7 @@
 // already is the column matrix.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -30,50 +31,69 @@ bool is_pointwise(const Conv3dProblem& p) {
          p.pad_d == 0 && p.pad_h == 0 && p.pad_w == 0;
 }
 
+// The range of output columns q whose input column q·stride − pad + s·dil lies in [0, W).
+inline void valid_columns(const Conv3dProblem& p, int64_t s, int64_t* lo, int64_t* hi) {
+  int64_t w0 = -p.pad_w + s * p.dil_w;
+  int64_t first = w0 >= 0 ? 0 : (-w0 + p.stride_w - 1) / p.stride_w;
+  int64_t last = (p.W - 1 - w0) < 0 ? -1 : (p.W - 1 - w0) / p.stride_w;  // inclusive
+  *lo = std::min(first, p.Q);
+  *hi = std::max(*lo, std::min(last + 1, p.Q));
+}
+
 // col[(c,t,r,s), (z,p,q)] = x[c, z·sd − pd + t·dd, …] (0 outside the volume). x is one sample.
+// Rows are independent: spread over threads.
 template <class T>
 void vol2col(const Conv3dProblem& p, const T* x, T* col) {
-  const int64_t zpq = p.Z * p.P * p.Q;
-  for (int64_t c = 0; c < p.C; ++c)
-    for (int64_t t = 0; t < p.T; ++t)
-      for (int64_t r = 0; r < p.R; ++r)
-        for (int64_t s = 0; s < p.S; ++s) {
-          T* row = col + (((c * p.T + t) * p.R + r) * p.S + s) * zpq;
-          for (int64_t z = 0; z < p.Z; ++z) {
-            int64_t d = z * p.stride_d - p.pad_d + t * p.dil_d;
-            T* out = row + z * p.P * p.Q;
-            if (d < 0 || d >= p.D) {
-              std::memset(out, 0, sizeof(T) * size_t(p.P * p.Q));
-              continue;
-            }
-            for (int64_t q0 = 0; q0 < p.P; ++q0) {
-              int64_t h = q0 * p.stride_h - p.pad_h + r * p.dil_h;
-              T* o = out + q0 * p.Q;
-              if (h < 0 || h >= p.H) {
-                std::memset(o, 0, sizeof(T) * size_t(p.Q));
-                continue;
-              }
-              const T* in = x + ((c * p.D + d) * p.H + h) * p.W;
-              int64_t w0 = -p.pad_w + s * p.dil_w;
-              for (int64_t q1 = 0; q1 < p.Q; ++q1) {
-                int64_t w = w0 + q1 * p.stride_w;
-                o[q1] = (w >= 0 && w < p.W) ? in[w] : T(0);
-              }
-            }
-          }
+  const int64_t zpq = p.Z * p.P * p.Q, rows = p.C * p.T * p.R * p.S;
+#pragma omp parallel for schedule(static)
+  for (int64_t row_index = 0; row_index < rows; ++row_index) {
+    int64_t s = row_index % p.S, r = (row_index / p.S) % p.R, t = (row_index / (p.S * p.R)) % p.T,
+            c = row_index / (p.S * p.R * p.T);
+    T* row = col + row_index * zpq;
+    int64_t lo, hi;
+    valid_columns(p, s, &lo, &hi);
+    const int64_t w0 = -p.pad_w + s * p.dil_w;
+    for (int64_t z = 0; z < p.Z; ++z) {
+      int64_t d = z * p.stride_d - p.pad_d + t * p.dil_d;
+      T* out = row + z * p.P * p.Q;
+      if (d < 0 || d >= p.D) {
+        std::memset(out, 0, sizeof(T) * size_t(p.P * p.Q));
+        continue;
+      }
+      for (int64_t q0 = 0; q0 < p.P; ++q0) {
+        int64_t h = q0 * p.stride_h - p.pad_h + r * p.dil_h;
+        T* o = out + q0 * p.Q;
+        if (h < 0 || h >= p.H) {
+          std::memset(o, 0, sizeof(T) * size_t(p.Q));
+          continue;
         }
+        const T* in = x + ((c * p.D + d) * p.H + h) * p.W + w0;
+        for (int64_t q1 = 0; q1 < lo; ++q1) o[q1] = T(0);
+        if (p.stride_w == 1)
+          std::memcpy(o + lo, in + lo, sizeof(T) * size_t(hi - lo));
+        else
+          for (int64_t q1 = lo; q1 < hi; ++q1) o[q1] = in[q1 * p.stride_w];
+        for (int64_t q1 = hi; q1 < p.Q; ++q1) o[q1] = T(0);
+      }
+    }
+  }
 }
 
 // The adjoint of vol2col: dx[c, d, h, w] += col[…] over every tap that read it. dx is one sample,
-// zeroed by the caller; taps are visited in a fixed order (deterministic).
+// zeroed by the caller. Each thread owns whole channels and visits their taps in a fixed order,
+// so the sums do not depend on the thread count.
 template <class T>
 void col2vol(const Conv3dProblem& p, const T* col, T* dx) {
   const int64_t zpq = p.Z * p.P * p.Q;
+#pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < p.C; ++c)
     for (int64_t t = 0; t < p.T; ++t)
       for (int64_t r = 0; r < p.R; ++r)
         for (int64_t s = 0; s < p.S; ++s) {
           const T* row = col + (((c * p.T + t) * p.R + r) * p.S + s) * zpq;
+          int64_t lo, hi;
+          valid_columns(p, s, &lo, &hi);
+          const int64_t w0 = -p.pad_w + s * p.dil_w;
           for (int64_t z = 0; z < p.Z; ++z) {
             int64_t d = z * p.stride_d - p.pad_d + t * p.dil_d;
             if (d < 0 || d >= p.D) continue;
@@ -81,12 +101,11 @@ void col2vol(const Conv3dProblem& p, const T* col, T* dx) {
               int64_t h = q0 * p.stride_h - p.pad_h + r * p.dil_h;
               if (h < 0 || h >= p.H) continue;
               const T* in = row + (z * p.P + q0) * p.Q;
-              T* out = dx + ((c * p.D + d) * p.H + h) * p.W;
-              int64_t w0 = -p.pad_w + s * p.dil_w;
-              for (int64_t q1 = 0; q1 < p.Q; ++q1) {
-                int64_t w = w0 + q1 * p.stride_w;
-                if (w >= 0 && w < p.W) out[w] += in[q1];
-              }
+              T* out = dx + ((c * p.D + d) * p.H + h) * p.W + w0;
+              if (p.stride_w == 1)
+                for (int64_t q1 = lo; q1 < hi; ++q1) out[q1] += in[q1];
+              else
+                for (int64_t q1 = lo; q1 < hi; ++q1) out[q1 * p.stride_w] += in[q1];
             }
           }
         }

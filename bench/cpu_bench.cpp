@@ -1,0 +1,159 @@
+#include "bench/cpu_bench.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "bench/fma_peak.h"
+#include "bench/timing.h"
+#include "engine/autograd/grad_mode.h"
+#include "engine/core/threads.h"
+#include "engine/nn/flat_parameters.h"
+#include "engine/ops/conv3d.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "engine/optim/sgd.h"
+#include "models/resnet3d.h"
+
+namespace mtmap::bench {
+namespace {
+
+using json = nlohmann::json;
+
+struct Layer {
+  std::string name;
+  Shape x, w;
+  Conv3dOptions o;
+};
+
+// The distinct convolutions of r3d-18 (same list as tools/torch_bench.py).
+std::vector<Layer> layer_shapes(const CpuBenchConfig& c) {
+  auto opts = [](std::array<int64_t, 3> s, std::array<int64_t, 3> p) {
+    Conv3dOptions o;
+    o.stride = s;
+    o.padding = p;
+    return o;
+  };
+  std::vector<Layer> layers{{"stem", {c.batch, 3, c.frames, c.size, c.size}, {c.width, 3, 3, 7, 7}, opts({1, 2, 2}, {1, 3, 3})}};
+  int64_t d = c.frames, h = c.size / 2, cin = c.width;
+  for (int s = 0; s < 4; ++s) {
+    int64_t cout = c.width << s;
+    std::string name = "layer" + std::to_string(s + 1);
+    if (s == 0) {
+      layers.push_back({name, {c.batch, cin, d, h, h}, {cout, cin, 3, 3, 3}, opts({1, 1, 1}, {1, 1, 1})});
+    } else {
+      layers.push_back({name + ".0.conv1", {c.batch, cin, d, h, h}, {cout, cin, 3, 3, 3}, opts({2, 2, 2}, {1, 1, 1})});
+      layers.push_back({name + ".0.downsample", {c.batch, cin, d, h, h}, {cout, cin, 1, 1, 1}, opts({2, 2, 2}, {0, 0, 0})});
+      d = (d + 1) / 2;
+      h = (h + 1) / 2;
+      layers.push_back({name, {c.batch, cout, d, h, h}, {cout, cout, 3, 3, 3}, opts({1, 1, 1}, {1, 1, 1})});
+    }
+    cin = cout;
+  }
+  return layers;
+}
+
+double train_step_seconds(const CpuBenchConfig& c) {
+  Generator g(1);
+  models::ResNet3dConfig mc;
+  mc.width = c.width;
+  models::ResNet3d net(mc, g);
+  nn::FlatParameters flat(net);
+  optim::Sgd sgd(flat, {});
+  Tensor x = randn({c.batch, 3, c.frames, c.size, c.size}, g), proj = randn({c.batch, 128}, g);
+  return median_seconds(
+      [&] {
+        flat.zero_grad();
+        sum(mul(net.forward(x).embedding, proj)).backward();
+        sgd.step(0.01);
+      },
+      1, c.reps);
+}
+
+// Runs the PyTorch peer and collects its JSON lines by kind.
+bool run_peer(const CpuBenchConfig& c, int threads, std::vector<json>& lines) {
+  std::string cmd = fmt::format("{} {}/torch_bench.py --threads {} --reps {} --width {} --frames {} --size {} --batch {}{}",
+                                c.python, c.tools_dir, threads, c.reps, c.width, c.frames, c.size, c.batch,
+                                c.layers ? "" : " --step-only");
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  if (!pipe) return false;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, pipe.get())) {
+    try {
+      lines.push_back(json::parse(buf));
+    } catch (const json::exception&) {
+      // not one of ours (a warning from Python): ignore
+    }
+  }
+  return !lines.empty();
+}
+
+}  // namespace
+
+bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& table) {
+  int threads = c.threads > 0 ? c.threads : int(std::thread::hardware_concurrency());
+  set_num_threads(threads);
+  FmaPeak peak = measure_fma_peak(threads);
+  out << json{{"kind", "machine"}, {"threads", threads}, {"fma_peak_gflops", peak.gflops}, {"isa", peak.isa}}.dump() << "\n";
+
+  std::vector<json> peer;
+  bool peer_ok = !c.peer || run_peer(c, threads, peer);
+  std::map<std::string, json> peer_layers;
+  double peer_step = 0;
+  for (const json& j : peer) {
+    if (j["kind"] == "conv3d") peer_layers[j["layer"]] = j;
+    if (j["kind"] == "train_step") peer_step = j["seconds"];
+  }
+
+  table << fmt::format("mtmap bench (CPU): {} threads, measured FMA peak {:.0f} GFLOP/s ({}), batch {}, width {}, {}x{}x{}\n",
+                       threads, peak.gflops, peak.isa, c.batch, c.width, c.frames, c.size, c.size);
+  if (c.layers) {
+    table << fmt::format("{:<20} {:>4} {:>9} {:>7} {:>9} {:>8}\n", "layer", "op", "GFLOP/s", "% peak", "PyTorch", "ratio");
+    autograd::NoGradGuard no_grad;
+    Generator g(2);
+    for (const Layer& l : layer_shapes(c)) {
+      Conv3dProblem p = conv3d_problem(l.x, l.w, l.o);
+      Tensor x = randn(l.x, g), w = randn(l.w, g), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, g);
+      double gflop = double(p.flops()) * 1e-9;
+      std::map<std::string, double> secs;
+      secs["fprop"] = median_seconds([&] { conv3d(x, w, l.o); }, 1, c.reps);
+      secs["dgrad"] = median_seconds([&] { conv3d_dgrad(dy, w, p, l.o.cpu_algo); }, 1, c.reps);
+      secs["wgrad"] = median_seconds([&] { conv3d_wgrad(x, dy, p, l.o.cpu_algo); }, 1, c.reps);
+      for (const char* op : {"fprop", "dgrad", "wgrad"}) {
+        double ours = gflop / secs[op];
+        json line{{"kind", "conv3d"}, {"layer", l.name}, {"op", op}, {"gflop", gflop}, {"seconds", secs[op]},
+                  {"gflops", ours}, {"percent_of_peak", 100 * ours / peak.gflops}};
+        std::string peer_col = "-", ratio_col = "-";
+        if (peer_layers.count(l.name)) {
+          double ps = peer_layers[l.name][std::string(op) + "_s"];
+          line["peer_gflops"] = gflop / ps;
+          line["ratio_to_peer"] = ps / secs[op];
+          peer_col = fmt::format("{:.1f}", gflop / ps);
+          ratio_col = fmt::format("{:.2f}x", ps / secs[op]);
+        }
+        out << line.dump() << "\n";
+        table << fmt::format("{:<20} {:>5} {:>9.1f} {:>6.1f}% {:>9} {:>8}\n", l.name, op, ours, 100 * ours / peak.gflops,
+                             peer_col, ratio_col);
+      }
+    }
+  }
+  double step = train_step_seconds(c);
+  json line{{"kind", "train_step"}, {"seconds", step}, {"clips_per_s", double(c.batch) / step}};
+  if (peer_step > 0) {
+    line["peer_clips_per_s"] = double(c.batch) / peer_step;
+    line["ratio_to_peer"] = peer_step / step;
+  }
+  out << line.dump() << "\n";
+  table << fmt::format("training step (forward, backward, SGD): {:.2f} clips/s", double(c.batch) / step);
+  if (peer_step > 0)
+    table << fmt::format("; PyTorch {:.2f} clips/s; ratio {:.2f}x", double(c.batch) / peer_step, peer_step / step);
+  else if (c.peer)
+    table << "; PyTorch peer did not run (is python3-torch installed?)";
+  table << "\n";
+  return peer_ok;
+}
+
+}  // namespace mtmap::bench

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""The PyTorch peer for `mtmap bench`: the same conv3d layer shapes and training step, same thread
+count, printed as JSON lines for the C++ side to read and put next to its own numbers.
+
+  torch_bench.py --threads N --reps R [--width 16 --frames 8 --size 64 --batch 16]
+
+Exit status 77 when PyTorch is not installed.
+"""
+import argparse
+import json
+import statistics
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    print("torch_bench.py: PyTorch is not installed", file=sys.stderr)
+    sys.exit(77)
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+import torch_reference as ref  # noqa: E402  (the same model definition as the parity test)
+
+
+def median_time(f, warmup, reps):
+    for _ in range(warmup):
+        f()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def layer_shapes(width, frames, size, batch):
+    """(name, N, C, D, H, W, K, kernel, stride, pad) for each distinct convolution of r3d-18."""
+    shapes = [("stem", batch, 3, frames, size, size, width, (3, 7, 7), (1, 2, 2), (1, 3, 3))]
+    d, h = frames, size // 2
+    cin = width
+    for s in range(4):
+        cout = width << s
+        if s == 0:
+            shapes.append((f"layer{s+1}", batch, cin, d, h, h, cout, (3, 3, 3), (1, 1, 1), (1, 1, 1)))
+        else:
+            shapes.append((f"layer{s+1}.0.conv1", batch, cin, d, h, h, cout, (3, 3, 3), (2, 2, 2), (1, 1, 1)))
+            shapes.append((f"layer{s+1}.0.downsample", batch, cin, d, h, h, cout, (1, 1, 1), (2, 2, 2), (0, 0, 0)))
+            d, h = (d + 1) // 2, (h + 1) // 2
+            shapes.append((f"layer{s+1}", batch, cout, d, h, h, cout, (3, 3, 3), (1, 1, 1), (1, 1, 1)))
+        cin = cout
+    return shapes
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--step-only", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    info = {"peer": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads()}
+    print(json.dumps({"kind": "info", **info}), flush=True)
+
+    if not a.step_only:
+        for (name, n, c, d, h, w, k, ker, st, pad) in layer_shapes(a.width, a.frames, a.size, a.batch):
+            x = torch.randn(n, c, d, h, w)
+            wt = torch.randn(k, c, *ker)
+            dy = torch.randn_like(F.conv3d(x, wt, stride=st, padding=pad))
+
+            def backward(mask):
+                return torch.ops.aten.convolution_backward(dy, x, wt, None, st, pad, (1, 1, 1), False, (0, 0, 0), 1, mask)
+
+            with torch.no_grad():
+                fprop = median_time(lambda: F.conv3d(x, wt, stride=st, padding=pad), 2, a.reps)
+                dgrad = median_time(lambda: backward([True, False, False]), 2, a.reps)
+                wgrad = median_time(lambda: backward([False, True, False]), 2, a.reps)
+            print(json.dumps({"kind": "conv3d", "layer": name, "fprop_s": fprop, "dgrad_s": dgrad, "wgrad_s": wgrad}),
+                  flush=True)
+
+    ref.WIDTH, ref.PROJ = a.width, 128
+    model = ref.ResNet3d("r3d")
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=0.01,
+                          momentum=0.9)
+    x = torch.randn(a.batch, 3, a.frames, a.size, a.size)
+    proj = torch.randn(a.batch, 128)
+
+    def step():
+        opt.zero_grad()
+        _, embedding, _ = model(x)
+        (embedding * proj).sum().backward()
+        opt.step()
+
+    t = median_time(step, 1, a.reps)
+    print(json.dumps({"kind": "train_step", "seconds": t, "clips_per_s": a.batch / t}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
