@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -136,6 +137,42 @@ Result from_json(const nlohmann::json& j, const std::string& path) {
 
 constexpr int kCacheVersion = 1;
 
+uint64_t read_be(const unsigned char* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// Whether the container's own structure says the file should be longer than it is: the RIFF size
+// of an AVI, or a top-level ISO BMFF (MP4/MOV) box that runs past the end. That, and not a count
+// of missing frames, tells a cut file from one damaged inside.
+bool structure_runs_past_end(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  const uint64_t size = uint64_t(in.tellg());
+  unsigned char h[16] = {0};
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(h), 12)) return false;
+  if (std::memcmp(h, "RIFF", 4) == 0) {
+    uint64_t riff = uint64_t(h[4]) | uint64_t(h[5]) << 8 | uint64_t(h[6]) << 16 | uint64_t(h[7]) << 24;
+    return riff + 8 > size;
+  }
+  if (std::memcmp(h + 4, "ftyp", 4) != 0) return false;
+  uint64_t at = 0;
+  while (at + 8 <= size) {
+    in.seekg(std::streamoff(at));
+    if (!in.read(reinterpret_cast<char*>(h), 16) && in.gcount() < 8) return false;
+    uint64_t box = read_be(h, 4);
+    if (box == 1) box = read_be(h + 8, 8);  // 64-bit size
+    else if (box == 0) return false;        // "to the end of the file"
+    if (box < 8) return false;
+    if (at + box > size) return true;
+    at += box;
+    in.clear();
+  }
+  return false;
+}
+
 }  // namespace
 
 VideoInfo probe_video(const std::string& path, int64_t min_frames, bool full_decode) {
@@ -143,9 +180,14 @@ VideoInfo probe_video(const std::string& path, int64_t min_frames, bool full_dec
   const int64_t declared = reader.info().declared_frames;
   int64_t packets = reader.count_frames();
   if (packets == 0) throw VideoError(VideoProblem::corrupt, path, "the video stream has no packets");
-  if (declared > 0 && packets < declared)
-    throw VideoError(VideoProblem::truncated, path,
-                     fmt::format("the header declares {} frames but the file holds {}", declared, packets));
+  if (declared > 0 && packets < declared) {
+    bool cut = structure_runs_past_end(path);
+    throw VideoError(cut ? VideoProblem::truncated : VideoProblem::corrupt, path,
+                     fmt::format("the header declares {} frames but {} are readable ({})", declared, packets,
+                                 cut ? fmt::format("the data stops at {:.2f} s of {:.2f} s", reader.demuxed_seconds(),
+                                                   reader.declared_seconds())
+                                     : "damaged packets inside the file"));
+  }
   int64_t frames = full_decode ? reader.decode_count() : packets;
   if (frames == 0) throw VideoError(VideoProblem::corrupt, path, "no frame could be decoded");
   if (frames < min_frames)

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 extern "C" {
 #include <libavutil/imgutils.h>
@@ -46,6 +48,13 @@ void VideoReader::fail(VideoProblem problem, const std::string& detail) const {
 
 VideoReader::VideoReader(const std::string& path, ReaderOptions options)
     : path_(path), options_(options) {
+  // FFmpeg's own log would print thousands of lines over a damaged data set; every failure reaches
+  // the caller as a VideoError instead. MTMAP_FFMPEG_LOG=1 keeps FFmpeg's log for debugging.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] {
+    const char* keep = std::getenv("MTMAP_FFMPEG_LOG");
+    if (!keep || std::string(keep) != "1") av_log_set_level(AV_LOG_QUIET);
+  });
   info_.path = path;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
@@ -112,7 +121,20 @@ VideoReader::VideoReader(const std::string& path, ReaderOptions options)
   MTMAP_CHECK(frame_ && packet_, "{}: out of memory allocating frames", path);
 }
 
+VideoProblem VideoReader::demux_problem() const {
+  // A read error at the end of the file is a cut file; anywhere else the container is damaged.
+  return format_->pb && avio_feof(format_->pb) ? VideoProblem::truncated : VideoProblem::corrupt;
+}
+
+double VideoReader::declared_seconds() const {
+  AVStream* st = format_->streams[stream_];
+  if (st->duration > 0) return double(st->duration) * av_q2d(st->time_base);
+  if (info_.declared_frames > 0 && info_.fps > 0) return double(info_.declared_frames) / info_.fps;
+  return 0;
+}
+
 int64_t VideoReader::count_frames() {
+  demuxed_seconds_ = 0;
   AV_CHECK(av_seek_frame(format_.get(), stream_, start_pts_, AVSEEK_FLAG_BACKWARD), path_);
   int64_t n = 0;
   for (;;) {
@@ -120,9 +142,17 @@ int64_t VideoReader::count_frames() {
     if (rc == AVERROR_EOF) break;
     if (rc < 0) {
       av_packet_unref(packet_.get());
-      fail(VideoProblem::truncated, fmt::format("demuxing stops after {} packets: {}", n, av_error_string(rc)));
+      fail(demux_problem(), fmt::format("demuxing stops after {} packets: {}", n, av_error_string(rc)));
     }
-    if (packet_->stream_index == stream_) ++n;
+    if (packet_->stream_index == stream_) {
+      ++n;
+      int64_t ts = packet_->dts != AV_NOPTS_VALUE ? packet_->dts : packet_->pts;
+      if (ts != AV_NOPTS_VALUE) {
+        AVStream* st = format_->streams[stream_];
+        double end = double(ts - start_pts_ + std::max<int64_t>(packet_->duration, 0)) * av_q2d(st->time_base);
+        demuxed_seconds_ = std::max(demuxed_seconds_, end);
+      }
+    }
     av_packet_unref(packet_.get());
   }
   seek_to(0);
@@ -172,7 +202,7 @@ bool VideoReader::next_frame() {
       AV_CHECK(avcodec_send_packet(codec_.get(), nullptr), path_);
       continue;
     }
-    if (rc < 0) fail(VideoProblem::truncated, "reading a packet: " + av_error_string(rc));
+    if (rc < 0) fail(demux_problem(), "reading a packet: " + av_error_string(rc));
     if (packet_->stream_index == stream_) {
       rc = avcodec_send_packet(codec_.get(), packet_.get());
       if (rc < 0 && rc != AVERROR(EAGAIN) && (options_.strict || rc != AVERROR_INVALIDDATA)) {

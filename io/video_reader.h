@@ -43,6 +43,10 @@ class VideoReader {
   // Counts the video packets by demuxing the whole file (no decoding). Throws
   // VideoError(truncated) if the container breaks off early.
   int64_t count_frames();
+  // The end time of the last packet the last count_frames() saw, and the duration the header
+  // declares (0: unknown), in seconds: a cut file stops short, a damaged one reaches the end.
+  double demuxed_seconds() const { return demuxed_seconds_; }
+  double declared_seconds() const;
   // Decodes every frame without converting it, stores the count in info().frame_count and
   // indexes the keyframes, so later read_clip calls seek instead of decoding from the start.
   int64_t decode_count();
@@ -61,6 +65,7 @@ class VideoReader {
   // Decodes the next frame into frame_; returns false at the end of the stream.
   bool next_frame();
   void convert(const AVFrame* f, const FrameGeometry& geometry, uint8_t* out, int64_t plane_stride);
+  VideoProblem demux_problem() const;
   [[noreturn]] void fail(VideoProblem problem, const std::string& detail) const;
 
   std::string path_;
@@ -79,6 +84,7 @@ class VideoReader {
   // the start.
   std::vector<std::pair<int64_t, int64_t>> keyframes_;
   bool indexed_ = false;
+  double demuxed_seconds_ = 0;
   bool draining_ = false;
   // scaling state, rebuilt when the source format or the geometry changes
   int sws_src_w_ = 0, sws_src_h_ = 0, sws_src_fmt_ = -1, sws_dst_w_ = 0, sws_dst_h_ = 0;
