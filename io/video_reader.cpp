@@ -164,7 +164,7 @@ int64_t VideoReader::seek_to(int64_t frame) {
   // and the decoder's first output is that keyframe (open-GOP leading frames are dropped).
   int64_t landed = 0;
   int rc = -1;
-  if (frame > 0 && indexed_) {
+  if (frame > 0 && !keyframes_.empty()) {
     auto it = std::upper_bound(keyframes_.begin(), keyframes_.end(), frame,
                                [](int64_t f, const std::pair<int64_t, int64_t>& k) { return f < k.second; });
     if (it != keyframes_.begin()) {
@@ -283,6 +283,7 @@ Tensor VideoReader::read_clip(int64_t start, int64_t count, int64_t stride, cons
 
   int64_t idx = seek_to(start), got = 0;
   while (got < count && next_frame()) {
+    note_keyframe(idx);
     if (idx == start + got * stride) {
       convert(frame_.get(), g, base + got * frame_px, plane);
       ++got;
@@ -310,7 +311,6 @@ Tensor VideoReader::read_all(const FrameGeometry& g) {
   }
   if (n == 0) fail(VideoProblem::corrupt, "no frame could be decoded");
   info_.frame_count = n;
-  indexed_ = true;
   Tensor out = empty({3, n, oh, ow}, DType::u8);
   uint8_t* o = out.data<uint8_t>();
   for (int64_t t = 0; t < n; ++t)
@@ -323,16 +323,18 @@ int64_t VideoReader::decode_count() {
   seek_to(0);
   keyframes_.clear();
   int64_t n = 0;
-  while (next_frame()) note_keyframe(n++);
+  while (next_frame()) note_keyframe(n++);  // keyframes_ was cleared: rebuilt from frame 0
   info_.frame_count = n;
-  indexed_ = true;
   return n;
 }
 
 void VideoReader::note_keyframe(int64_t n) {
+  // Called with exact frame numbers only (counted from the start or from an indexed keyframe),
+  // so the index grows as clips are read and stays exact.
   if (!frame_->key_frame) return;  // FFmpeg 5 (Debian 12); AV_FRAME_FLAG_KEY from FFmpeg 6.1
   int64_t ts = frame_->best_effort_timestamp;
-  if (ts != AV_NOPTS_VALUE && (keyframes_.empty() || ts > keyframes_.back().first)) keyframes_.push_back({ts, n});
+  if (ts != AV_NOPTS_VALUE && (keyframes_.empty() || (ts > keyframes_.back().first && n > keyframes_.back().second)))
+    keyframes_.push_back({ts, n});
 }
 
 Tensor to_unit_float(const Tensor& u8) {

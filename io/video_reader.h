@@ -78,12 +78,12 @@ class VideoReader {
   SwsPtr sws_;
   int stream_ = -1;
   int64_t start_pts_ = 0;
-  // (timestamp, decoded frame number) of every keyframe, recorded by a full decode. Frame numbers
-  // come from counting decoded frames, never from timestamps, which packed-bitstream AVI
-  // (UCF101's XviD) and variable-rate files get wrong. Without the index read_clip decodes from
-  // the start.
+  // (timestamp, decoded frame number) of the keyframes seen so far, recorded while decoding with
+  // exact frame numbers (by a full decode, or by read_clip as it goes). Frame numbers come from
+  // counting decoded frames, never from timestamps, which packed-bitstream AVI (UCF101's XviD)
+  // and variable-rate files get wrong. read_clip seeks to the last known keyframe before its
+  // start (the start of the file when none is known) and counts from there.
   std::vector<std::pair<int64_t, int64_t>> keyframes_;
-  bool indexed_ = false;
   double demuxed_seconds_ = 0;
   bool draining_ = false;
   // scaling state, rebuilt when the source format or the geometry changes
