@@ -10,6 +10,8 @@ packages=(
   libcli11-dev         # command-line parsing
   libfmt-dev           # text formatting
   nlohmann-json3-dev   # experiment configs
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video decoding (io/)
+  ffmpeg               # tests encode fixtures with it and use it as the decode reference
 )
 
 missing=()
