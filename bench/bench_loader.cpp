@@ -75,13 +75,20 @@ int main(int argc, char** argv) {
   std::string workers_arg;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--dir") c.dir = v;
-    else if (k == "--seconds") c.seconds = std::stod(v);
-    else if (k == "--frames") c.frames = std::stoi(v);
-    else if (k == "--stride") c.stride = std::stoi(v);
-    else if (k == "--size") c.size = std::stoi(v);
-    else if (k == "--batch") c.batch = std::stoi(v);
-    else if (k == "--workers") workers_arg = v;
+    if (k == "--dir")
+      c.dir = v;
+    else if (k == "--seconds")
+      c.seconds = std::stod(v);
+    else if (k == "--frames")
+      c.frames = std::stoi(v);
+    else if (k == "--stride")
+      c.stride = std::stoi(v);
+    else if (k == "--size")
+      c.size = std::stoi(v);
+    else if (k == "--batch")
+      c.batch = std::stoi(v);
+    else if (k == "--workers")
+      workers_arg = v;
     else {
       fmt::print(stderr, "bench_loader: unknown option {}\n", k);
       return 2;
@@ -126,8 +133,9 @@ int main(int argc, char** argv) {
     for (int w : c.workers) {
       VideoPairSource src(ds, po);
       double cps = measure(src, c, w);
-      print("video_decode", fmt::format("\"workers\": {}, \"clips_per_s\": {:.1f}, \"decoded_frames_per_s_min\": {:.0f}, {}",
-                                        w, cps, cps * c.frames, common));
+      print("video_decode",
+            fmt::format("\"workers\": {}, \"clips_per_s\": {:.1f}, \"decoded_frames_per_s_min\": {:.0f}, {}", w, cps,
+                        cps * c.frames, common));
     }
     CacheOptions co;
     co.short_side = 128;
@@ -135,7 +143,8 @@ int main(int argc, char** argv) {
     VideoPairSource cached(ds, po, &cache);
     for (const VideoEntry& v : found.videos()) cache.read_clip(v.info.path, 0, 1, 1);  // fill it
     for (int w : c.workers)
-      print("video_memory_cache", fmt::format("\"workers\": {}, \"clips_per_s\": {:.1f}, {}", w, measure(cached, c, w), common));
+      print("video_memory_cache",
+            fmt::format("\"workers\": {}, \"clips_per_s\": {:.1f}, {}", w, measure(cached, c, w), common));
   }
 
   DeadLeavesConfig dl;

@@ -12,8 +12,8 @@
 namespace mtmap::io {
 
 struct AugmentConfig {
-  int size = 112;                       // output S x S
-  bool random = true;                   // false: centre crop of the whole frame, nothing else
+  int size = 112;                         // output S x S
+  bool random = true;                     // false: centre crop of the whole frame, nothing else
   double area_min = 0.2, area_max = 1.0;  // crop area, fraction of the frame
   double aspect_min = 3.0 / 4, aspect_max = 4.0 / 3;
   double flip_p = 0.5;
@@ -21,7 +21,7 @@ struct AugmentConfig {
   double brightness = 0.4, contrast = 0.4, saturation = 0.4, hue = 0.1;
   double grayscale_p = 0.2;
   double blur_p = 0.5;
-  double blur_sigma_min = 0.1, blur_sigma_max = 2.0;  // in output pixels
+  double blur_sigma_min = 0.1, blur_sigma_max = 2.0;     // in output pixels
   std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // ImageNet/Kinetics convention
   std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
 };

@@ -44,9 +44,8 @@ using SwsPtr = std::unique_ptr<SwsContext, SwsFreer>;
 }  // namespace mtmap::io
 
 // `what` names the file or object the call worked on, so the message names the culprit.
-#define AV_CHECK(call, what)                                                                   \
-  do {                                                                                         \
-    int av_rc_ = (call);                                                                       \
-    if (av_rc_ < 0)                                                                            \
-      MTMAP_FAIL("{}: {} failed: {}", (what), #call, ::mtmap::io::av_error_string(av_rc_)); \
+#define AV_CHECK(call, what)                                                                              \
+  do {                                                                                                    \
+    int av_rc_ = (call);                                                                                  \
+    if (av_rc_ < 0) MTMAP_FAIL("{}: {} failed: {}", (what), #call, ::mtmap::io::av_error_string(av_rc_)); \
   } while (0)

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <thread>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "io/rng.h"
 #include "io/video_reader.h"
@@ -40,7 +40,8 @@ void pread_all(int fd, void* dst, size_t n, off_t at, const std::string& file) {
   auto* p = static_cast<char*>(dst);
   while (n > 0) {
     ssize_t r = ::pread(fd, p, n, at);
-    MTMAP_CHECK(r > 0, "{}: cache file read failed at byte {}: {}", file, at, r == 0 ? "unexpected end" : std::strerror(errno));
+    MTMAP_CHECK(r > 0, "{}: cache file read failed at byte {}: {}", file, at,
+                r == 0 ? "unexpected end" : std::strerror(errno));
     p += r, n -= size_t(r), at += r;
   }
 }
@@ -52,7 +53,8 @@ ClipCache::ClipCache(CacheOptions options) : options_(std::move(options)) {
   if (!options_.dir.empty()) {
     std::error_code ec;
     fs::create_directories(options_.dir, ec);
-    MTMAP_CHECK(fs::is_directory(options_.dir), "clip cache: cannot create the folder {}: {}", options_.dir, ec.message());
+    MTMAP_CHECK(fs::is_directory(options_.dir), "clip cache: cannot create the folder {}: {}", options_.dir,
+                ec.message());
   }
 }
 
@@ -61,7 +63,8 @@ std::string ClipCache::disk_path(const std::string& path) const {
   // another resolution gets a new cache file.
   struct stat st {};
   int64_t size = -1, mtime = 0;
-  if (::stat(path.c_str(), &st) == 0) size = st.st_size, mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (::stat(path.c_str(), &st) == 0)
+    size = st.st_size, mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   uint64_t h = 1469598103934665603ull;
   for (unsigned char ch : path) h = (h ^ ch) * 1099511628211ull;
   h = mix_key(h, mix_key(uint64_t(size), uint64_t(mtime)), uint64_t(options_.short_side));
@@ -83,7 +86,9 @@ ClipCache::EntryPtr ClipCache::decode(const std::string& path) {
     e->frames = tchw;
     return e;
   }
-  std::string file = disk_path(path), tmp = fmt::format("{}.tmp{}", file, ::getpid() ^ uint64_t(std::hash<std::thread::id>{}(std::this_thread::get_id())));
+  std::string file = disk_path(path),
+              tmp = fmt::format("{}.tmp{}", file,
+                                ::getpid() ^ uint64_t(std::hash<std::thread::id>{}(std::this_thread::get_id())));
   {
     std::ofstream out(tmp, std::ios::binary);
     DiskHeader hd{};
@@ -116,7 +121,8 @@ ClipCache::EntryPtr ClipCache::load(const std::string& path) {
     std::string file = disk_path(path);
     Fd fd(::open(file.c_str(), O_RDONLY));
     DiskHeader hd{};
-    if (fd.fd >= 0 && ::pread(fd.fd, &hd, sizeof(hd), 0) == ssize_t(sizeof(hd)) && std::memcmp(hd.magic, kMagic, 8) == 0) {
+    if (fd.fd >= 0 && ::pread(fd.fd, &hd, sizeof(hd), 0) == ssize_t(sizeof(hd)) &&
+        std::memcmp(hd.magic, kMagic, 8) == 0) {
       auto e = std::make_shared<Entry>();
       e->T = hd.frames, e->H = hd.height, e->W = hd.width;
       std::promise<EntryPtr> done;
@@ -160,15 +166,17 @@ Tensor ClipCache::read_clip(const std::string& path, int64_t start, int64_t coun
   EntryPtr e = load(path);
   const int64_t last = start + (count - 1) * stride;
   if (last >= e->T)
-    throw VideoError(VideoProblem::too_short, path,
-                     fmt::format("asked for frames {}..{} (stride {}) but the video has {} frames", start, last, stride, e->T));
+    throw VideoError(
+        VideoProblem::too_short, path,
+        fmt::format("asked for frames {}..{} (stride {}) but the video has {} frames", start, last, stride, e->T));
   const int64_t px = int64_t(e->H) * e->W;
   Tensor out = empty({3, count, e->H, e->W}, DType::u8);
   uint8_t* o = out.data<uint8_t>();
   if (options_.dir.empty()) {
     for (int64_t i = 0; i < count; ++i)
       for (int c = 0; c < 3; ++c)
-        std::memcpy(o + (c * count + i) * px, e->frames.data<uint8_t>() + ((start + i * stride) * 3 + c) * px, size_t(px));
+        std::memcpy(o + (c * count + i) * px, e->frames.data<uint8_t>() + ((start + i * stride) * 3 + c) * px,
+                    size_t(px));
     return out;
   }
   std::string file = disk_path(path);
@@ -176,7 +184,8 @@ Tensor ClipCache::read_clip(const std::string& path, int64_t start, int64_t coun
   MTMAP_CHECK(fd.fd >= 0, "{}: cannot open the cache file {}: {}", path, file, std::strerror(errno));
   std::vector<uint8_t> frame(size_t(3 * px));
   for (int64_t i = 0; i < count; ++i) {
-    pread_all(fd.fd, frame.data(), frame.size(), off_t(sizeof(DiskHeader) + size_t((start + i * stride) * 3 * px)), file);
+    pread_all(fd.fd, frame.data(), frame.size(), off_t(sizeof(DiskHeader) + size_t((start + i * stride) * 3 * px)),
+              file);
     for (int c = 0; c < 3; ++c) std::memcpy(o + (c * count + i) * px, frame.data() + c * px, size_t(px));
   }
   return out;

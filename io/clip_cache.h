@@ -19,8 +19,8 @@ namespace mtmap::io {
 
 struct CacheOptions {
   int short_side = 128;
-  std::string dir;                              // "" keeps frames in memory
-  size_t memory_budget = size_t(4) << 30;       // bytes, memory mode
+  std::string dir;                         // "" keeps frames in memory
+  size_t memory_budget = size_t(4) << 30;  // bytes, memory mode
 };
 
 struct CacheStats {

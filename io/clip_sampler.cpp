@@ -11,8 +11,8 @@ ClipPair sample_clip_pair(int64_t video_frames, const ClipSpec& spec, OffsetMode
   MTMAP_CHECK(spec.frames > 0 && spec.stride > 0, "clip spec: {} frames at stride {} is invalid", spec.frames,
               spec.stride);
   const int64_t last = video_frames - spec.span();  // the latest possible start
-  MTMAP_CHECK(last >= 0, "a video of {} frames is shorter than one clip ({} frames at stride {} span {})",
-              video_frames, spec.frames, spec.stride, spec.span());
+  MTMAP_CHECK(last >= 0, "a video of {} frames is shorter than one clip ({} frames at stride {} span {})", video_frames,
+              spec.frames, spec.stride, spec.span());
   ClipPair p;
   if (mode == OffsetMode::independent) {
     p.start_q = rng.integer(last + 1);

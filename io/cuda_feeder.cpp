@@ -2,10 +2,10 @@
 // written): compiled with -DMTMAP_CUDA=ON only.
 #include "io/cuda_feeder.h"
 
+#include <algorithm>
+
 #include "engine/cuda/context.h"
 #include "engine/cuda/cuda_check.h"
-
-#include <algorithm>
 
 namespace mtmap::io {
 

@@ -16,8 +16,8 @@
 
 #include <array>
 #include <mutex>
-#include <unordered_map>
 #include <optional>
+#include <unordered_map>
 
 #include "engine/tensor/allocator.h"
 #include "io/loader.h"

@@ -163,8 +163,10 @@ bool structure_runs_past_end(const std::string& path) {
     in.seekg(std::streamoff(at));
     if (!in.read(reinterpret_cast<char*>(h), 16) && in.gcount() < 8) return false;
     uint64_t box = read_be(h, 4);
-    if (box == 1) box = read_be(h + 8, 8);  // 64-bit size
-    else if (box == 0) return false;        // "to the end of the file"
+    if (box == 1)
+      box = read_be(h + 8, 8);  // 64-bit size
+    else if (box == 0)
+      return false;  // "to the end of the file"
     if (box < 8) return false;
     if (at + box > size) return true;
     at += box;
@@ -202,7 +204,8 @@ VideoDataset VideoDataset::scan(const std::vector<std::string>& paths, const Dat
   std::vector<Candidate> cands = expand(paths, o);
   nlohmann::json cache = nlohmann::json::object();
   // The cache is only valid for the probe settings that made it.
-  const std::string settings = fmt::format("v{} min_frames={} full_decode={}", kCacheVersion, o.min_frames, o.full_decode);
+  const std::string settings =
+      fmt::format("v{} min_frames={} full_decode={}", kCacheVersion, o.min_frames, o.full_decode);
   if (!o.cache_file.empty() && fs::exists(o.cache_file)) {
     try {
       std::ifstream in(o.cache_file);
@@ -219,7 +222,8 @@ VideoDataset VideoDataset::scan(const std::vector<std::string>& paths, const Dat
   for (size_t i = 0; i < cands.size(); ++i) {
     if (!file_stamp(cands[i].path, sizes[i], mtimes[i])) continue;
     auto it = cache.find(cands[i].path);
-    if (it != cache.end() && it->value("size", int64_t(-2)) == sizes[i] && it->value("mtime_ns", int64_t(-2)) == mtimes[i]) {
+    if (it != cache.end() && it->value("size", int64_t(-2)) == sizes[i] &&
+        it->value("mtime_ns", int64_t(-2)) == mtimes[i]) {
       try {
         results[i] = from_json(*it, cands[i].path);
         cached[i] = 1;
@@ -255,9 +259,14 @@ VideoDataset VideoDataset::scan(const std::vector<std::string>& paths, const Dat
   VideoDataset ds;
   for (size_t i = 0; i < cands.size(); ++i) {
     const Result& r = results[i];
-    if (cached[i]) ++ds.stats_.from_cache; else ++ds.stats_.probed;
-    if (r.ok) ds.videos_.push_back({r.info, cands[i].label});
-    else ds.bad_.push_back({cands[i].path, r.problem, r.message});
+    if (cached[i])
+      ++ds.stats_.from_cache;
+    else
+      ++ds.stats_.probed;
+    if (r.ok)
+      ds.videos_.push_back({r.info, cands[i].label});
+    else
+      ds.bad_.push_back({cands[i].path, r.problem, r.message});
     if (sizes[i] >= 0) cache[cands[i].path] = to_json(r, sizes[i], mtimes[i]);
   }
 

@@ -15,8 +15,8 @@
 namespace mtmap::io {
 
 struct DatasetOptions {
-  std::vector<std::string> extensions = {".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".mpg",
-                                         ".mpeg", ".flv", ".wmv", ".ogv", ".3gp", ".ts"};
+  std::vector<std::string> extensions = {".avi",  ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".mpg",
+                                         ".mpeg", ".flv", ".wmv", ".ogv",  ".3gp", ".ts"};
   std::vector<std::string> list_extensions = {".txt", ".list", ".lst"};
   int64_t min_frames = 16;  // a video with fewer frames cannot give one clip: "too short"
   std::string root;         // folder that list-file paths are relative to (default: the list's folder)

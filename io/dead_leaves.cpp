@@ -29,8 +29,8 @@ struct Leaf {
 Tensor generate_dead_leaves(const DeadLeavesConfig& c, uint64_t seed, uint64_t index) {
   MTMAP_CHECK(c.height > 0 && c.width > 0 && c.frames > 0 && c.radius_min > 0 && c.radius_max >= c.radius_min &&
                   c.texture_gratings >= 0 && c.texture_gratings <= 4,
-              "dead leaves: invalid config ({}x{}, {} frames, radii {}..{}, {} gratings)", c.width, c.height,
-              c.frames, c.radius_min, c.radius_max, c.texture_gratings);
+              "dead leaves: invalid config ({}x{}, {} frames, radii {}..{}, {} gratings)", c.width, c.height, c.frames,
+              c.radius_min, c.radius_max, c.texture_gratings);
   Rng rng(seed, mix_key(index, 0xDEAD1EAF));
   const int H = c.height, W = c.width;
   const int64_t T = c.frames;
@@ -98,7 +98,8 @@ Tensor generate_dead_leaves(const DeadLeavesConfig& c, uint64_t seed, uint64_t i
     }
     for (int ch = 0; ch < 3; ++ch)
       for (int i = 0; i < H * W; ++i)
-        o[ch * plane + t * H * W + i] = uint8_t(std::lround(std::clamp(frame[size_t(ch) * H * W + i], 0.f, 1.f) * 255.f));
+        o[ch * plane + t * H * W + i] =
+            uint8_t(std::lround(std::clamp(frame[size_t(ch) * H * W + i], 0.f, 1.f) * 255.f));
   }
   return out;
 }

@@ -13,13 +13,13 @@ namespace mtmap::io {
 
 struct DeadLeavesConfig {
   int height = 128, width = 128;
-  int64_t frames = 48;             // a generated video; clips are sampled from it like from a file
+  int64_t frames = 48;                         // a generated video; clips are sampled from it like from a file
   double radius_min = 2.0, radius_max = 48.0;  // px
-  double coverage = 4.0;           // mean number of leaves over a point of the scene
-  double object_speed_max = 3.0;   // px/frame
-  double camera_speed_max = 2.0;   // px/frame
-  int texture_gratings = 3;        // per leaf
-  double texture_contrast = 0.35;  // amplitude of a leaf's texture relative to its colour
+  double coverage = 4.0;                       // mean number of leaves over a point of the scene
+  double object_speed_max = 3.0;               // px/frame
+  double camera_speed_max = 2.0;               // px/frame
+  int texture_gratings = 3;                    // per leaf
+  double texture_contrast = 0.35;              // amplitude of a leaf's texture relative to its colour
 };
 
 // Video `index` of the stream defined by `seed`: uint8 (3, frames, height, width).

@@ -77,10 +77,10 @@ class Loader {
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  int64_t next_claim_ = 0;     // next batch a worker may claim
-  int64_t next_deliver_ = 0;   // next batch next() returns
-  int64_t released_ = 0;       // batches the consumer is done with
-  int64_t generation_ = 0;     // bumped by start_epoch: stale work is discarded
+  int64_t next_claim_ = 0;    // next batch a worker may claim
+  int64_t next_deliver_ = 0;  // next batch next() returns
+  int64_t released_ = 0;      // batches the consumer is done with
+  int64_t generation_ = 0;    // bumped by start_epoch: stale work is discarded
   bool running_ = false, stopping_ = false;
   std::vector<std::thread> threads_;
   std::vector<char> bad_item_;  // items known to fail (shared by all epochs)

@@ -30,13 +30,15 @@ VideoPairSource::VideoPairSource(const VideoDataset& dataset, PairOptions option
     : videos_(dataset.videos()), options_(std::move(options)), cache_(cache) {
   for (const VideoEntry& v : videos_)
     MTMAP_CHECK(v.info.frame_count >= options_.clip.span(),
-                "{}: {} frames, shorter than one clip ({} frames at stride {}); scan with min_frames >= {}", v.info.path,
-                v.info.frame_count, options_.clip.frames, options_.clip.stride, options_.clip.span());
+                "{}: {} frames, shorter than one clip ({} frames at stride {}); scan with min_frames >= {}",
+                v.info.path, v.info.frame_count, options_.clip.frames, options_.clip.stride, options_.clip.span());
 }
 
 VideoPairSource::~VideoPairSource() = default;
 
-Shape VideoPairSource::clip_shape() const { return {3, options_.clip.frames, options_.augment.size, options_.augment.size}; }
+Shape VideoPairSource::clip_shape() const {
+  return {3, options_.clip.frames, options_.augment.size, options_.augment.size};
+}
 
 Tensor VideoPairSource::read(const std::string& path, int64_t start) {
   if (cache_) return cache_->read_clip(path, start, options_.clip.frames, options_.clip.stride);
@@ -50,8 +52,8 @@ Tensor VideoPairSource::read(const std::string& path, int64_t start) {
     }
   }
   if (!reader) reader = std::make_unique<VideoReader>(path);
-  Tensor clip = reader->read_clip(start, options_.clip.frames, options_.clip.stride,
-                                  {.short_side = options_.decode_short_side});
+  Tensor clip =
+      reader->read_clip(start, options_.clip.frames, options_.clip.stride, {.short_side = options_.decode_short_side});
   std::lock_guard<std::mutex> lock(pool_mutex_);
   pool_.push_back(std::move(reader));
   if (pool_.size() > 16) pool_.erase(pool_.begin());  // keep the 16 most recently used
@@ -70,8 +72,9 @@ void VideoPairSource::make_pair(int64_t item, Rng& rng, float* query, float* key
 DeadLeavesPairSource::DeadLeavesPairSource(DeadLeavesConfig config, PairOptions options, uint64_t seed,
                                            int64_t videos_per_epoch)
     : config_(config), options_(std::move(options)), seed_(seed), count_(videos_per_epoch) {
-  MTMAP_CHECK(config_.frames >= options_.clip.span(), "dead leaves: {} frames per video, shorter than one clip (span {})",
-              config_.frames, options_.clip.span());
+  MTMAP_CHECK(config_.frames >= options_.clip.span(),
+              "dead leaves: {} frames per video, shorter than one clip (span {})", config_.frames,
+              options_.clip.span());
   MTMAP_CHECK(count_ > 0, "dead leaves: videos per epoch must be positive, got {}", count_);
 }
 

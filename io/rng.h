@@ -11,7 +11,8 @@ namespace mtmap::io {
 
 // Mixes several integers into one stream key (splitmix64 finaliser).
 inline uint64_t mix_key(uint64_t a, uint64_t b = 0, uint64_t c = 0) {
-  uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^ c * 0x94D049BB133111EBull;
+  uint64_t h =
+      a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull) * 0xBF58476D1CE4E5B9ull ^ c * 0x94D049BB133111EBull;
   h ^= h >> 31;
   h *= 0xBF58476D1CE4E5B9ull;
   h ^= h >> 29;

@@ -25,14 +25,22 @@ std::string av_error_string(int code) {
 
 const char* problem_name(VideoProblem p) {
   switch (p) {
-    case VideoProblem::missing: return "missing";
-    case VideoProblem::unreadable: return "unreadable";
-    case VideoProblem::empty: return "empty";
-    case VideoProblem::not_a_video: return "not a video";
-    case VideoProblem::no_decoder: return "no decoder";
-    case VideoProblem::corrupt: return "corrupt";
-    case VideoProblem::truncated: return "truncated";
-    case VideoProblem::too_short: return "too short";
+    case VideoProblem::missing:
+      return "missing";
+    case VideoProblem::unreadable:
+      return "unreadable";
+    case VideoProblem::empty:
+      return "empty";
+    case VideoProblem::not_a_video:
+      return "not a video";
+    case VideoProblem::no_decoder:
+      return "no decoder";
+    case VideoProblem::corrupt:
+      return "corrupt";
+    case VideoProblem::truncated:
+      return "truncated";
+    case VideoProblem::too_short:
+      return "too short";
   }
   return "?";
 }
@@ -46,8 +54,7 @@ void VideoReader::fail(VideoProblem problem, const std::string& detail) const {
   throw VideoError(problem, path_, detail);
 }
 
-VideoReader::VideoReader(const std::string& path, ReaderOptions options)
-    : path_(path), options_(options) {
+VideoReader::VideoReader(const std::string& path, ReaderOptions options) : path_(path), options_(options) {
   // FFmpeg's own log would print thousands of lines over a damaged data set; every failure reaches
   // the caller as a VideoError instead. MTMAP_FFMPEG_LOG=1 keeps FFmpeg's log for debugging.
   static std::once_flag quiet;
@@ -245,11 +252,11 @@ void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out
   if (!sws_ || sws_src_w_ != sw || sws_src_h_ != sh || sws_src_fmt_ != f->format || sws_dst_w_ != dw ||
       sws_dst_h_ != dh) {
     // Bicubic is also the ffmpeg command-line default, so native-size decodes match it exactly.
-    sws_.reset(sws_getContext(sw, sh, AVPixelFormat(f->format), dw, dh, AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr,
-                              nullptr, nullptr));
+    sws_.reset(sws_getContext(sw, sh, AVPixelFormat(f->format), dw, dh, AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr,
+                              nullptr));
     MTMAP_CHECK(sws_ != nullptr, "{}: swscale cannot convert {}x{} {} to {}x{} RGB", path_, sw, sh,
-                av_get_pix_fmt_name(AVPixelFormat(f->format)) ? av_get_pix_fmt_name(AVPixelFormat(f->format)) : "?",
-                dw, dh);
+                av_get_pix_fmt_name(AVPixelFormat(f->format)) ? av_get_pix_fmt_name(AVPixelFormat(f->format)) : "?", dw,
+                dh);
     sws_src_w_ = sw, sws_src_h_ = sh, sws_src_fmt_ = f->format, sws_dst_w_ = dw, sws_dst_h_ = dh;
     rgb_.resize(size_t(dw) * dh * 3);
   }
@@ -273,8 +280,8 @@ void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out
 }
 
 Tensor VideoReader::read_clip(int64_t start, int64_t count, int64_t stride, const FrameGeometry& g) {
-  MTMAP_CHECK(start >= 0 && count > 0 && stride > 0, "{}: read_clip(start={}, count={}, stride={}) is invalid",
-              path_, start, count, stride);
+  MTMAP_CHECK(start >= 0 && count > 0 && stride > 0, "{}: read_clip(start={}, count={}, stride={}) is invalid", path_,
+              start, count, stride);
   auto [oh, ow] = output_size(g);
   Tensor out = empty({3, count, oh, ow}, DType::u8);
   uint8_t* base = out.data<uint8_t>();
@@ -291,8 +298,8 @@ Tensor VideoReader::read_clip(int64_t start, int64_t count, int64_t stride, cons
     ++idx;
   }
   if (got < count)
-    fail(VideoProblem::too_short, fmt::format("asked for frames {}..{} (stride {}) but the video has {} frames", start,
-                                              last, stride, idx));
+    fail(VideoProblem::too_short,
+         fmt::format("asked for frames {}..{} (stride {}) but the video has {} frames", start, last, stride, idx));
   return out;
 }
 

@@ -16,7 +16,7 @@ struct VideoInfo {
   std::string container;  // FFmpeg's demuxer name, e.g. "avi", "mov,mp4,m4a,3gp,3g2,mj2"
   std::string codec;      // e.g. "mpeg4", "h264", "vp9"
   int width = 0, height = 0;
-  int64_t frame_count = 0;     // exact after a probe or decode_count(); else from the header
+  int64_t frame_count = 0;      // exact after a probe or decode_count(); else from the header
   int64_t declared_frames = 0;  // what the container header says (0: it does not say)
   double fps = 0;
 };

@@ -47,8 +47,9 @@ std::string encode_fixture(const std::string& name, int w, int h, double seconds
 }
 
 std::vector<uint8_t> ffmpeg_decode_rgb(const std::string& path, const std::string& filters) {
-  std::string cmd = fmt::format("ffmpeg -nostdin -v error -i '{}' {} -fps_mode passthrough -f rawvideo -pix_fmt rgb24 -", path,
-                                filters.empty() ? "" : "-vf " + filters);
+  std::string cmd =
+      fmt::format("ffmpeg -nostdin -v error -i '{}' {} -fps_mode passthrough -f rawvideo -pix_fmt rgb24 -", path,
+                  filters.empty() ? "" : "-vf " + filters);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) throw std::runtime_error("popen failed: " + cmd);
   std::vector<uint8_t> out;

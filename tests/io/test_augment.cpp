@@ -21,7 +21,8 @@ Tensor alternating_clip(int T, int H, int W) {
   Tensor clip = empty({3, T, H, W}, DType::u8);
   for (int ch = 0; ch < 3; ++ch)
     for (int t = 0; t < T; ++t)
-      std::memcpy(clip.data<uint8_t>() + (ch * T + t) * H * W, two.data<uint8_t>() + (ch * 2 + t % 2) * H * W, size_t(H * W));
+      std::memcpy(clip.data<uint8_t>() + (ch * T + t) * H * W, two.data<uint8_t>() + (ch * 2 + t % 2) * H * W,
+                  size_t(H * W));
   return clip;
 }
 

@@ -21,8 +21,8 @@ TEST_CASE("cuda feeder: device batches equal the CPU loader's", "[io][cuda]") {
   DeadLeavesPairSource src(dl, po, 3, 14);
   Loader cpu(src, {.batch_size = 4, .workers = 2, .seed = 5, .drop_last = false});
   PinnedAllocator pinned;
-  Loader pinned_loader(src, {.batch_size = 4, .workers = 3, .prefetch = 2, .seed = 5, .drop_last = false,
-                             .host_allocator = &pinned});
+  Loader pinned_loader(
+      src, {.batch_size = 4, .workers = 3, .prefetch = 2, .seed = 5, .drop_last = false, .host_allocator = &pinned});
   CHECK(pinned.stats().allocated > 0);
   CudaFeeder feeder(pinned_loader, 0);
   int n = 0;

@@ -16,7 +16,8 @@ namespace {
 
 std::string good_avi() { return test::encode_fixture("good.avi", 160, 120, 1.0, "-c:v libxvid -g 12"); }
 std::string good_mp4() {
-  return test::encode_fixture("good_faststart.mp4", 160, 120, 1.0, "-c:v libx264 -pix_fmt yuv420p -g 12 -movflags +faststart");
+  return test::encode_fixture("good_faststart.mp4", 160, 120, 1.0,
+                              "-c:v libx264 -pix_fmt yuv420p -g 12 -movflags +faststart");
 }
 
 VideoProblem problem_of(const std::string& path, int64_t min_frames = 16) {
@@ -98,7 +99,8 @@ TEST_CASE("dataset: UCF101 split files work as they are (CRLF, labels, paths rel
   std::string root = test::scratch_dir() + "/UCF-101";
   fs::create_directories(root + "/ApplyEyeMakeup");
   fs::create_directories(root + "/Archery");
-  fs::copy_file(good_avi(), root + "/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", fs::copy_options::overwrite_existing);
+  fs::copy_file(good_avi(), root + "/ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi",
+                fs::copy_options::overwrite_existing);
   fs::copy_file(good_avi(), root + "/Archery/v_Archery_g01_c02.avi", fs::copy_options::overwrite_existing);
   std::string splits = test::scratch_dir() + "/ucfTrainTestlist";
   fs::create_directories(splits);

@@ -105,8 +105,8 @@ TEST_CASE("gratings: direction, spatial and temporal frequency recovered by FFT"
   for (double wavelength : {8.0, 16.0})
     for (double period : {4.0, 8.0})
       for (int k = 0; k < 16; ++k) {
-        GratingParams p{.direction_deg = 22.5 * k, .spatial_freq = 1 / wavelength, .temporal_freq = 1 / period,
-                        .phase = 0.3 * k};
+        GratingParams p{
+            .direction_deg = 22.5 * k, .spatial_freq = 1 / wavelength, .temporal_freq = 1 / period, .phase = 0.3 * k};
         auto peak = test::spectral_peak(first_channel(drifting_grating(p, T, S, S)), T, S, S);
         INFO("direction " << p.direction_deg << " wavelength " << wavelength << " period " << period << " -> "
                           << peak.direction_deg << " deg, " << peak.spatial_freq << " c/px, " << peak.temporal_freq
@@ -120,7 +120,8 @@ TEST_CASE("gratings: direction, spatial and temporal frequency recovered by FFT"
 }
 
 TEST_CASE("gratings: values, contrast and the aliasing guard", "[io][grating]") {
-  Tensor g = drifting_grating({.direction_deg = 0, .spatial_freq = 0.25, .temporal_freq = 0.25, .contrast = 0.5}, 2, 1, 4);
+  Tensor g =
+      drifting_grating({.direction_deg = 0, .spatial_freq = 0.25, .temporal_freq = 0.25, .contrast = 0.5}, 2, 1, 4);
   auto v = g.to_vector<float>();
   // t = 0: 0.5 + 0.25 sin(π x / 2) = 0.5, 0.75, 0.5, 0.25; t = 1 is shifted by a quarter cycle.
   CHECK(v[0] == Approx(0.5));

@@ -114,7 +114,8 @@ TEST_CASE("loader: a folder mixing good and bad files iterates to the end; bad f
   fs::create_directories(root);
   auto good = test::encode_fixture("loader_good.avi", 64, 48, 1.0, "-c:v libxvid -g 8");
   auto good2 = test::encode_fixture("loader_good.mp4", 64, 48, 1.0, "-c:v libx264 -pix_fmt yuv420p -g 8");
-  for (int i = 0; i < 3; ++i) fs::copy_file(good, root + fmt::format("/g{}.avi", i), fs::copy_options::overwrite_existing);
+  for (int i = 0; i < 3; ++i)
+    fs::copy_file(good, root + fmt::format("/g{}.avi", i), fs::copy_options::overwrite_existing);
   fs::copy_file(good2, root + "/g3.mp4", fs::copy_options::overwrite_existing);
   fs::copy_file(good2, root + "/to_delete.mp4", fs::copy_options::overwrite_existing);
   test::truncate_copy(good, "train_mixed/cut.avi", 0.4);

@@ -26,8 +26,11 @@ std::vector<uint8_t> packed(const Tensor& cthw) {
 
 // ffprobe's count of decoded frames.
 int64_t ffprobe_frames(const std::string& path) {
-  FILE* p = popen(("ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 '" +
-                   path + "'").c_str(), "r");
+  FILE* p =
+      popen(("ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 '" +
+             path + "'")
+                .c_str(),
+            "r");
   REQUIRE(p != nullptr);
   long long n = -1;
   REQUIRE(fscanf(p, "%lld", &n) == 1);
@@ -80,9 +83,9 @@ TEST_CASE("reader: the real sample clips match ffmpeg's decode", "[io][reader][r
 
 TEST_CASE("reader: strided clips after a seek equal the same frames of a full decode", "[io][reader]") {
   for (const char* name : {"xvid.avi", "h264.mp4", "vp9.webm"}) {
-    std::string args = std::strcmp(name, "xvid.avi") == 0  ? "-c:v libxvid -g 12 -bf 2"
+    std::string args = std::strcmp(name, "xvid.avi") == 0   ? "-c:v libxvid -g 12 -bf 2"
                        : std::strcmp(name, "h264.mp4") == 0 ? "-c:v libx264 -pix_fmt yuv420p -g 12"
-                                                             : "-c:v libvpx-vp9 -g 12 -deadline realtime";
+                                                            : "-c:v libvpx-vp9 -g 12 -deadline realtime";
     int w = std::strcmp(name, "vp9.webm") == 0 ? 160 : 320, h = w * 3 / 4;
     auto path = encode_fixture(name, w, h, 1.2, args);
     VideoReader r(path);

@@ -26,7 +26,8 @@ void add_data_command(CLI::App& app) {
       ->required();
   check->add_option("--min-frames", args->options.min_frames, "Frames one clip needs; shorter videos are 'too short'")
       ->capture_default_str();
-  check->add_option("--root", args->options.root, "Folder that list-file paths are relative to (default: the list's folder)");
+  check->add_option("--root", args->options.root,
+                    "Folder that list-file paths are relative to (default: the list's folder)");
   check->add_option("--cache", args->options.cache_file, "Probe cache file (a rerun only probes new or changed files)");
   check->add_option("--threads", args->options.threads, "Files probed in parallel")->capture_default_str();
   check->add_flag("--quick", args->quick, "Demux only, do not decode every frame (misses damaged bitstreams)");
