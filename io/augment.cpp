@@ -33,26 +33,36 @@ void hue_matrix(double turns, float m[9]) {
     }
 }
 
+// Separable Gaussian with reflected borders: rows through a padded copy, then columns as a
+// weighted sum of whole rows, so both inner loops are straight and vectorise.
 void blur_plane(float* p, int s, double sigma, std::vector<float>& tmp) {
   const int r = std::max(1, int(std::ceil(3 * sigma)));
-  std::vector<float> k(size_t(2 * r + 1));
+  std::vector<float> k(static_cast<size_t>(2 * r + 1));
   float sum = 0;
   for (int i = -r; i <= r; ++i) sum += k[size_t(i + r)] = float(std::exp(-0.5 * i * i / (sigma * sigma)));
   for (float& v : k) v /= sum;
   auto reflect = [s](int i) { return i < 0 ? std::min(-i, s - 1) : (i >= s ? std::max(2 * s - 2 - i, 0) : i); };
-  tmp.resize(size_t(s) * s);
-  for (int y = 0; y < s; ++y)
-    for (int x = 0; x < s; ++x) {
-      float a = 0;
-      for (int i = -r; i <= r; ++i) a += k[size_t(i + r)] * p[y * s + reflect(x + i)];
-      tmp[size_t(y) * s + x] = a;
+  tmp.assign(size_t(s) * s, 0.f);
+  std::vector<float> pad(size_t(s + 2 * r));
+  for (int y = 0; y < s; ++y) {
+    const float* row = p + size_t(y) * s;
+    for (int i = 0; i < s + 2 * r; ++i) pad[size_t(i)] = row[reflect(i - r)];
+    float* o = tmp.data() + size_t(y) * s;
+    for (int i = 0; i <= 2 * r; ++i) {
+      const float w = k[size_t(i)];
+      const float* src = pad.data() + i;
+      for (int x = 0; x < s; ++x) o[x] += w * src[x];
     }
-  for (int y = 0; y < s; ++y)
-    for (int x = 0; x < s; ++x) {
-      float a = 0;
-      for (int i = -r; i <= r; ++i) a += k[size_t(i + r)] * tmp[size_t(reflect(y + i)) * s + x];
-      p[y * s + x] = a;
+  }
+  for (int y = 0; y < s; ++y) {
+    float* o = p + size_t(y) * s;
+    std::fill(o, o + s, 0.f);
+    for (int i = 0; i <= 2 * r; ++i) {
+      const float w = k[size_t(i)];
+      const float* src = tmp.data() + size_t(reflect(y + i - r)) * s;
+      for (int x = 0; x < s; ++x) o[x] += w * src[x];
     }
+  }
 }
 
 }  // namespace

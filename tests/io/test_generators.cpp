@@ -52,7 +52,7 @@ TEST_CASE("dead leaves: motion energy covers every direction; a grating's does n
   c.height = c.width = S;
   c.frames = T;
   std::vector<double> total(bins, 0.0);
-  for (uint64_t i = 0; i < 6; ++i) {
+  for (uint64_t i = 0; i < 12; ++i) {  // the camera moves one way per video: average a dozen
     auto e = test::motion_energy_by_direction(luminance_u8(generate_dead_leaves(c, 11, i)), T, S, S, bins);
     for (int b = 0; b < bins; ++b) total[size_t(b)] += e[size_t(b)];
   }
@@ -60,7 +60,7 @@ TEST_CASE("dead leaves: motion energy covers every direction; a grating's does n
   for (double v : total) mean += v / bins;
   for (int b = 0; b < bins; ++b) {
     INFO("direction " << b * 360 / bins << " deg: " << total[size_t(b)] / mean << " of the mean");
-    CHECK(total[size_t(b)] > 0.5 * mean);
+    CHECK(total[size_t(b)] > 0.6 * mean);
     CHECK(total[size_t(b)] < 1.5 * mean);
   }
   // The same measurement on a grating drifting at 90° puts (nearly) everything in one bin, so
