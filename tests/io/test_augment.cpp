@@ -110,7 +110,7 @@ TEST_CASE("augment: each operation does what it says", "[io][augment]") {
   CHECK(augment_clip(clip, id, n).data<float>()[3] == Approx((plain.data<float>()[3] - 0.5) / 0.25));
 }
 
-TEST_CASE("clip pairs: starts in range; gap laws of each offset mode", "[io][sampler]") {
+TEST_CASE("clip pairs: starts in range and the gap law of each offset mode", "[io][sampler]") {
   ClipSpec spec{.frames = 8, .stride = 2};  // span 15
   const int64_t N = 114;                    // 100 possible starts, gaps 0..99
   const int n = 20000;

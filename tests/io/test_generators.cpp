@@ -46,7 +46,7 @@ TEST_CASE("dead leaves: deterministic per seed and index", "[io][generator]") {
   CHECK(*hi - *lo > 0.5f);
 }
 
-TEST_CASE("dead leaves: motion energy covers every direction; a grating's does not", "[io][generator]") {
+TEST_CASE("dead leaves: motion energy covers every direction, a grating's does not", "[io][generator]") {
   const int T = 32, S = 64, bins = 8;
   DeadLeavesConfig c;
   c.height = c.width = S;

@@ -68,7 +68,7 @@ class CountingSource : public PairSource {
 
 }  // namespace
 
-TEST_CASE("loader: the same batches for 1 and 3 workers; each epoch a new permutation", "[io][loader]") {
+TEST_CASE("loader: the same batches for 1 and 3 workers, each epoch a new permutation", "[io][loader]") {
   DeadLeavesPairSource src(small_leaves(), small_pairs(), 5, 20);
   Loader one(src, {.batch_size = 4, .workers = 1, .seed = 9});
   Loader three(src, {.batch_size = 4, .workers = 3, .prefetch = 2, .seed = 9});
@@ -109,7 +109,7 @@ TEST_CASE("loader: prefetch is bounded by the slots", "[io][loader]") {
   CHECK(src.calls.load() == 64);
 }
 
-TEST_CASE("loader: a folder mixing good and bad files iterates to the end; bad files are reported", "[io][loader]") {
+TEST_CASE("loader: a folder mixing good and bad files iterates to the end and reports the bad files", "[io][loader]") {
   std::string root = test::scratch_dir() + "/train_mixed";
   fs::create_directories(root);
   auto good = test::encode_fixture("loader_good.avi", 64, 48, 1.0, "-c:v libxvid -g 8");
@@ -151,7 +151,7 @@ TEST_CASE("loader: a folder mixing good and bad files iterates to the end; bad f
   CHECK_THAT(bad[0].message, Catch::Contains("to_delete.mp4: missing"));
 }
 
-TEST_CASE("loader: cached clips (memory and disk) equal decoded ones; the cache decodes once", "[io][loader][cache]") {
+TEST_CASE("loader: cached clips (memory and disk) equal decoded ones and the cache decodes once", "[io][loader][cache]") {
   std::string root = test::scratch_dir() + "/cache_set";
   fs::create_directories(root);
   fs::copy_file(test::encode_fixture("c1.avi", 80, 60, 1.0, "-c:v libxvid -g 6"), root + "/c1.avi",
