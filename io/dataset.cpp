@@ -137,6 +137,13 @@ Result from_json(const nlohmann::json& j, const std::string& path) {
 
 constexpr int kCacheVersion = 1;
 
+// Cache entries are keyed by absolute path: the same file named from another folder is one entry.
+std::string cache_key(const std::string& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
 uint64_t read_be(const unsigned char* p, int n) {
   uint64_t v = 0;
   for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
@@ -221,7 +228,7 @@ VideoDataset VideoDataset::scan(const std::vector<std::string>& paths, const Dat
   std::vector<int64_t> sizes(cands.size(), -1), mtimes(cands.size(), 0);
   for (size_t i = 0; i < cands.size(); ++i) {
     if (!file_stamp(cands[i].path, sizes[i], mtimes[i])) continue;
-    auto it = cache.find(cands[i].path);
+    auto it = cache.find(cache_key(cands[i].path));
     if (it != cache.end() && it->value("size", int64_t(-2)) == sizes[i] &&
         it->value("mtime_ns", int64_t(-2)) == mtimes[i]) {
       try {
@@ -267,7 +274,7 @@ VideoDataset VideoDataset::scan(const std::vector<std::string>& paths, const Dat
       ds.videos_.push_back({r.info, cands[i].label});
     else
       ds.bad_.push_back({cands[i].path, r.problem, r.message});
-    if (sizes[i] >= 0) cache[cands[i].path] = to_json(r, sizes[i], mtimes[i]);
+    if (sizes[i] >= 0) cache[cache_key(cands[i].path)] = to_json(r, sizes[i], mtimes[i]);
   }
 
   if (!o.cache_file.empty() && ds.stats_.probed > 0) {

@@ -31,7 +31,8 @@ bool row_span(const Leaf& L, float dy, float& lo, float& hi) {
   const float c = L.cos_o, s = L.sin_o;
   if (!L.rect) {
     const float ia = 1.f / (L.a * L.a), ib = 1.f / (L.b * L.b);
-    const float A = c * c * ia + s * s * ib, B = 2 * dy * c * s * (ia - ib), C = dy * dy * (s * s * ia + c * c * ib) - 1;
+    const float A = c * c * ia + s * s * ib, B = 2 * dy * c * s * (ia - ib),
+                C = dy * dy * (s * s * ia + c * c * ib) - 1;
     const float disc = B * B - 4 * A * C;
     if (disc < 0) return false;
     const float r = std::sqrt(disc);

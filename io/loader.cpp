@@ -25,6 +25,9 @@ Loader::Loader(PairSource& source, LoaderOptions options) : source_(source), opt
   MTMAP_CHECK(options_.batch_size > 0 && options_.workers > 0, "loader: batch size {} and workers {} must be positive",
               options_.batch_size, options_.workers);
   MTMAP_CHECK(source_.size() > 0, "loader: the source has no items (no usable video)");
+  MTMAP_CHECK(!options_.drop_last || source_.size() >= options_.batch_size,
+              "loader: {} items cannot fill one batch of {} (drop_last would leave no batch)", source_.size(),
+              options_.batch_size);
   const int P = options_.prefetch > 0 ? options_.prefetch : 2 * options_.workers;
   Shape clip = source_.clip_shape();
   Shape batch{options_.batch_size};
@@ -134,6 +137,9 @@ void Loader::fill(Slot& slot, int64_t batch) {
           bad_item_[size_t(item)] = 1;
           bad_files_.push_back({e.path(), e.problem(), e.what()});
         }
+      } catch (const std::exception& e) {
+        // Not a bad file but a failure of the pipeline itself: stop, naming the sample.
+        MTMAP_FAIL("loader: epoch {} position {} item {} ({}): {}", epoch_, pos, item, source_.name(item), e.what());
       }
     }
     MTMAP_CHECK(slot.items[size_t(i)] >= 0, "loader: every one of the {} items failed; bad files: {}", n,

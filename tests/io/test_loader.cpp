@@ -151,7 +151,8 @@ TEST_CASE("loader: a folder mixing good and bad files iterates to the end and re
   CHECK_THAT(bad[0].message, Catch::Contains("to_delete.mp4: missing"));
 }
 
-TEST_CASE("loader: cached clips (memory and disk) equal decoded ones and the cache decodes once", "[io][loader][cache]") {
+TEST_CASE("loader: cached clips (memory and disk) equal decoded ones and the cache decodes once",
+          "[io][loader][cache]") {
   std::string root = test::scratch_dir() + "/cache_set";
   fs::create_directories(root);
   fs::copy_file(test::encode_fixture("c1.avi", 80, 60, 1.0, "-c:v libxvid -g 6"), root + "/c1.avi",
@@ -206,4 +207,21 @@ TEST_CASE("loader: cached clips (memory and disk) equal decoded ones and the cac
     for (const VideoEntry& v : ds.videos()) tiny.read_clip(v.info.path, 0, 2, 1);
   CHECK(tiny.stats().decodes == 6);
   CHECK_THROWS_WITH(mem.read_clip(ds.videos()[0].info.path, 20, 4, 2), Catch::Contains("too short"));
+}
+
+TEST_CASE("loader: errors that are not bad files stop the run and name the sample", "[io][loader]") {
+  class Broken : public PairSource {
+   public:
+    int64_t size() const override { return 6; }
+    std::string name(int64_t i) const override { return fmt::format("broken item {}", i); }
+    Shape clip_shape() const override { return {3, 2, 4, 4}; }
+    void make_pair(int64_t i, Rng&, float*, float*) override {
+      if (i == 4) throw Error("out of something");
+    }
+  } src;
+  Loader loader(src, {.batch_size = 2, .workers = 2, .shuffle = false});
+  CHECK(loader.next());
+  CHECK(loader.next());
+  CHECK_THROWS_WITH(loader.next(), Catch::Contains("item 4 (broken item 4)") && Catch::Contains("out of something"));
+  CHECK_THROWS_WITH(Loader(src, {.batch_size = 7}), Catch::Contains("cannot fill one batch of 7"));
 }

@@ -139,3 +139,17 @@ TEST_CASE("reader: frames to unit floats", "[io][reader]") {
   auto f = to_unit_float(u).to_vector<float>();
   CHECK(f == std::vector<float>{0.0f, 0.2f, 1.0f});
 }
+
+TEST_CASE("reader: threaded decoding gives the same frames as one thread", "[io][reader]") {
+  auto path = encode_fixture("h264.mp4", 320, 240, 1.2, "-c:v libx264 -pix_fmt yuv420p -g 12");
+  Tensor one = VideoReader(path, {.threads = 1}).read_all();
+  Tensor many = VideoReader(path, {.threads = 4}).read_all();
+  Tensor clip = VideoReader(path, {.threads = 0}).read_clip(5, 6, 3);
+  REQUIRE(one.shape() == many.shape());
+  CHECK(std::memcmp(one.data<uint8_t>(), many.data<uint8_t>(), one.nbytes()) == 0);
+  const int64_t fp = 320 * 240;
+  for (int c = 0; c < 3; ++c)
+    for (int t = 0; t < 6; ++t)
+      CHECK(std::memcmp(clip.data<uint8_t>() + (c * 6 + t) * fp, one.data<uint8_t>() + (c * 30 + 5 + 3 * t) * fp,
+                        size_t(fp)) == 0);
+}
