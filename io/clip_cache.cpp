@@ -109,8 +109,8 @@ ClipCache::EntryPtr ClipCache::load(const std::string& path) {
   if (it != entries_.end()) {
     ++stats_.hits;
     if (options_.dir.empty()) {
-      auto pos = std::find(lru_.begin(), lru_.end(), path);
-      if (pos != lru_.end()) lru_.splice(lru_.begin(), lru_, pos);
+      auto pos = lru_pos_.find(path);
+      if (pos != lru_pos_.end()) lru_.splice(lru_.begin(), lru_, pos->second);  // iterators stay valid
     }
     std::shared_future<EntryPtr> f = it->second;
     lock.unlock();
@@ -148,12 +148,14 @@ ClipCache::EntryPtr ClipCache::load(const std::string& path) {
   if (options_.dir.empty()) {
     lock.lock();
     lru_.push_front(path);
+    lru_pos_[path] = lru_.begin();
     stats_.memory_bytes += e->frames.nbytes();
     while (stats_.memory_bytes > options_.memory_budget && lru_.size() > 1) {
       // Evict the least recently used; readers holding its EntryPtr keep it alive until done.
       auto victim = entries_.find(lru_.back());
       stats_.memory_bytes -= victim->second.get()->frames.nbytes();
       entries_.erase(victim);
+      lru_pos_.erase(lru_.back());
       lru_.pop_back();
     }
   }

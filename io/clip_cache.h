@@ -52,6 +52,7 @@ class ClipCache {
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_future<EntryPtr>> entries_;  // in flight or done
   std::list<std::string> lru_;                                   // memory mode, most recent first
+  std::map<std::string, std::list<std::string>::iterator> lru_pos_;
   CacheStats stats_;
 };
 
