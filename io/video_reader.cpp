@@ -142,7 +142,8 @@ double VideoReader::declared_seconds() const {
 
 int64_t VideoReader::count_frames() {
   demuxed_seconds_ = 0;
-  AV_CHECK(av_seek_frame(format_.get(), stream_, start_pts_, AVSEEK_FLAG_BACKWARD), path_);
+  if (!at_start_) seek_to(0);
+  at_start_ = false;
   int64_t n = 0;
   for (;;) {
     int rc = av_read_frame(format_.get(), packet_.get());
@@ -167,6 +168,8 @@ int64_t VideoReader::count_frames() {
 }
 
 int64_t VideoReader::seek_to(int64_t frame) {
+  if (frame == 0 && at_start_) return 0;  // just opened: nothing to undo
+  at_start_ = false;
   // The last decoded keyframe at or before `frame`; seeking backward to its timestamp lands on it,
   // and the decoder's first output is that keyframe (open-GOP leading frames are dropped).
   int64_t landed = 0;
@@ -185,7 +188,7 @@ int64_t VideoReader::seek_to(int64_t frame) {
   if (landed == 0) {
     rc = av_seek_frame(format_.get(), stream_, start_pts_, AVSEEK_FLAG_BACKWARD);
     if (rc < 0) rc = avformat_seek_file(format_.get(), -1, INT64_MIN, 0, INT64_MAX, 0);
-    AV_CHECK(rc, path_);
+    if (rc < 0) fail(VideoProblem::corrupt, "cannot seek back to the start: " + av_error_string(rc));
   }
   avcodec_flush_buffers(codec_.get());
   draining_ = false;
@@ -203,6 +206,7 @@ bool VideoReader::next_frame() {
     if (rc == AVERROR_EOF) return false;
     if (rc != AVERROR(EAGAIN)) fail(VideoProblem::corrupt, "decoding: " + av_error_string(rc));
     if (draining_) return false;
+    at_start_ = false;
     rc = av_read_frame(format_.get(), packet_.get());
     if (rc == AVERROR_EOF) {
       draining_ = true;
@@ -238,14 +242,16 @@ std::pair<int, int> VideoReader::output_size(const FrameGeometry& g) const {
 }
 
 void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out, int64_t plane_stride) {
-  int sw = f->width, sh = f->height;
-  int dw = sw, dh = sh;
+  // The scaled size follows from the stream's declared size, not this frame's: a stream whose
+  // frame size changes midway is scaled back to one size, so every frame fits the output.
+  const int sw = f->width, sh = f->height;
+  int dw = info_.width, dh = info_.height;
   if (g.short_side > 0) {
-    if (sw <= sh) {
-      dh = int(std::lround(double(sh) * g.short_side / sw));
+    if (dw <= dh) {
+      dh = int(std::lround(double(dh) * g.short_side / dw));
       dw = g.short_side;
     } else {
-      dw = int(std::lround(double(sw) * g.short_side / sh));
+      dw = int(std::lround(double(dw) * g.short_side / dh));
       dh = g.short_side;
     }
   }

@@ -85,6 +85,7 @@ class VideoReader {
   // start (the start of the file when none is known) and counts from there.
   std::vector<std::pair<int64_t, int64_t>> keyframes_;
   double demuxed_seconds_ = 0;
+  bool at_start_ = true;  // nothing demuxed since opening: reading from frame 0 needs no seek
   bool draining_ = false;
   // scaling state, rebuilt when the source format or the geometry changes
   int sws_src_w_ = 0, sws_src_h_ = 0, sws_src_fmt_ = -1, sws_dst_w_ = 0, sws_dst_h_ = 0;
