@@ -11,6 +11,8 @@ packages=(
   libfmt-dev           # text formatting
   nlohmann-json3-dev   # experiment configs
   python3-torch        # the PyTorch parity tests and the CPU benchmark peer (Debian's 1.13)
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video decoding (io/)
+  ffmpeg               # tests encode fixtures with it and use it as the decode reference
 )
 
 missing=()

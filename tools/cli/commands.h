@@ -6,5 +6,6 @@ namespace mtmap::cli {
 
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 }  // namespace mtmap::cli

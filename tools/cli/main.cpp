@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   mtmap::cli::add_info_command(app);
   mtmap::cli::add_bench_command(app);
+  mtmap::cli::add_data_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,90 @@
+#pragma once
+// The loader: worker threads fill a bounded ring of batch slots ahead of the consumer.
+//  - Order: each epoch is a permutation of the source's items (Philox randperm of (seed, epoch));
+//    batch b holds positions b·N .. b·N + N − 1. A sample's randomness is a function of (seed,
+//    epoch, position), so the batches are the same bit for bit for any number of workers.
+//  - Flow: batch b is built in slot b mod P (P = prefetch slots) by whichever worker claims it, once
+//    the consumer has released batch b − P; next() hands out batches strictly in order.
+//  - Bad files never stop a run: a sample whose file fails (VideoError) is replaced by the next
+//    item of the permutation that works; the file is named and counted in bad_files().
+//  - Slot memory comes from `host_allocator` (the CUDA feeder passes a pinned one) or the CPU's.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "engine/tensor/allocator.h"
+#include "engine/tensor/tensor.h"
+#include "io/dataset.h"
+#include "io/pair_source.h"
+
+namespace mtmap::io {
+
+struct LoaderOptions {
+  int batch_size = 8;
+  int workers = 2;
+  int prefetch = 0;  // slots; 0: 2 per worker
+  uint64_t seed = 0;
+  bool shuffle = true;
+  bool drop_last = true;                // a last partial batch is dropped (training)
+  Allocator* host_allocator = nullptr;  // slot memory; null: the CPU allocator
+};
+
+// A batch lent by the loader: valid until the next call to next() or the loader's destruction.
+struct Batch {
+  Tensor query, key;           // f32 (N, 3, T, S, S) each
+  std::vector<int64_t> items;  // the source item of each sample (after bad-file replacement)
+  int64_t index = 0;           // batch number within the epoch
+  int slot = 0;                // ring slot it lives in
+};
+
+class Loader {
+ public:
+  Loader(PairSource& source, LoaderOptions options);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // Starts (or restarts) epoch `epoch`; an unfinished epoch is abandoned.
+  void start_epoch(int64_t epoch);
+  // The next batch of the epoch in order, or nullopt at its end. Rethrows a worker's error that
+  // is not a bad file (e.g. a bug or out of memory) with the item that caused it.
+  std::optional<Batch> next();
+  int64_t batches_per_epoch() const;
+  std::vector<BadFile> bad_files() const;
+  int slots() const { return int(slots_.size()); }
+
+ private:
+  struct Slot {
+    Tensor query, key;
+    std::vector<int64_t> items;
+    int64_t batch = -1;  // which batch it holds or is being filled with
+    bool ready = false;
+    std::exception_ptr error;
+  };
+  void worker_loop();
+  void fill(Slot& slot, int64_t batch);
+  void stop_workers();
+
+  PairSource& source_;
+  LoaderOptions options_;
+  std::vector<Slot> slots_;
+  std::vector<int64_t> order_;  // this epoch's permutation of items
+  int64_t epoch_ = 0;
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  int64_t next_claim_ = 0;    // next batch a worker may claim
+  int64_t next_deliver_ = 0;  // next batch next() returns
+  int64_t released_ = 0;      // batches the consumer is done with
+  int64_t generation_ = 0;    // bumped by start_epoch: stale work is discarded
+  bool running_ = false, stopping_ = false;
+  std::vector<std::thread> threads_;
+  std::vector<char> bad_item_;  // items known to fail (shared by all epochs)
+  std::vector<BadFile> bad_files_;
+};
+
+}  // namespace mtmap::io

@@ -1,0 +1,73 @@
+#pragma once
+// Where the loader's samples come from. A sample is a contrastive pair: two augmented clips of one
+// video, f32 (3, T, S, S) each. Sources are called from several worker threads at once, and a
+// sample depends only on (item, rng), never on the thread or the order of calls.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "io/augment.h"
+#include "io/clip_cache.h"
+#include "io/clip_sampler.h"
+#include "io/dataset.h"
+#include "io/dead_leaves.h"
+
+namespace mtmap::io {
+
+class PairSource {
+ public:
+  virtual ~PairSource() = default;
+  virtual int64_t size() const = 0;
+  virtual std::string name(int64_t item) const = 0;  // a file path, or a generator's description
+  virtual Shape clip_shape() const = 0;              // (3, T, S, S)
+  // Writes the two clips of `item` (query, key); throws VideoError for a bad file.
+  virtual void make_pair(int64_t item, Rng& rng, float* query, float* key) = 0;
+};
+
+struct PairOptions {
+  ClipSpec clip;
+  OffsetMode offsets = OffsetMode::independent;
+  double offset_power = 1.0;  // OffsetMode::decreasing
+  AugmentConfig augment;
+  int decode_short_side = 128;  // uncached decoding: the frames are scaled to this first
+};
+
+// Clips decoded from a data set's videos, through a ClipCache when one is given.
+class VideoPairSource : public PairSource {
+ public:
+  VideoPairSource(const VideoDataset& dataset, PairOptions options, ClipCache* cache = nullptr);
+  ~VideoPairSource() override;
+  int64_t size() const override { return int64_t(videos_.size()); }
+  std::string name(int64_t item) const override { return videos_[size_t(item)].info.path; }
+  Shape clip_shape() const override;
+  void make_pair(int64_t item, Rng& rng, float* query, float* key) override;
+
+ private:
+  Tensor read(const std::string& path, int64_t start);
+  std::vector<VideoEntry> videos_;
+  PairOptions options_;
+  ClipCache* cache_;
+  // Open readers for reuse (each keeps the keyframe index it has learnt), most recent last.
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<class VideoReader>> pool_;
+};
+
+// Procedural dead-leaves videos: item i is video i of the stream `seed`.
+class DeadLeavesPairSource : public PairSource {
+ public:
+  DeadLeavesPairSource(DeadLeavesConfig config, PairOptions options, uint64_t seed, int64_t videos_per_epoch);
+  int64_t size() const override { return count_; }
+  std::string name(int64_t item) const override;
+  Shape clip_shape() const override;
+  void make_pair(int64_t item, Rng& rng, float* query, float* key) override;
+
+ private:
+  DeadLeavesConfig config_;
+  PairOptions options_;
+  uint64_t seed_;
+  int64_t count_;
+};
+
+}  // namespace mtmap::io

@@ -1,0 +1,155 @@
+// The reader against ffmpeg's own decode: frame counts, sizes and pixel checksums for the codecs
+// UCF101 and users bring (AVI/XviD, MP4/H.264, WebM/VP9) and for the real sample clips; seeking
+// and strided reads against the full decode; scaling and cropping geometry.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+
+#include "io/video_reader.h"
+#include "tests/io/fixtures.h"
+
+using namespace mtmap;
+using namespace mtmap::io;
+
+namespace {
+
+// Our full decode at native size, repacked to (T, H, W, 3) like ffmpeg's rawvideo output.
+std::vector<uint8_t> packed(const Tensor& cthw) {
+  int64_t T = cthw.size(1), H = cthw.size(2), W = cthw.size(3);
+  const uint8_t* s = cthw.data<uint8_t>();
+  std::vector<uint8_t> out(size_t(T * H * W * 3));
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < H * W; ++i) out[size_t((t * H * W + i) * 3 + c)] = s[(c * T + t) * H * W + i];
+  return out;
+}
+
+// ffprobe's count of decoded frames.
+int64_t ffprobe_frames(const std::string& path) {
+  FILE* p =
+      popen(("ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 '" +
+             path + "'")
+                .c_str(),
+            "r");
+  REQUIRE(p != nullptr);
+  long long n = -1;
+  REQUIRE(fscanf(p, "%lld", &n) == 1);
+  pclose(p);
+  return n;
+}
+
+void check_against_ffmpeg(const std::string& path, const std::string& codec, int w, int h, int64_t frames) {
+  CHECK(ffprobe_frames(path) == frames);
+  VideoReader r(path);
+  CHECK(r.info().codec == codec);
+  CHECK(r.info().width == w);
+  CHECK(r.info().height == h);
+  Tensor all = r.read_all();
+  REQUIRE(all.shape() == Shape{3, frames, h, w});
+  CHECK(r.info().frame_count == frames);
+  std::vector<uint8_t> ref = test::ffmpeg_decode_rgb(path), ours = packed(all);
+  REQUIRE(ref.size() == ours.size());
+  CHECK(test::checksum(ours.data(), ours.size()) == test::checksum(ref.data(), ref.size()));
+}
+
+}  // namespace
+
+using test::encode_fixture;
+using test::ffmpeg_decode_rgb;
+
+TEST_CASE("reader: AVI/XviD matches ffmpeg's decode", "[io][reader]") {
+  auto path = encode_fixture("xvid.avi", 320, 240, 1.2, "-c:v libxvid -g 12 -bf 2");
+  // libxvid's packed B-frames (as in many AVI files): FFmpeg decodes 28 of the 30 encoded frames,
+  // ffprobe and the ffmpeg program included.
+  check_against_ffmpeg(path, "mpeg4", 320, 240, 28);
+}
+
+TEST_CASE("reader: MP4/H.264 matches ffmpeg's decode", "[io][reader]") {
+  auto path = encode_fixture("h264.mp4", 320, 240, 1.2, "-c:v libx264 -pix_fmt yuv420p -g 12");
+  check_against_ffmpeg(path, "h264", 320, 240, 30);
+}
+
+TEST_CASE("reader: WebM/VP9 matches ffmpeg's decode", "[io][reader]") {
+  auto path = encode_fixture("vp9.webm", 160, 120, 1.2, "-c:v libvpx-vp9 -g 12 -deadline realtime");
+  check_against_ffmpeg(path, "vp9", 160, 120, 30);
+}
+
+TEST_CASE("reader: the real sample clips match ffmpeg's decode", "[io][reader][real]") {
+  std::string dir = test::video_dir();
+  if (dir.empty()) std::exit(77);
+  check_against_ffmpeg(dir + "/carphone_pristine.mp4", "h264", 176, 144, 120);
+  check_against_ffmpeg(dir + "/bikes.mp4", "h264", 640, 272, 250);
+}
+
+TEST_CASE("reader: strided clips after a seek equal the same frames of a full decode", "[io][reader]") {
+  for (const char* name : {"xvid.avi", "h264.mp4", "vp9.webm"}) {
+    std::string args = std::strcmp(name, "xvid.avi") == 0   ? "-c:v libxvid -g 12 -bf 2"
+                       : std::strcmp(name, "h264.mp4") == 0 ? "-c:v libx264 -pix_fmt yuv420p -g 12"
+                                                            : "-c:v libvpx-vp9 -g 12 -deadline realtime";
+    int w = std::strcmp(name, "vp9.webm") == 0 ? 160 : 320, h = w * 3 / 4;
+    auto path = encode_fixture(name, w, h, 1.2, args);
+    VideoReader r(path);
+    Tensor all = r.read_all();
+    const int64_t fp = int64_t(h) * w;
+    // Starts before, on and after the keyframes at 0, 12 and 24; read in a scrambled order.
+    for (auto [start, count, stride] : {std::tuple{13, 4, 2}, {0, 5, 1}, {24, 2, 3}, {11, 8, 1}, {22, 6, 1}}) {
+      INFO(name << " start " << start << " count " << count << " stride " << stride);
+      // r has indexed its keyframes (read_all) and seeks; a fresh reader decodes from the start.
+      Tensor clip = r.read_clip(start, count, stride);
+      Tensor fresh = VideoReader(path).read_clip(start, count, stride);
+      REQUIRE(clip.shape() == Shape{3, count, h, w});
+      CHECK(std::memcmp(clip.data<uint8_t>(), fresh.data<uint8_t>(), clip.nbytes()) == 0);
+      bool same = true;
+      for (int c = 0; c < 3; ++c)
+        for (int t = 0; t < count; ++t)
+          same &= std::memcmp(clip.data<uint8_t>() + (c * count + t) * fp,
+                              all.data<uint8_t>() + (c * all.size(1) + start + t * stride) * fp, size_t(fp)) == 0;
+      CHECK(same);
+    }
+    CHECK_THROWS_WITH(r.read_clip(26, 4, 2), Catch::Contains("too short") && Catch::Contains(name));
+  }
+}
+
+TEST_CASE("reader: scaling to a short side and centre cropping", "[io][reader]") {
+  auto path = encode_fixture("h264.mp4", 320, 240, 1.2, "-c:v libx264 -pix_fmt yuv420p -g 12");
+  VideoReader r(path);
+  FrameGeometry g{.short_side = 120, .crop_height = 100, .crop_width = 100};
+  CHECK(r.output_size(g) == std::pair{100, 100});
+  CHECK(r.output_size({.short_side = 128}) == std::pair{128, 171});  // UCF101's 320x240 -> 171x128
+  Tensor small = r.read_clip(3, 2, 1, {.short_side = 120});
+  REQUIRE(small.shape() == Shape{3, 2, 120, 160});
+  // ffmpeg's own bicubic downscale of the same frames: equal up to rounding of the two paths.
+  std::vector<uint8_t> ref = ffmpeg_decode_rgb(path, "scale=160:120");
+  std::vector<uint8_t> ours = packed(small);
+  const size_t frame = 120 * 160 * 3;
+  double diff = 0;
+  for (size_t i = 0; i < 2 * frame; ++i) diff += std::abs(int(ours[i]) - int(ref[3 * frame + i]));
+  CHECK(diff / double(2 * frame) < 1.0);
+  Tensor crop = r.read_clip(3, 2, 1, g);
+  REQUIRE(crop.shape() == Shape{3, 2, 100, 100});
+  // The crop is the centre of the scaled frame.
+  for (int c = 0; c < 3; ++c)
+    CHECK(std::memcmp(crop.data<uint8_t>() + c * 2 * 10000 + 50 * 100,
+                      small.data<uint8_t>() + c * 2 * 19200 + (10 + 50) * 160 + 30, 100) == 0);
+  CHECK_THROWS_WITH(r.read_clip(0, 1, 1, {.crop_height = 500}), Catch::Contains("larger than"));
+}
+
+TEST_CASE("reader: frames to unit floats", "[io][reader]") {
+  Tensor u = from_vector<uint8_t>({0, 51, 255}, {3});
+  auto f = to_unit_float(u).to_vector<float>();
+  CHECK(f == std::vector<float>{0.0f, 0.2f, 1.0f});
+}
+
+TEST_CASE("reader: threaded decoding gives the same frames as one thread", "[io][reader]") {
+  auto path = encode_fixture("h264.mp4", 320, 240, 1.2, "-c:v libx264 -pix_fmt yuv420p -g 12");
+  Tensor one = VideoReader(path, {.threads = 1}).read_all();
+  Tensor many = VideoReader(path, {.threads = 4}).read_all();
+  Tensor clip = VideoReader(path, {.threads = 0}).read_clip(5, 6, 3);
+  REQUIRE(one.shape() == many.shape());
+  CHECK(std::memcmp(one.data<uint8_t>(), many.data<uint8_t>(), one.nbytes()) == 0);
+  const int64_t fp = 320 * 240;
+  for (int c = 0; c < 3; ++c)
+    for (int t = 0; t < 6; ++t)
+      CHECK(std::memcmp(clip.data<uint8_t>() + (c * 6 + t) * fp, one.data<uint8_t>() + (c * 30 + 5 + 3 * t) * fp,
+                        size_t(fp)) == 0);
+}
