@@ -8,21 +8,35 @@
 #include <string>
 #include <vector>
 
-#include "engine/cuda/context.h"
 #include "engine/ops/elementwise.h"
 #include "engine/random/generator.h"
 #include "engine/tensor/tensor.h"
 
+#ifndef MTMAP_TEST_GPU_IS_CPU
+#include "engine/cuda/context.h"
+#endif
+
 namespace mtmap::test {
 
+// MTMAP_TEST_GPU_IS_CPU (a manual self-check of the test code, never a CTest target): "the GPU"
+// is the CPU, bf16 is dropped (the CPU has no bf16 math), so every parity test must pass
+// trivially; it shows the tests' own logic and shapes are sound on a machine without a GPU.
+#ifdef MTMAP_TEST_GPU_IS_CPU
+inline Device gpu() { return Device::cpu(); }
+inline Allocator& gpu_allocator_base() { return cpu_allocator(); }
+inline std::vector<DType> float_types() { return {DType::f32, DType::f64}; }
+#else
 inline Device gpu() { return Device::cuda(0); }
+inline Allocator& gpu_allocator_base() { return cuda::context(0).allocator(); }
+inline std::vector<DType> float_types() { return {DType::f32, DType::f64, DType::bf16}; }
+#endif
 
 // Poisons every new CUDA block (0xFF bytes: NaN in floats, -1 in ints) for the scope, so an output
 // element a kernel forgot to write shows up as a mismatch.
 class PoisonScope {
  public:
-  PoisonScope() { cuda::context(0).allocator().set_poison(true); }
-  ~PoisonScope() { cuda::context(0).allocator().set_poison(false); }
+  PoisonScope() { gpu_allocator_base().set_poison(true); }
+  ~PoisonScope() { gpu_allocator_base().set_poison(false); }
   PoisonScope(const PoisonScope&) = delete;
   PoisonScope& operator=(const PoisonScope&) = delete;
 };

@@ -25,8 +25,6 @@
 namespace mtmap::test {
 namespace {
 
-const DType kFloatTypes[] = {DType::f32, DType::f64, DType::bf16};
-
 Tol elementwise_tol(DType t) {
   switch (t) {
     case DType::f64: return {1e-12, 1e-12};
@@ -59,7 +57,7 @@ std::vector<Layout> layouts() {
 void check_unary(const char* name, const std::function<Tensor(const Tensor&)>& op, bool positive) {
   Generator gen(11);
   PoisonScope poison;
-  for (DType t : kFloatTypes)
+  for (DType t : float_types())
     for (const Layout& l : layouts()) {
       Tensor x = random_input(l.base, gen, t, positive);
       Tensor want = op(l.view(reference_input(x)));
@@ -114,7 +112,7 @@ void check_binary(const char* name, const std::function<Tensor(const Tensor&, co
                   bool ties = false) {
   Generator gen(12);
   PoisonScope poison;
-  for (DType t : kFloatTypes)
+  for (DType t : float_types())
     for (const BinaryCase& c : binary_cases()) {
       Tensor a = ties ? small_ints(c.a, gen, t) : random_input(c.a, gen, t, positive);
       Tensor b = ties ? small_ints(c.b, gen, t) : random_input(c.b, gen, t, positive);
@@ -155,7 +153,7 @@ TEST_CASE("cuda comparisons match the CPU bit for bit", "[cuda][elementwise]") {
 TEST_CASE("cuda where matches the CPU bit for bit", "[cuda][elementwise]") {
   Generator gen(13);
   PoisonScope poison;
-  for (DType t : kFloatTypes)
+  for (DType t : float_types())
     for (const BinaryCase& c : binary_cases()) {
       Tensor a = random_input(c.a, gen, t), b = random_input(c.b, gen, t);
       Tensor cond = gt(random_input(c.b, gen, DType::f32), 0.0);  // broadcast against a and b
@@ -214,7 +212,7 @@ TEST_CASE("cuda contiguous() and copy_into match the CPU for every dtype", "[cud
 TEST_CASE("cuda views, cat and stack match the CPU", "[cuda][copy]") {
   Generator gen(23);
   PoisonScope poison;
-  for (DType t : kFloatTypes) {
+  for (DType t : float_types()) {
     Tensor x = random_input({4, 6, 10}, gen, t);
     Tensor g = x.to(gpu());
     auto views = [](const Tensor& v) {
