@@ -73,8 +73,9 @@ memcheck_result="not run (pass --memcheck)"
 if [ $memcheck -eq 1 ] && [ -x "$build/tests/test_cuda" ]; then
   step "compute-sanitizer memcheck"
   if command -v compute-sanitizer > /dev/null; then
-    # The small tests only: memcheck slows kernels ~100x.
-    if timeout 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/test_cuda" \
+    # The small tests only: memcheck slows kernels ~100x. API errors are not reported: the
+    # allocator test provokes a cudaMalloc failure on purpose.
+    if timeout 180 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$build/tests/test_cuda" \
           "[allocator],[index],[gemm]" > "$logs/memcheck.log" 2>&1; then
       memcheck_result="clean"
     else
