@@ -21,13 +21,13 @@ done
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-build="$root/build-device"
+build="${MTMAP_DEVICE_BUILD_DIR:-$root/build-device}"  # overridable for a dry run of this script
 logs="${OUT:-$build/device-check-logs}"
 mkdir -p "$logs"
 jobs="$(nproc)"
 start=$(date +%s)
 status=0
-export PATH="/usr/local/cuda/bin:$PATH"
+export PATH="/usr/local/cuda/bin:/usr/local/cuda/compute-sanitizer:$PATH"
 
 step() { echo "== device-check: $* ($(( $(date +%s) - start )) s)"; }
 
@@ -47,7 +47,7 @@ fi
 if [ $status -eq 0 ]; then
   step "build on $jobs cores"
   if timeout 300 cmake --build "$build" -j "$jobs" > "$logs/build.log" 2>&1; then
-    build_result="ok ($(grep -ci 'warning' "$logs/build.log") warning lines)"
+    build_result="ok ($(grep -c 'warning:' "$logs/build.log") compiler warnings)"
   else
     tail -40 "$logs/build.log"
     build_result="FAILED"
