@@ -58,7 +58,7 @@ fi
 passed=0 failed=0 skipped=0 total=0
 if [ $status -eq 0 ]; then
   step "ctest -L cuda"
-  (cd "$build" && timeout 240 ctest -L cuda --output-on-failure --timeout 120) > "$logs/ctest-cuda.log" 2>&1
+  (cd "$build" && timeout 240 ctest -L cuda -j 4 --output-on-failure --timeout 120) > "$logs/ctest-cuda.log" 2>&1
   ctest_rc=$?
   passed=$(grep -cE 'Test +#[0-9]+: .* Passed' "$logs/ctest-cuda.log")
   skipped=$(grep -cE 'Test +#[0-9]+: .*\*\*\*Skipped' "$logs/ctest-cuda.log")
