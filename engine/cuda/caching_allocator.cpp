@@ -27,9 +27,7 @@ class DeviceGuard {
 };
 
 // A cached block may serve a request it exceeds by at most this much (blocks are not split).
-size_t max_waste(size_t rounded) {
-  return rounded <= CachingAllocator::kSmallLimit ? rounded : rounded / 8;
-}
+size_t max_waste(size_t rounded) { return rounded <= CachingAllocator::kSmallLimit ? rounded : rounded / 8; }
 
 }  // namespace
 
@@ -69,7 +67,7 @@ void* CachingAllocator::allocate(size_t bytes, cudaStream_t stream) {
     void* p = nullptr;
     cudaError_t err = cudaMalloc(&p, size);
     if (err == cudaErrorMemoryAllocation) {
-      cudaGetLastError();  // clear the error before retrying
+      cudaGetLastError();                           // clear the error before retrying
       CUDA_CHECK_NOTHROW(cudaDeviceSynchronize());  // cached blocks may still be in use by kernels
       release_cached_locked();
       err = cudaMalloc(&p, size);
@@ -78,8 +76,8 @@ void* CachingAllocator::allocate(size_t bytes, cudaStream_t stream) {
     MTMAP_CHECK(err == cudaSuccess,
                 "cuda:{} allocator: cannot allocate {} bytes ({} rounded): {} ({}); allocated {} B, reserved {} B, "
                 "peak {} B",
-                device_, bytes, size, cudaGetErrorName(err), cudaGetErrorString(err), stats_.allocated,
-                stats_.reserved, stats_.peak);
+                device_, bytes, size, cudaGetErrorName(err), cudaGetErrorString(err), stats_.allocated, stats_.reserved,
+                stats_.peak);
     block.ptr = p;
     block.size = size;
     stats_.reserved += size;

@@ -75,8 +75,7 @@ void unary(DType t, const UnaryParams& p, const void* in, void* out, cudaStream_
   });
 }
 
-void binary(DType t, BinaryOp op, const BinaryParams& p, const void* a, const void* b, void* out,
-            cudaStream_t stream) {
+void binary(DType t, BinaryOp op, const BinaryParams& p, const void* a, const void* b, void* out, cudaStream_t stream) {
   if (p.n == 0) return;
   detail::float_switch("binary", t, [&](auto zero) {
     using T = decltype(zero);

@@ -55,8 +55,8 @@ void gemm(DType t, const GemmParams& p, const void* a, const void* b, void* c, c
   cublasOperation_t op_a = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasStatus_t st = cublasGemmStridedBatchedEx(
       handle, op_b, op_a, as_int(p.n, "n"), as_int(p.m, "m"), as_int(p.k, "k"), alpha, b, type, as_int(p.ldb, "ldb"),
-      (long long)p.stride_b, a, type, as_int(p.lda, "lda"), (long long)p.stride_a, beta, c, type,
-      as_int(p.ldc, "ldc"), (long long)p.stride_c, as_int(p.batch, "batch"), compute, CUBLAS_GEMM_DEFAULT);
+      (long long)p.stride_b, a, type, as_int(p.lda, "lda"), (long long)p.stride_a, beta, c, type, as_int(p.ldc, "ldc"),
+      (long long)p.stride_c, as_int(p.batch, "batch"), compute, CUBLAS_GEMM_DEFAULT);
   if (st != CUBLAS_STATUS_SUCCESS)
     throw std::runtime_error(std::string("cuda launcher gemm: cublasGemmStridedBatchedEx failed with ") +
                              cublasGetStatusName(st) + " (m " + std::to_string(p.m) + ", n " + std::to_string(p.n) +

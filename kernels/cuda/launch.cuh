@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "kernels/common/bf16.h"
 #include "kernels/common/dtype.h"
@@ -25,8 +26,7 @@ inline unsigned blocks_for(int64_t n, int64_t per_block = kThreads) {
 }
 
 [[noreturn]] inline void unsupported(const char* launcher, DType t) {
-  throw std::invalid_argument(std::string("cuda launcher ") + launcher + ": dtype " + dtype_name(t) +
-                              " not supported");
+  throw std::invalid_argument(std::string("cuda launcher ") + launcher + ": dtype " + dtype_name(t) + " not supported");
 }
 
 // Called right after every launch: a bad configuration (or an earlier asynchronous fault) shows

@@ -51,10 +51,9 @@ constexpr size_t align_up(size_t b) { return (b + kAlign - 1) / kAlign * kAlign;
 size_t cub_temp_bytes(int64_t n) {
   size_t bytes = 0;
   // With a null temp pointer CUB only computes the size; nothing is read or launched.
-  detail::check_call(cub::DeviceRadixSort::SortPairs(nullptr, bytes, static_cast<const uint64_t*>(nullptr),
-                                                     static_cast<uint64_t*>(nullptr),
-                                                     static_cast<const int64_t*>(nullptr),
-                                                     static_cast<int64_t*>(nullptr), n),
+  detail::check_call(cub::DeviceRadixSort::SortPairs(
+                         nullptr, bytes, static_cast<const uint64_t*>(nullptr), static_cast<uint64_t*>(nullptr),
+                         static_cast<const int64_t*>(nullptr), static_cast<int64_t*>(nullptr), n),
                      "randperm", "cub::DeviceRadixSort::SortPairs (size query)");
   return bytes;
 }
@@ -92,8 +91,8 @@ void randperm(int64_t n, uint64_t seed, uint64_t offset, int64_t* out, void* wor
   if (n == 0) return;
   size_t need = randperm_workspace_bytes(n);
   if (workspace_bytes < need)
-    throw std::invalid_argument("cuda launcher randperm: workspace of " + std::to_string(workspace_bytes) +
-                                " bytes, " + std::to_string(need) + " needed for n = " + std::to_string(n));
+    throw std::invalid_argument("cuda launcher randperm: workspace of " + std::to_string(workspace_bytes) + " bytes, " +
+                                std::to_string(need) + " needed for n = " + std::to_string(n));
   char* base = static_cast<char*>(workspace);
   size_t keys_bytes = align_up(size_t(n) * sizeof(uint64_t)), values_bytes = align_up(size_t(n) * sizeof(int64_t));
   auto* keys_in = reinterpret_cast<uint64_t*>(base);

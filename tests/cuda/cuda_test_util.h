@@ -2,7 +2,6 @@
 // Helpers of the CUDA parity tests: random inputs made on the CPU from a Generator, moved to the
 // GPU with to(); results compared with the CPU op (the reference) after moving them back.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <string>

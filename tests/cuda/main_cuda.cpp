@@ -12,8 +12,7 @@ int main(int argc, char** argv) {
   bool listing = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg(argv[i]);
-    listing |= arg.starts_with("--list") || arg == "-l" || arg == "-t" || arg == "-h" || arg == "--help" ||
-               arg == "-?";
+    listing |= arg.starts_with("--list") || arg == "-l" || arg == "-t" || arg == "-h" || arg == "--help" || arg == "-?";
   }
   if (!listing && mtmap::cuda_device_count() == 0) {
     std::printf("test_cuda: no usable CUDA device (no GPU, or no driver): skipping (exit 77)\n");

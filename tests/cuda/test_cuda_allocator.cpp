@@ -57,7 +57,10 @@ TEST_CASE("cuda allocator counts bytes and reuses freed blocks", "[cuda][allocat
   }
   CHECK(alloc.stats().peak >= std::max(peak_before, size_t(64) << 20));
   size_t reserved = alloc.stats().reserved;
-  { Tensor big_again = empty({(64 << 20) - 1000}, DType::u8, gpu()); CHECK(alloc.stats().reserved == reserved); }
+  {
+    Tensor big_again = empty({(64 << 20) - 1000}, DType::u8, gpu());
+    CHECK(alloc.stats().reserved == reserved);
+  }
   // empty_cache returns every free block: reserved falls to what live tensors hold.
   alloc.empty_cache();
   MemoryStats emptied = alloc.stats();

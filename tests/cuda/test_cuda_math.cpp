@@ -57,15 +57,15 @@ struct RowCase {
 // (rows, cols) after the engine moves the reduced axes last: see the file comment.
 std::vector<RowCase> reduce_cases() {
   return {
-      {{1}, {0}},               // 1 × 1
-      {{5, 7}, {1}},            // cols < 32: warp, most lanes idle
-      {{70000, 31}, {1}},       // many rows, cols < 32: grid-stride over rows
-      {{257, 1000}, {1}},       // warp per row, ~31 values per lane
-      {{3, 1025}, {1}},         // just over the warp limit: block per row
-      {{4, 20000}, {1}},        // > 8192: block per row
-      {{1048583}, {0}},         // one long row (> 1M)
-      {{20, 30, 7}, {0, 2}},    // several axes, not last: the engine permutes first
-      {{64, 3, 50}, {0}},       // leading axis only: cols 64, rows 150
+      {{1}, {0}},             // 1 × 1
+      {{5, 7}, {1}},          // cols < 32: warp, most lanes idle
+      {{70000, 31}, {1}},     // many rows, cols < 32: grid-stride over rows
+      {{257, 1000}, {1}},     // warp per row, ~31 values per lane
+      {{3, 1025}, {1}},       // just over the warp limit: block per row
+      {{4, 20000}, {1}},      // > 8192: block per row
+      {{1048583}, {0}},       // one long row (> 1M)
+      {{20, 30, 7}, {0, 2}},  // several axes, not last: the engine permutes first
+      {{64, 3, 50}, {0}},     // leading axis only: cols 64, rows 150
   };
 }
 
@@ -78,8 +78,8 @@ TEST_CASE("cuda reductions match the CPU", "[cuda][reduce]") {
       Tensor xr = reference_input(x), xg = x.to(gpu());
       int64_t cols = 1;
       for (int d : c.dims) cols *= c.shape[size_t(d)];
-      std::string what = std::string(dtype_name(t)) + " " + shape_str(c.shape) + " over " + std::to_string(c.dims.size()) +
-                         " axes";
+      std::string what =
+          std::string(dtype_name(t)) + " " + shape_str(c.shape) + " over " + std::to_string(c.dims.size()) + " axes";
       Tol st = sum_tol(t, cols), ex = exact_or_bf16(t);
       check_close(sum(xr, c.dims), sum(xg, c.dims), st.rtol, st.atol, "sum " + what);
       check_close(mean(xr, c.dims, true), mean(xg, c.dims, true), st.rtol, st.atol / double(cols), "mean " + what);
@@ -87,12 +87,10 @@ TEST_CASE("cuda reductions match the CPU", "[cuda][reduce]") {
       check_close(min(xr, c.dims), min(xg, c.dims), ex.rtol, ex.atol, "min " + what);
       if (cols > 1) {
         // var ~ 1: its rounding error is the mean-level error of sums of squares.
-        check_close(var(xr, c.dims), var(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol,
-                    "var " + what);
+        check_close(var(xr, c.dims), var(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol, "var " + what);
         check_close(var(xr, c.dims, 0.0), var(xg, c.dims, 0.0), st.rtol, st.atol / double(cols) + row_tol(t).atol,
                     "var (correction 0) " + what);
-        check_close(std(xr, c.dims), std(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol,
-                    "std " + what);
+        check_close(std(xr, c.dims), std(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol, "std " + what);
       }
     }
   // sum over an empty axis is 0 (cols = 0 on the warp branch).
@@ -198,7 +196,8 @@ TEST_CASE("cuda index_select, index_add, gather and scatter_add match the CPU", 
                 acc.atol, "index_select large " + n);
     Tensor bsrc = random_input({3, 1025}, gen, t);
     check_close(index_add(reference_input(big), 0, bidx, reference_input(bsrc)),
-                index_add(big.to(gpu()), 0, bidx.to(gpu()), bsrc.to(gpu())), acc.rtol, acc.atol, "index_add large " + n);
+                index_add(big.to(gpu()), 0, bidx.to(gpu()), bsrc.to(gpu())), acc.rtol, acc.atol,
+                "index_add large " + n);
   }
 }
 
@@ -221,14 +220,14 @@ TEST_CASE("cuda index kernels skip out-of-range indices", "[cuda][index]") {
 // A small composite through softmax, matmul, gather, index_select, var and friends: forward and
 // backward on both devices, every input's gradient compared.
 Tensor composite(const Tensor& x, const Tensor& w, const Tensor& gidx, const Tensor& sidx) {
-  Tensor h = matmul(x, w);                                   // (8, 12)
-  Tensor s = softmax(h, 1);                                  // (8, 12)
-  Tensor g = gather(s, 1, gidx);                             // (8, 5)
-  Tensor sel = index_select(h, 0, sidx);                     // (6, 12)
-  Tensor v = var(sel, {0});                                  // (12)
-  Tensor ls = log_softmax(relu(h) + exp(mul(h, 0.1)), 0);    // (8, 12)
-  Tensor m = max(h, {1});                                    // (8)
-  Tensor z = scatter_add(zeros_like(s), 1, gidx, g);          // (8, 12)
+  Tensor h = matmul(x, w);                                 // (8, 12)
+  Tensor s = softmax(h, 1);                                // (8, 12)
+  Tensor g = gather(s, 1, gidx);                           // (8, 5)
+  Tensor sel = index_select(h, 0, sidx);                   // (6, 12)
+  Tensor v = var(sel, {0});                                // (12)
+  Tensor ls = log_softmax(relu(h) + exp(mul(h, 0.1)), 0);  // (8, 12)
+  Tensor m = max(h, {1});                                  // (8)
+  Tensor z = scatter_add(zeros_like(s), 1, gidx, g);       // (8, 12)
   Tensor loss = sum(mul(g, g)) + sum(v) + mean(mul(ls, s)) + sum(m) + sum(sqrt(add(mul(z, z), 1.0))) +
                 sum(logsumexp(clamp(h, -2.0, 2.0), 1)) + sum(div(x, add(abs(x), 1.0)));
   return loss;

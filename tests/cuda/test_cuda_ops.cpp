@@ -48,7 +48,11 @@ std::vector<Layout> layouts() {
       {"odd 37x53", {37, 53}, same},
       {"large 1M+", {1048583}, same},  // prime, > 2^20
       {"transposed 53x37", {37, 53}, [](const Tensor& t) { return t.transpose(0, 1); }},
-      {"permuted 3-D", {13, 7, 5}, [](const Tensor& t) { return t.permute({2, 0, 1}); }},
+      {"permuted 3-D",
+       {13, 7, 5},
+       [](const Tensor& t) {
+         return t.permute({2, 0, 1});
+       }},
       {"narrowed", {9, 40}, [](const Tensor& t) { return t.narrow(1, 3, 31); }},
       {"large transposed", {1031, 1021}, [](const Tensor& t) { return t.transpose(0, 1); }},
   };
@@ -69,19 +73,32 @@ void check_unary(const char* name, const std::function<Tensor(const Tensor&)>& o
 }
 
 TEST_CASE("cuda unary ops match the CPU", "[cuda][elementwise]") {
-  check_unary("neg", [](const Tensor& x) { return neg(x); }, false);
-  check_unary("add scalar", [](const Tensor& x) { return add(x, 0.75); }, false);
-  check_unary("mul scalar", [](const Tensor& x) { return mul(x, -1.5); }, false);
-  check_unary("rsub", [](const Tensor& x) { return rsub(2.0, x); }, false);
-  check_unary("rdiv", [](const Tensor& x) { return rdiv(3.0, x); }, true);
-  check_unary("exp", [](const Tensor& x) { return exp(x); }, false);
-  check_unary("log", [](const Tensor& x) { return log(x); }, true);
-  check_unary("sqrt", [](const Tensor& x) { return sqrt(x); }, true);
-  check_unary("relu", [](const Tensor& x) { return relu(x); }, false);
-  check_unary("abs", [](const Tensor& x) { return abs(x); }, false);
-  check_unary("sign", [](const Tensor& x) { return sign(x); }, false);
-  check_unary("pow scalar", [](const Tensor& x) { return pow(x, 1.7); }, true);
-  check_unary("clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.8); }, false);
+  check_unary(
+      "neg", [](const Tensor& x) { return neg(x); }, false);
+  check_unary(
+      "add scalar", [](const Tensor& x) { return add(x, 0.75); }, false);
+  check_unary(
+      "mul scalar", [](const Tensor& x) { return mul(x, -1.5); }, false);
+  check_unary(
+      "rsub", [](const Tensor& x) { return rsub(2.0, x); }, false);
+  check_unary(
+      "rdiv", [](const Tensor& x) { return rdiv(3.0, x); }, true);
+  check_unary(
+      "exp", [](const Tensor& x) { return exp(x); }, false);
+  check_unary(
+      "log", [](const Tensor& x) { return log(x); }, true);
+  check_unary(
+      "sqrt", [](const Tensor& x) { return sqrt(x); }, true);
+  check_unary(
+      "relu", [](const Tensor& x) { return relu(x); }, false);
+  check_unary(
+      "abs", [](const Tensor& x) { return abs(x); }, false);
+  check_unary(
+      "sign", [](const Tensor& x) { return sign(x); }, false);
+  check_unary(
+      "pow scalar", [](const Tensor& x) { return pow(x, 1.7); }, true);
+  check_unary(
+      "clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.8); }, false);
 }
 
 // Pairs of operand layouts for binary ops: both contiguous (fast path), one transposed, and
@@ -129,25 +146,40 @@ void check_binary(const char* name, const std::function<Tensor(const Tensor&, co
 }
 
 TEST_CASE("cuda binary ops match the CPU", "[cuda][elementwise]") {
-  check_binary("add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, false);
-  check_binary("sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }, false);
-  check_binary("mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, false);
-  check_binary("div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
-  check_binary("pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, true);
-  check_binary("maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, false);
-  check_binary("minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, false);
+  check_binary(
+      "add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, false);
+  check_binary(
+      "sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }, false);
+  check_binary(
+      "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, false);
+  check_binary(
+      "div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
+  check_binary(
+      "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, true);
+  check_binary(
+      "maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }, false);
+  check_binary(
+      "minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }, false);
 }
 
 TEST_CASE("cuda comparisons match the CPU bit for bit", "[cuda][elementwise]") {
   // Small integers: many exact ties, so eq/le/ge are exercised on equal values too.
-  check_binary("eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); }, false, true);
-  check_binary("ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); }, false, true);
-  check_binary("lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); }, false, true);
-  check_binary("le", [](const Tensor& a, const Tensor& b) { return le(a, b); }, false, true);
-  check_binary("gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); }, false, true);
-  check_binary("ge", [](const Tensor& a, const Tensor& b) { return ge(a, b); }, false, true);
-  check_binary("gt scalar", [](const Tensor& a, const Tensor&) { return gt(a, 2.0); }, false, true);
-  check_binary("lt scalar", [](const Tensor& a, const Tensor&) { return lt(a, 2.0); }, false, true);
+  check_binary(
+      "eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); }, false, true);
+  check_binary(
+      "ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); }, false, true);
+  check_binary(
+      "lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); }, false, true);
+  check_binary(
+      "le", [](const Tensor& a, const Tensor& b) { return le(a, b); }, false, true);
+  check_binary(
+      "gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); }, false, true);
+  check_binary(
+      "ge", [](const Tensor& a, const Tensor& b) { return ge(a, b); }, false, true);
+  check_binary(
+      "gt scalar", [](const Tensor& a, const Tensor&) { return gt(a, 2.0); }, false, true);
+  check_binary(
+      "lt scalar", [](const Tensor& a, const Tensor&) { return lt(a, 2.0); }, false, true);
 }
 
 TEST_CASE("cuda where matches the CPU bit for bit", "[cuda][elementwise]") {
@@ -182,8 +214,7 @@ TEST_CASE("cuda to(dtype) converts every dtype pair like the CPU", "[cuda][copy]
         Tensor x = convertible_values(l.base, gen, from);
         Tensor want = l.view(x).to(to);  // contiguous() + convert on the CPU
         Tensor got = l.view(x.to(gpu())).to(to);
-        check_equal(want, got,
-                    std::string("to ") + dtype_name(from) + " -> " + dtype_name(to) + " " + l.name);
+        check_equal(want, got, std::string("to ") + dtype_name(from) + " -> " + dtype_name(to) + " " + l.name);
       }
 }
 
