@@ -21,7 +21,7 @@ namespace mtmap::test {
 // is the CPU, bf16 is dropped (the CPU has no bf16 math), so every parity test must pass
 // trivially; it shows the tests' own logic and shapes are sound on a machine without a GPU:
 //   g++ -std=c++20 -O1 -I. -DMTMAP_TEST_GPU_IS_CPU tests/main.cpp tests/cuda/test_cuda_ops.cpp
-//       tests/cuda/test_cuda_math.cpp build-cpu/engine/libmtmap_engine.a
+//       tests/cuda/test_cuda_math.cpp tests/cuda/test_cuda_launchers.cpp build-cpu/engine/libmtmap_engine.a
 //       build-cpu/kernels/libmtmap_kernels_cpu.a -lfmt -lopenblas -o /tmp/selfcheck
 #ifdef MTMAP_TEST_GPU_IS_CPU
 inline Device gpu() { return Device::cpu(); }
