@@ -93,11 +93,19 @@ TEST_CASE("cuda reductions match the CPU", "[cuda][reduce]") {
         check_close(std(xr, c.dims), std(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol, "std " + what);
       }
     }
+  // sum(t) and mean(t): every axis, one row.
+  for (DType t : float_types()) {
+    Tensor x = random_input({37, 29, 3}, gen, t);
+    Tol st = sum_tol(t, x.numel());
+    check_close(sum(reference_input(x)), sum(x.to(gpu())), st.rtol, st.atol, std::string("sum all ") + dtype_name(t));
+    check_close(mean(reference_input(x)), mean(x.to(gpu())), st.rtol, st.atol / double(x.numel()),
+                std::string("mean all ") + dtype_name(t));
+  }
   // sum over an empty axis is 0 (cols = 0 on the warp branch).
   check_close(sum(zeros({4, 0}), {1}), sum(zeros({4, 0}, DType::f32, gpu()), {1}), 0, 0, "sum over an empty axis");
 }
 
-TEST_CASE("cuda softmax, log_softmax and logsumexp match the CPU", "[cuda][reduce]") {
+TEST_CASE("cuda softmax, log_softmax, logsumexp and l2_normalize match the CPU", "[cuda][reduce]") {
   Generator gen(32);
   PoisonScope poison;
   const Shape shapes[] = {{1, 1}, {6, 7}, {70000, 31}, {129, 1000}, {3, 1025}, {4, 20000}, {9, 5, 33}};
@@ -112,6 +120,10 @@ TEST_CASE("cuda softmax, log_softmax and logsumexp match the CPU", "[cuda][reduc
         // log_softmax = x - logsumexp: the logsumexp error is absolute and grows with log(cols).
         check_close(log_softmax(xr, dim), log_softmax(xg, dim), rt.rtol, rt.atol * 10, "log_softmax " + what);
         check_close(logsumexp(xr, dim), logsumexp(xg, dim), rt.rtol, rt.atol * 10, "logsumexp " + what);
+        check_close(logsumexp(xr, dim, true), logsumexp(xg, dim, true), rt.rtol, rt.atol * 10,
+                    "logsumexp keepdim " + what);
+        // Composed of mul, sum, clamp, sqrt and div (bf16 rounds after each): 10x the row tolerance.
+        check_close(l2_normalize(xr, dim), l2_normalize(xg, dim), rt.rtol * 10, rt.atol * 10, "l2_normalize " + what);
       }
 }
 
