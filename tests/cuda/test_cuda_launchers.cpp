@@ -5,7 +5,8 @@
 //  - the warp / block threshold itself (cols 1024 and 1025);
 //  - run-to-run determinism (the same launch twice gives the same bits);
 //  - the launchers' own argument errors (unsupported dtype, short randperm workspace, a cuBLAS
-//    handle bound to another stream), called directly, below the engine's checks.
+//    handle bound to another stream), called directly, below the engine's checks;
+//  - the bf16 branch of normal, which the engine does not expose.
 // Tolerances are those of test_cuda_ops.cpp / test_cuda_math.cpp (f32 only here).
 #include <stdexcept>
 
@@ -93,6 +94,19 @@ TEST_CASE("cuda reductions and accumulations are deterministic run to run", "[cu
 }
 
 #ifndef MTMAP_TEST_GPU_IS_CPU  // calls the CUDA launchers directly
+TEST_CASE("cuda normal in bf16 rounds the CPU's f32 normals", "[cuda][launcher][random]") {
+  // randn() offers f32 and f64 only, so the launcher's bf16 branch is called directly. Both sides
+  // round the double Box-Muller value to float, then to bf16; the doubles differ by libm ulps, so
+  // the results are nearly always bit-equal and always within one bf16 rounding (rtol 1e-2).
+  PoisonScope poison;
+  int64_t n = 100003;
+  Generator cpu_gen(5, 9);
+  Tensor want = randn({n}, cpu_gen, DType::f32).to(DType::bf16);
+  Tensor got = empty({n}, DType::bf16, gpu());
+  cuda::normal(DType::bf16, n, 5, 9, got.raw(), cuda::context(0).stream());
+  check_close(want, got, 1e-2, 1e-6, "normal bf16");
+}
+
 TEST_CASE("cuda launchers reject bad arguments", "[cuda][launcher]") {
   cudaStream_t s = cuda::context(0).stream();
   Tensor buf = zeros({64}, DType::f32, gpu());
