@@ -24,6 +24,19 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 #ifdef MTMAP_WITH_CUDA
 cudaStream_t stream_of(const Device& d);
 cublasHandle_t cublas_of(const Device& d);
+
+// Runs a CUDA launcher call. Kernels are leaves and throw std exceptions (a bad dtype, a failed
+// launch); they reach the caller as mtmap::Error naming the op.
+template <class F>
+void run_cuda(const char* op, F&& launch) {
+  try {
+    launch();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    MTMAP_FAIL("{}: {}", op, e.what());
+  }
+}
 #endif
 
 }  // namespace mtmap::detail
@@ -31,7 +44,7 @@ cublasHandle_t cublas_of(const Device& d);
 // The CUDA branch of an op: the launcher call where the backend is built, a clear error naming
 // the op where it is not.  Usage: if (cpu) cpu::f(...); else MTMAP_ON_CUDA("op", cuda::f(...));
 #ifdef MTMAP_WITH_CUDA
-#define MTMAP_ON_CUDA(op, ...) __VA_ARGS__
+#define MTMAP_ON_CUDA(op, ...) ::mtmap::detail::run_cuda(op, [&] { __VA_ARGS__; })
 #else
 #define MTMAP_ON_CUDA(op, ...) ::mtmap::detail::no_cuda_build(op)
 #endif

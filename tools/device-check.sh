@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The one script a GPU machine runs (H100/H200, 16 cores, ~8 minutes): set up, build the CUDA
+# backend for sm_90 in Release, run the CUDA tests (and optionally compute-sanitizer), run every GPU
+# benchmark under build-device/bench, then print a short summary table LAST.
+#
+#   tools/device-check.sh [--memcheck]
+#
+# Logs go to $OUT when it is set (else build-device/device-check-logs). Exits non-zero when the
+# build fails or any CUDA test fails (skipped tests on a GPU machine also count as a failure:
+# they mean the GPU was not usable).
+set -uo pipefail
+
+memcheck=0
+for arg in "$@"; do
+  case "$arg" in
+    --memcheck) memcheck=1 ;;
+    -h | --help) sed -n 2,10p "$0"; exit 0 ;;
+    *) echo "device-check: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+build="${MTMAP_DEVICE_BUILD_DIR:-$root/build-device}"  # overridable for a dry run of this script
+logs="${OUT:-$build/device-check-logs}"
+mkdir -p "$logs"
+jobs="$(nproc)"
+start=$(date +%s)
+status=0
+export PATH="/usr/local/cuda/bin:/usr/local/cuda/compute-sanitizer:$PATH"
+
+step() { echo "== device-check: $* ($(( $(date +%s) - start )) s)"; }
+
+step "setup"
+tools/setup.sh > "$logs/setup.log" 2>&1 || echo "device-check: setup.sh failed (offline?), trying the build anyway; see setup.log"
+
+step "configure"
+generator=()
+command -v ninja > /dev/null && generator=(-G Ninja)
+if ! cmake -S "$root" -B "$build" "${generator[@]}" -DMTMAP_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+      -DCMAKE_BUILD_TYPE=Release > "$logs/configure.log" 2>&1; then
+  tail -30 "$logs/configure.log"
+  build_result="configure FAILED"
+  status=1
+fi
+
+if [ $status -eq 0 ]; then
+  step "build on $jobs cores"
+  if timeout 300 cmake --build "$build" -j "$jobs" > "$logs/build.log" 2>&1; then
+    build_result="ok ($(grep -c 'warning:' "$logs/build.log") compiler warnings)"
+  else
+    tail -40 "$logs/build.log"
+    build_result="FAILED"
+    status=1
+  fi
+fi
+
+passed=0 failed=0 skipped=0 total=0
+if [ $status -eq 0 ]; then
+  step "ctest -L cuda"
+  (cd "$build" && timeout 240 ctest -L cuda -j 4 --output-on-failure --timeout 120) > "$logs/ctest-cuda.log" 2>&1
+  ctest_rc=$?
+  passed=$(grep -cE 'Test +#[0-9]+: .* Passed' "$logs/ctest-cuda.log")
+  skipped=$(grep -cE 'Test +#[0-9]+: .*\*\*\*Skipped' "$logs/ctest-cuda.log")
+  failed=$(grep -cE 'Test +#[0-9]+: .*\*\*\*(Failed|Exception|Timeout)|Test +#[0-9]+: .*(SEGFAULT|Child aborted)' \
+    "$logs/ctest-cuda.log")
+  total=$(grep -cE 'Test +#[0-9]+: ' "$logs/ctest-cuda.log")
+  grep -E 'Test +#[0-9]+: ' "$logs/ctest-cuda.log" | grep -v ' Passed' || true
+  if [ $ctest_rc -ne 0 ] || [ "$failed" -ne 0 ] || [ "$skipped" -ne 0 ] || [ "$total" -eq 0 ]; then status=1; fi
+fi
+
+memcheck_result="not run (pass --memcheck)"
+if [ $memcheck -eq 1 ] && [ -x "$build/tests/test_cuda" ]; then
+  step "compute-sanitizer memcheck"
+  if command -v compute-sanitizer > /dev/null; then
+    # The small tests only: memcheck slows kernels ~100x. API errors are not reported: the
+    # allocator test provokes a cudaMalloc failure on purpose.
+    if timeout 180 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$build/tests/test_cuda" \
+          "[allocator],[index],[gemm]" > "$logs/memcheck.log" 2>&1; then
+      memcheck_result="clean"
+    else
+      memcheck_result="ERRORS or timeout (see memcheck.log)"
+      tail -30 "$logs/memcheck.log"
+      status=1
+    fi
+  else
+    memcheck_result="compute-sanitizer not found"
+  fi
+fi
+
+step "benchmarks"
+bench_lines=()
+if [ -d "$build/bench" ]; then
+  while IFS= read -r exe; do
+    name="$(basename "$exe")"
+    if timeout 60 "$exe" > "$logs/bench-$name.log" 2>&1; then
+      while IFS= read -r line; do bench_lines+=("$name: $line"); done < <(grep -E '^\{' "$logs/bench-$name.log" || true)
+    else
+      bench_lines+=("$name: FAILED (see bench-$name.log)")
+      status=1
+    fi
+  done < <(find "$build/bench" -maxdepth 2 -type f -executable -name 'bench_*' | sort)
+fi
+[ ${#bench_lines[@]} -eq 0 ] && bench_lines=("(no GPU benchmarks built yet)")
+
+card="$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)"
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet 2>/dev/null || echo '+dirty')"
+{
+  echo
+  echo "================ device-check summary ================"
+  printf '%-12s %s\n' "card" "${card:-nvidia-smi unavailable}"
+  printf '%-12s %s\n' "commit" "${commit:-unknown}"
+  printf '%-12s %s\n' "build" "${build_result:-not run}"
+  printf '%-12s %s\n' "cuda tests" "passed $passed, failed $failed, skipped $skipped (of $total)"
+  printf '%-12s %s\n' "memcheck" "$memcheck_result"
+  for line in "${bench_lines[@]}"; do printf '%-12s %s\n' "bench" "$line"; done
+  printf '%-12s %s\n' "time" "$(( $(date +%s) - start )) s"
+  printf '%-12s %s\n' "result" "$([ $status -eq 0 ] && echo PASS || echo FAIL)"
+} | tee "$logs/summary.txt"
+exit $status
