@@ -90,7 +90,7 @@ TEST_CASE("cuda reductions match the CPU", "[cuda][reduce]") {
         check_close(var(xr, c.dims), var(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol, "var " + what);
         check_close(var(xr, c.dims, 0.0), var(xg, c.dims, 0.0), st.rtol, st.atol / double(cols) + row_tol(t).atol,
                     "var (correction 0) " + what);
-        check_close(std(xr, c.dims), std(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol, "std " + what);
+        check_close(stddev(xr, c.dims), stddev(xg, c.dims), st.rtol, st.atol / double(cols) + row_tol(t).atol, "std " + what);
       }
     }
   // sum(t) and mean(t): every axis, one row.
