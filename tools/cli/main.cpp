@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
   CLI::App app{"mtmap: train and analyse topographic models of visual area MT"};
   app.require_subcommand(1);
   mtmap::cli::add_info_command(app);
+  mtmap::cli::add_analyze_map_command(app);
+  mtmap::cli::add_analyze_responses_command(app);
+  mtmap::cli::add_analyze_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
