@@ -52,8 +52,8 @@ std::string render_svg(const Plot& p) {
   if (!std::isfinite(ya)) ya = 0, yb = 1;
   if (xb <= xa) xa -= 0.5, xb += 0.5;
   if (yb <= ya) ya -= 0.5, yb += 0.5;
-  const double ypad = 0.05 * (yb - ya);
-  ya -= ypad, yb += ypad;
+  const double xpad = 0.04 * (xb - xa), ypad = 0.05 * (yb - ya);
+  xa -= xpad, xb += xpad, ya -= ypad, yb += ypad;
   if (p.xmin) xa = *p.xmin;
   if (p.xmax) xb = *p.xmax;
   if (p.ymin) ya = *p.ymin;

@@ -43,6 +43,7 @@ void make_run(const fs::path& dir, double alpha, int seed, double kappa) {
   }
   AnalysisConfig cfg;
   cfg.run.alpha = alpha, cfg.run.seed = seed, cfg.run.label = "synthetic";
+  cfg.run.objective = alpha == 0 ? "contrastive" : "joint";
   cfg.map.smoothing_width_mm = 0.1;
   cfg.map.density_widths_mm = {0.1, 0.2};
   cfg.stats.smoothness_sample_units = 100;
@@ -96,6 +97,8 @@ TEST_CASE("A run folder holds every output, and the report shows runs, reference
   const std::string h = slurp(html);
   CHECK(h.find("<h1>test report</h1>") != std::string::npos);
   CHECK(h.find("metrics versus α") != std::string::npos);
+  CHECK(h.find("Across objectives (Fig. 3B)") != std::string::npos);
+  CHECK(h.find("<td>contrastive</td><td>3</td>") != std::string::npos);
   CHECK(h.find("data:image/png;base64,") != std::string::npos);
   CHECK(h.find("Fig. 4A") != std::string::npos);
   CHECK(h.find("Fig. 2B") != std::string::npos);
