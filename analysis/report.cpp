@@ -148,6 +148,37 @@ std::string reference_section() {
   return h + "</table></section>\n";
 }
 
+// Mean PTC of each group of runs, one series per group (Figs. 3B and 5).
+Plot ptc_overlay(const std::map<std::string, std::vector<const Run*>>& groups, const std::string& title) {
+  Plot ptcs;
+  ptcs.title = title;
+  ptcs.xlabel = "direction relative to preferred (deg)";
+  ptcs.ylabel = "normalised response";
+  static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  int ci = 0;
+  for (const auto& [name, v] : groups) {
+    Series mean_ptc;
+    int count = 0;
+    for (const Run* r : v) {
+      const Plot one = ptc_plot(r->metrics.value("tuning", json::object()));
+      const Series& s = one.series[0];
+      if (s.y.empty() || !std::isfinite(s.y[0])) continue;
+      if (count == 0) mean_ptc = s;
+      else
+        for (size_t k = 0; k < s.y.size() && k < mean_ptc.y.size(); ++k) mean_ptc.y[k] += s.y[k];
+      ++count;
+    }
+    if (count == 0) continue;
+    for (double& y : mean_ptc.y) y /= count;
+    mean_ptc.label = name;
+    mean_ptc.colour = colours[ci++ % 8];
+    ptcs.series.push_back(mean_ptc);
+  }
+  ptcs.refs.push_back({macaque::ptc_a180, "macaque ≈ 0 at 180° (Rodman & Albright 1987)"});
+  ptcs.xmin = -180, ptcs.xmax = 180;
+  return ptcs;
+}
+
 std::string comparison_section(const std::vector<Run>& runs) {
   std::vector<json> metrics;
   std::map<double, std::vector<const Run*>> by_alpha;
@@ -171,33 +202,9 @@ std::string comparison_section(const std::vector<Run>& runs) {
       for (const auto& m : metrics) any |= std::isfinite(metric_at(m, sm.key));
       if (any) h += figure(render_svg(sweep_plot(metrics, sm)), xml_escape(sm.title) + " against α.");
     }
-    // Fig. 5: the PTC of every α (mean over its seeds).
-    Plot ptcs;
-    ptcs.title = "Population tuning curves for every α (Fig. 5)";
-    ptcs.xlabel = "direction relative to preferred (deg)";
-    ptcs.ylabel = "normalised response";
-    static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
-    int ci = 0;
-    for (const auto& [a, v] : by_alpha) {
-      Series mean_ptc;
-      int count = 0;
-      for (const Run* r : v) {
-        const Plot one = ptc_plot(r->metrics.value("tuning", json::object()));
-        const Series& s = one.series[0];
-        if (s.y.empty() || !std::isfinite(s.y[0])) continue;
-        if (count == 0) mean_ptc = s;
-        else
-          for (size_t k = 0; k < s.y.size() && k < mean_ptc.y.size(); ++k) mean_ptc.y[k] += s.y[k];
-        ++count;
-      }
-      if (count == 0) continue;
-      for (double& y : mean_ptc.y) y /= count;
-      mean_ptc.label = fmt::format("α = {:g}", a);
-      mean_ptc.colour = colours[ci++ % 8];
-      ptcs.series.push_back(mean_ptc);
-    }
-    ptcs.refs.push_back({macaque::ptc_a180, "macaque ≈ 0 at 180° (Rodman & Albright 1987)"});
-    ptcs.xmin = -180, ptcs.xmax = 180;
+    std::map<std::string, std::vector<const Run*>> groups;
+    for (const auto& [a, v] : by_alpha) groups[fmt::format("α = {:g}", a)] = v;
+    const Plot ptcs = ptc_overlay(groups, "Population tuning curves for every α (Fig. 5)");
     if (!ptcs.series.empty()) h += figure(render_svg(ptcs), "Fig. 5: PTCs for every α (mean over seeds).");
     h += "</div></section>\n";
   }
@@ -217,7 +224,10 @@ std::string comparison_section(const std::vector<Run>& runs) {
                        avg("tuning.selective_medians.cv_dir"), avg("tuning.selective_medians.fwhm_deg"),
                        avg("tuning.selective_medians.cv_bandwidth_deg"), avg("tuning.ptc_a180"));
     }
-    h += "</table><p>Values: mean over runs ± 95 % CI half-width.</p></section>\n";
+    h += "</table><p>Values: mean over runs ± 95 % CI half-width.</p>\n";
+    const Plot ptcs = ptc_overlay(by_objective, "Population tuning curves by objective (Fig. 3B)");
+    if (!ptcs.series.empty()) h += figure(render_svg(ptcs), "Fig. 3B: PTCs by training objective (mean over runs).");
+    h += "</section>\n";
   }
   return h;
 }

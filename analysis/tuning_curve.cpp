@@ -130,7 +130,9 @@ UnitMetrics tuning_metrics(std::span<const double> curve, const TuningConfig& cf
   if (cfg.preferred_direction == "argmax") {
     u.preferred_direction_deg = 360.0 * ip / n;
   } else {
-    u.preferred_direction_deg = std::abs(z1) > 0 ? std::fmod(deg(std::arg(z1)) + 360.0, 360.0) : kNaN;
+    double a = std::fmod(deg(std::arg(z1)) + 360.0, 360.0);
+    if (a >= 360.0) a = 0.0;  // −0.0…01° rounds up to 360 in the sum above
+    u.preferred_direction_deg = std::abs(z1) > 0 ? a : kNaN;
   }
   u.fwhm_deg = fwhm_deg(curve, cfg);
   return u;

@@ -99,6 +99,7 @@ TEST_CASE("A run folder holds every output, and the report shows runs, reference
   CHECK(h.find("metrics versus α") != std::string::npos);
   CHECK(h.find("Across objectives (Fig. 3B)") != std::string::npos);
   CHECK(h.find("<td>contrastive</td><td>3</td>") != std::string::npos);
+  CHECK(h.find("Population tuning curves by objective (Fig. 3B)") != std::string::npos);
   CHECK(h.find("data:image/png;base64,") != std::string::npos);
   CHECK(h.find("Fig. 4A") != std::string::npos);
   CHECK(h.find("Fig. 2B") != std::string::npos);
