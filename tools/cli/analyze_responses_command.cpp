@@ -4,6 +4,7 @@
 // this command runs the identical code on arrays from anywhere (synthetic data, recordings).
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 
