@@ -60,6 +60,35 @@ TEST_CASE("Units sampled from planted pinwheels: smoothing then detection finds 
   }
 }
 
+TEST_CASE("Smoothing averages z, not angles; the window kernel finds the planted pinwheels too", "[analysis][map]") {
+  // Two units at 350° and 10° average to 0° (averaging the angles would give 180°); weights scale |z|.
+  MapUnits two;
+  two.x_mm = {0.0, 0.0, 1.0}, two.y_mm = {0.0, 0.0, 1.0}, two.theta_deg = {350.0, 10.0, 10.0};
+  two.weight = {0.5, 0.5, 0.5};
+  const FieldGrid g = smooth_field(two, "gaussian", 0.05, 0.5, 360.0);
+  REQUIRE(g.nx == 3);
+  CHECK(field_angle_deg(g.z[g.at(0, 0)], 360.0) == Approx(0.0).margin(1e-9));
+  CHECK(std::abs(g.z[g.at(0, 0)]) == Approx(0.5 * std::cos(10 * std::numbers::pi / 180)).epsilon(1e-6));
+  CHECK(g.coverage[g.at(2, 0)] == 0.0);  // 1 mm from every unit: beyond the 4σ reach
+
+  const MapUnits u = lattice_units([](double x, double y) { return planted_field(x, y, kPlanted); }, 4.0, 0.04, 360.0);
+  AnalysisConfig cfg;
+  cfg.map.kernel = "window";
+  cfg.map.smoothing_width_mm = 0.16;
+  cfg.map.grid_spacing_mm = 0.04;
+  cfg.map.density_widths_mm = {};
+  cfg.stats.smoothness_sample_units = 100;
+  const MapResult r = analyze_map(u, cfg);
+  CHECK(r.pinwheels.n_positive == 2);
+  CHECK(r.pinwheels.n_negative == 2);
+  for (const auto& p : kPlanted) {
+    int hits = 0;
+    for (const auto& f : r.pinwheels.pinwheels)
+      if (std::hypot(f.x_mm - p.x, f.y_mm - p.y) < 0.1 && f.charge == p.charge) ++hits;
+    CHECK(hits == 1);
+  }
+}
+
 TEST_CASE("Units sampled from a periodic map give Λ back", "[analysis][map]") {
   const double lambda = 0.9;
   const MapUnits u = lattice_units(random_waves(30, lambda, 3), 7.0, 0.035, 360.0);
