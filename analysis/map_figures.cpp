@@ -89,7 +89,7 @@ Image render_direction_map(const FieldGrid& g, const PinwheelResult& p, const Ma
       }
       img.set(px, py, c);
     }
-  const double r = std::max(2.5, f.px_per_mm * g.h * 0.8);
+  const double r = std::clamp(f.px_per_mm * g.h * 0.5, 2.5, 5.0);  // visible, never hiding the map
   for (const Pinwheel& w : p.pinwheels) {
     const double px = (w.x_mm - v.x0_mm) * f.px_per_mm, py = (v.y0_mm + v.side_y_mm - w.y_mm) * f.px_per_mm;
     if (px < 0 || py < 0 || px >= f.w || py >= f.h) continue;
