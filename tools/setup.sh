@@ -13,6 +13,13 @@ packages=(
   python3-torch        # the PyTorch parity tests and the CPU benchmark peer (Debian's 1.13)
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # video decoding (io/)
   ffmpeg               # tests encode fixtures with it and use it as the decode reference
+  libfftw3-dev         # analysis: power spectrum of direction maps (column spacing)
+  libpng-dev           # analysis: map figures
+)
+
+# Optional: the report test opens the HTML report in headless Chromium and is skipped without it.
+optional_packages=(
+  chromium
 )
 
 missing=()
@@ -29,6 +36,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all packages present"
+fi
+
+missing_optional=()
+for p in "${optional_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing_optional+=("$p")
+done
+if [ ${#missing_optional[@]} -gt 0 ]; then
+  echo "setup: installing optional ${missing_optional[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing_optional[@]}" ||
+    echo "setup: optional ${missing_optional[*]} not installed; the tests that need them will be skipped"
 fi
 
 # nvcc is optional: without it the CUDA backend is simply not built (-DMTMAP_CUDA=AUTO).

@@ -7,5 +7,8 @@ namespace mtmap::cli {
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_data_command(CLI::App& app);
+void add_analyze_map_command(CLI::App& app);
+void add_analyze_responses_command(CLI::App& app);
+void add_analyze_report_command(CLI::App& app);
 
 }  // namespace mtmap::cli

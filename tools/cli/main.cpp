@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   mtmap::cli::add_info_command(app);
   mtmap::cli::add_bench_command(app);
   mtmap::cli::add_data_command(app);
+  mtmap::cli::add_analyze_map_command(app);
+  mtmap::cli::add_analyze_responses_command(app);
+  mtmap::cli::add_analyze_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

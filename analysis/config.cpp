@@ -1,0 +1,206 @@
+// Strict JSON ⇄ AnalysisConfig. Each section is a table of key → setter so an unknown key is found
+// by lookup failure and reported with its full path, never silently ignored.
+#include "analysis/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include "engine/core/error.h"
+
+namespace mtmap::analysis {
+namespace {
+
+using json = nlohmann::json;
+using Setter = std::function<void(const json&)>;
+
+template <typename T>
+Setter set(T& field) {
+  return [&field](const json& v) { field = v.get<T>(); };
+}
+
+void parse_section(const json& j, const std::string& path, const std::map<std::string, Setter>& keys) {
+  MTMAP_CHECK(j.is_object(), "{}: expected a JSON object, got {}", path, j.type_name());
+  for (const auto& [key, value] : j.items()) {
+    auto it = keys.find(key);
+    if (it == keys.end()) {
+      std::vector<std::string> known;
+      for (const auto& [k, _] : keys) known.push_back(k);
+      MTMAP_FAIL("{}.{}: unknown config key (known keys: {})", path, key, fmt::join(known, ", "));
+    }
+    try {
+      it->second(value);
+    } catch (const json::exception& e) {
+      MTMAP_FAIL("{}.{}: wrong type ({}): {}", path, key, value.dump(), e.what());
+    }
+  }
+}
+
+void check_one_of(const std::string& value, std::initializer_list<const char*> allowed, const char* key) {
+  for (const char* a : allowed)
+    if (value == a) return;
+  MTMAP_FAIL("config {}: '{}' is not one of: {}", key, value, fmt::join(allowed, ", "));
+}
+
+}  // namespace
+
+void validate(const AnalysisConfig& c) {
+  const auto& t = c.tuning;
+  check_one_of(t.sf_tf, {"best", "average"}, "tuning.sf_tf");
+  check_one_of(t.preferred_direction, {"vector_sum", "argmax"}, "tuning.preferred_direction");
+  check_one_of(t.fwhm_reference, {"zero", "min"}, "tuning.fwhm_reference");
+  check_one_of(t.responsive_rule, {"median_multiple", "top_fraction", "absolute"}, "tuning.responsive_rule");
+  MTMAP_CHECK(t.fwhm_upsample >= 4 && t.fwhm_upsample <= 4096, "config tuning.fwhm_upsample = {} (need 4..4096)",
+              t.fwhm_upsample);
+  MTMAP_CHECK(std::isfinite(t.responsive_threshold) && t.responsive_threshold >= 0,
+              "config tuning.responsive_threshold = {} (need a finite value ≥ 0)", t.responsive_threshold);
+  MTMAP_CHECK(t.responsive_rule != "top_fraction" || t.responsive_threshold <= 1,
+              "config tuning.responsive_threshold = {} must be a fraction in [0, 1] for top_fraction",
+              t.responsive_threshold);
+  MTMAP_CHECK(std::isfinite(t.dsi_threshold) && t.dsi_threshold >= 0 && t.dsi_threshold <= 1,
+              "config tuning.dsi_threshold = {} (need 0..1)", t.dsi_threshold);
+  const auto& m = c.map;
+  check_one_of(m.kernel, {"gaussian", "window"}, "map.kernel");
+  MTMAP_CHECK(m.smoothing_width_mm > 0 && std::isfinite(m.smoothing_width_mm),
+              "config map.smoothing_width_mm = {} (need > 0)", m.smoothing_width_mm);
+  MTMAP_CHECK(m.grid_spacing_mm > 0 && std::isfinite(m.grid_spacing_mm), "config map.grid_spacing_mm = {} (need > 0)",
+              m.grid_spacing_mm);
+  MTMAP_CHECK(m.period_deg == 360.0 || m.period_deg == 180.0, "config map.period_deg = {} (need 360 or 180)",
+              m.period_deg);
+  MTMAP_CHECK(m.mask_fraction >= 0 && m.mask_fraction < 1, "config map.mask_fraction = {} (need 0..1)",
+              m.mask_fraction);
+  for (double w : m.density_widths_mm)
+    MTMAP_CHECK(w > 0 && std::isfinite(w), "config map.density_widths_mm contains {} (need > 0)", w);
+  const auto& s = c.stats;
+  MTMAP_CHECK(s.delta_neighbours >= 1, "config stats.delta_neighbours = {} (need ≥ 1)", s.delta_neighbours);
+  MTMAP_CHECK(s.delta_bins >= 2, "config stats.delta_bins = {} (need ≥ 2)", s.delta_bins);
+  MTMAP_CHECK(s.shuffle_repeats >= 1, "config stats.shuffle_repeats = {} (need ≥ 1)", s.shuffle_repeats);
+  MTMAP_CHECK(s.smoothness_max_distance_mm > 0, "config stats.smoothness_max_distance_mm = {} (need > 0)",
+              s.smoothness_max_distance_mm);
+  MTMAP_CHECK(s.smoothness_bins >= 1, "config stats.smoothness_bins = {} (need ≥ 1)", s.smoothness_bins);
+  MTMAP_CHECK(s.smoothness_sample_units >= 1, "config stats.smoothness_sample_units = {} (need ≥ 1)",
+              s.smoothness_sample_units);
+  const auto& f = c.figures;
+  MTMAP_CHECK(f.scale_bar_mm > 0, "config figures.scale_bar_mm = {} (need > 0)", f.scale_bar_mm);
+  MTMAP_CHECK(f.subregion_mm > 0, "config figures.subregion_mm = {} (need > 0)", f.subregion_mm);
+  MTMAP_CHECK(f.map_pixels >= 32 && f.map_pixels <= 8192, "config figures.map_pixels = {} (need 32..8192)",
+              f.map_pixels);
+}
+
+AnalysisConfig config_from_json(const json& j, const std::string& origin) {
+  AnalysisConfig c;
+  auto& t = c.tuning;
+  auto& m = c.map;
+  auto& s = c.stats;
+  auto& f = c.figures;
+  auto& r = c.run;
+  std::map<std::string, Setter> top = {
+      {"tuning",
+       [&](const json& v) {
+         parse_section(v, origin + ".tuning",
+                       {{"sf_tf", set(t.sf_tf)},
+                        {"subtract_baseline", set(t.subtract_baseline)},
+                        {"preferred_direction", set(t.preferred_direction)},
+                        {"fwhm_reference", set(t.fwhm_reference)},
+                        {"fwhm_upsample", set(t.fwhm_upsample)},
+                        {"responsive_rule", set(t.responsive_rule)},
+                        {"responsive_threshold", set(t.responsive_threshold)},
+                        {"dsi_threshold", set(t.dsi_threshold)}});
+       }},
+      {"map",
+       [&](const json& v) {
+         parse_section(v, origin + ".map",
+                       {{"kernel", set(m.kernel)},
+                        {"smoothing_width_mm", set(m.smoothing_width_mm)},
+                        {"grid_spacing_mm", set(m.grid_spacing_mm)},
+                        {"period_deg", set(m.period_deg)},
+                        {"mask_fraction", set(m.mask_fraction)},
+                        {"density_widths_mm", set(m.density_widths_mm)},
+                        {"zero_crossing_match_mm", set(m.zero_crossing_match_mm)}});
+       }},
+      {"stats",
+       [&](const json& v) {
+         parse_section(v, origin + ".stats",
+                       {{"delta_neighbours", set(s.delta_neighbours)},
+                        {"delta_bins", set(s.delta_bins)},
+                        {"shuffle_repeats", set(s.shuffle_repeats)},
+                        {"seed", set(s.seed)},
+                        {"smoothness_max_distance_mm", set(s.smoothness_max_distance_mm)},
+                        {"smoothness_bins", set(s.smoothness_bins)},
+                        {"smoothness_sample_units", set(s.smoothness_sample_units)}});
+       }},
+      {"figures",
+       [&](const json& v) {
+         parse_section(v, origin + ".figures",
+                       {{"scale_bar_mm", set(f.scale_bar_mm)},
+                        {"subregion_mm", set(f.subregion_mm)},
+                        {"map_pixels", set(f.map_pixels)},
+                        {"brightness_from_magnitude", set(f.brightness_from_magnitude)}});
+       }},
+      {"run",
+       [&](const json& v) {
+         parse_section(v, origin + ".run",
+                       {{"label", set(r.label)},
+                        {"alpha", [&](const json& x) { r.alpha = x.is_null() ? std::nullopt : std::optional(x.get<double>()); }},
+                        {"seed", [&](const json& x) { r.seed = x.is_null() ? std::nullopt : std::optional(x.get<int>()); }},
+                        {"objective", set(r.objective)}});
+       }},
+  };
+  parse_section(j, origin, top);
+  validate(c);
+  return c;
+}
+
+AnalysisConfig load_config(const std::string& path) {
+  std::ifstream in(path);
+  MTMAP_CHECK(in.good(), "cannot open config file '{}'", path);
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    MTMAP_FAIL("config file '{}': invalid JSON: {}", path, e.what());
+  }
+  return config_from_json(j, path);
+}
+
+json config_to_json(const AnalysisConfig& c) {
+  const auto& t = c.tuning;
+  const auto& m = c.map;
+  const auto& s = c.stats;
+  const auto& f = c.figures;
+  json j;
+  j["tuning"] = {{"sf_tf", t.sf_tf},
+                 {"subtract_baseline", t.subtract_baseline},
+                 {"preferred_direction", t.preferred_direction},
+                 {"fwhm_reference", t.fwhm_reference},
+                 {"fwhm_upsample", t.fwhm_upsample},
+                 {"responsive_rule", t.responsive_rule},
+                 {"responsive_threshold", t.responsive_threshold},
+                 {"dsi_threshold", t.dsi_threshold}};
+  j["map"] = {{"kernel", m.kernel},
+              {"smoothing_width_mm", m.smoothing_width_mm},
+              {"grid_spacing_mm", m.grid_spacing_mm},
+              {"period_deg", m.period_deg},
+              {"mask_fraction", m.mask_fraction},
+              {"density_widths_mm", m.density_widths_mm},
+              {"zero_crossing_match_mm", m.zero_crossing_match_mm}};
+  j["stats"] = {{"delta_neighbours", s.delta_neighbours},
+                {"delta_bins", s.delta_bins},
+                {"shuffle_repeats", s.shuffle_repeats},
+                {"seed", s.seed},
+                {"smoothness_max_distance_mm", s.smoothness_max_distance_mm},
+                {"smoothness_bins", s.smoothness_bins},
+                {"smoothness_sample_units", s.smoothness_sample_units}};
+  j["figures"] = {{"scale_bar_mm", f.scale_bar_mm},
+                  {"subregion_mm", f.subregion_mm},
+                  {"map_pixels", f.map_pixels},
+                  {"brightness_from_magnitude", f.brightness_from_magnitude}};
+  j["run"] = {{"label", c.run.label},
+              {"alpha", c.run.alpha ? json(*c.run.alpha) : json(nullptr)},
+              {"seed", c.run.seed ? json(*c.run.seed) : json(nullptr)},
+              {"objective", c.run.objective}};
+  return j;
+}
+
+}  // namespace mtmap::analysis
