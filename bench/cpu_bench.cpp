@@ -134,7 +134,7 @@ bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& tab
           peer_col = fmt::format("{:.1f}", gflop / ps);
           ratio_col = fmt::format("{:.2f}x", ps / secs[op]);
         }
-        out << line.dump() << "\n";
+        out << line.dump() << std::endl;
         table << fmt::format("{:<20} {:>5} {:>9.1f} {:>6.1f}% {:>9} {:>8}\n", l.name, op, ours, 100 * ours / peak.gflops,
                              peer_col, ratio_col);
       }

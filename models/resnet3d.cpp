@@ -42,7 +42,7 @@ BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen, 
 Tensor BasicBlock::forward(const Tensor& x) const {
   Tensor h = conv2->forward(conv1->forward(x, /*relu=*/true), /*relu=*/false);
   Tensor shortcut = downsample ? downsample->forward(x, /*relu=*/false) : x;
-  return relu(add(h, shortcut));
+  return add_relu(h, shortcut);
 }
 
 ResNet3d::ResNet3d(const ResNet3dConfig& config, Generator& gen) : config_(config) {

@@ -23,6 +23,7 @@ TEST_CASE("gradcheck binary ops with broadcasting", "[gradcheck][elementwise]") 
   Tensor c = leaf({2, 3}, 6), d = leaf({2, 3}, 7);
   REQUIRE_GRADCHECK("maximum", [](const Ts& x) { return maximum(x[0], x[1]); }, {c, d});
   REQUIRE_GRADCHECK("minimum", [](const Ts& x) { return minimum(x[0], x[1]); }, {c, d});
+  REQUIRE_GRADCHECK("add_relu", [](const Ts& x) { return add_relu(x[0], x[1]); }, {a, b});
 }
 
 TEST_CASE("gradcheck scalar and unary ops", "[gradcheck][elementwise]") {
@@ -66,6 +67,7 @@ TEST_CASE("elementwise values", "[elementwise]") {
   CHECK(add(a, b).to_vector<double>() == std::vector<double>{11, 18, 13, 16});
   CHECK(mul(a, b).to_vector<double>() == std::vector<double>{10, -40, 30, -80});
   CHECK(relu(a).to_vector<double>() == std::vector<double>{1, 0, 3, 0});
+  CHECK(add_relu(a, b).to_vector<double>() == relu(add(a, b)).to_vector<double>());
   CHECK(abs(a).to_vector<double>() == std::vector<double>{1, 2, 3, 4});
   CHECK(clamp(a, -1, 2).to_vector<double>() == std::vector<double>{1, -1, 2, -1});
   CHECK(gt(a, 0.0).to_vector<uint8_t>() == std::vector<uint8_t>{1, 0, 1, 0});

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 jobs=$(nproc)
+# Tests run side by side: OpenMP workers that spin while waiting would steal each other's cores.
+export OMP_WAIT_POLICY=PASSIVE
 
 tools/setup.sh
 

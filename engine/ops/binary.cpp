@@ -130,6 +130,18 @@ static Tensor select_grad(const char* name, BinaryOp op, CompareOp pick_a, const
 Tensor maximum(const Tensor& a, const Tensor& b) { return select_grad("maximum", BinaryOp::maximum, CompareOp::ge, a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return select_grad("minimum", BinaryOp::minimum, CompareOp::le, a, b); }
 
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  Tensor out = launch_binary("add_relu", BinaryOp::add_relu, a, b);
+  if (autograd::needs_grad({&a, &b}))
+    autograd::record("add_relu", {a, b}, out,
+                     [sa = a.shape(), sb = b.shape(), y = out.detach()](const Tensor& g, const Needs& n) {
+                       Tensor masked = where(launch_compare("add_relu", CompareOp::gt, y, zero_like_scalar(y)), g,
+                                             zero_like_scalar(g));
+                       return Grads{n[0] ? sum_to_shape(masked, sa) : Tensor(), n[1] ? sum_to_shape(masked, sb) : Tensor()};
+                     });
+  return out;
+}
+
 Tensor eq(const Tensor& a, const Tensor& b) { return launch_compare("eq", CompareOp::eq, a, b); }
 Tensor ne(const Tensor& a, const Tensor& b) { return launch_compare("ne", CompareOp::ne, a, b); }
 Tensor lt(const Tensor& a, const Tensor& b) { return launch_compare("lt", CompareOp::lt, a, b); }

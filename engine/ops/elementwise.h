@@ -13,6 +13,7 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& a, const Tensor& b);  // a > 0 where b's gradient is wanted
 Tensor maximum(const Tensor& a, const Tensor& b);  // gradient to the larger (a on ties)
 Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor add_relu(const Tensor& a, const Tensor& b);  // relu(a + b) in one pass (residual blocks)
 
 // scalar forms
 Tensor add(const Tensor& a, double s);

@@ -29,7 +29,16 @@ struct UnaryParams {
   StridedIndex in;    // sizes = output sizes
 };
 
-enum class BinaryOp : uint8_t { add, sub, mul, div, pow, maximum, minimum };
+enum class BinaryOp : uint8_t {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  add_relu,  // max(x + y, 0): a residual block's last two steps in one pass
+};
 enum class CompareOp : uint8_t { eq, ne, lt, le, gt, ge };
 
 struct BinaryParams {
@@ -81,6 +90,7 @@ MTMAP_HD inline T apply_binary(BinaryOp op, T x, T y) {
     case BinaryOp::pow: return pow(x, y);
     case BinaryOp::maximum: return x > y ? x : y;
     case BinaryOp::minimum: return x < y ? x : y;
+    case BinaryOp::add_relu: return x + y > T(0) ? x + y : T(0);
   }
   return x;
 }

@@ -141,6 +141,7 @@ TEST_CASE("cuda binary ops match the CPU", "[cuda][elementwise]") {
   check_binary("div", true, false, [](const Tensor& a, const Tensor& b) { return div(a, b); });
   check_binary("pow", true, false, [](const Tensor& a, const Tensor& b) { return pow(a, b); });
   check_binary("maximum", false, false, [](const Tensor& a, const Tensor& b) { return maximum(a, b); });
+  check_binary("add_relu", false, false, [](const Tensor& a, const Tensor& b) { return add_relu(a, b); });
   check_binary("minimum", false, false, [](const Tensor& a, const Tensor& b) { return minimum(a, b); });
 }
 

@@ -1,6 +1,7 @@
 // `mtmap bench`: kernel and training-step benchmarks against PyTorch on the same machine.
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "bench/cpu_bench.h"
 #include "tools/cli/commands.h"
@@ -29,7 +30,11 @@ void add_bench_command(CLI::App& app) {
       if (!file) throw CLI::ValidationError("--json", "cannot open " + *json_path);
     }
     std::ostream& json = json_path->empty() ? std::cout : file;
-    bool ok = bench::run_cpu_bench(*config, json, std::cout);
+    // JSON lines as they are measured, the summary table last.
+    std::ostringstream table;
+    bool ok = bench::run_cpu_bench(*config, json, table);
+    json.flush();
+    std::cout << table.str();
     if (!ok) throw CLI::RuntimeError("the PyTorch peer did not run", 2);
   });
 }
