@@ -6,9 +6,10 @@
 namespace mtmap {
 namespace {
 
-void check_cpu(const char* op, const Tensor& t) {
-  // The CUDA convolution kernels are their own issue; until then a clear error, not a fallback.
-  MTMAP_CHECK(t.device().is_cpu(), "{}: not available on {} yet (CPU only in this build)", op, t.device().str());
+void check_output_gradient(const char* op, const Tensor& dy, const Conv3dProblem& p) {
+  detail::check_cpu_only(op, dy);
+  MTMAP_CHECK(dy.shape() == Shape({p.N, p.K, p.Z, p.P, p.Q}), "{}: gradient {} does not match the output [{}, {}, {}, {}, {}]",
+              op, shape_str(dy.shape()), p.N, p.K, p.Z, p.P, p.Q);
 }
 
 }  // namespace
@@ -39,7 +40,7 @@ Tensor conv3d(const Tensor& x_in, const Tensor& w_in, const Conv3dOptions& o) {
   detail::check_same_device("conv3d", {&x_in, &w_in});
   detail::check_same_dtype("conv3d", x_in, w_in);
   detail::check_float("conv3d", x_in);
-  check_cpu("conv3d", x_in);
+  detail::check_cpu_only("conv3d", x_in);
   Conv3dProblem p = conv3d_problem(x_in.shape(), w_in.shape(), o);
   Tensor x = x_in.detach().contiguous(), w = w_in.detach().contiguous();
   Tensor y = empty({p.N, p.K, p.Z, p.P, p.Q}, x.dtype(), x.device());
@@ -54,9 +55,7 @@ Tensor conv3d(const Tensor& x_in, const Tensor& w_in, const Conv3dOptions& o) {
 }
 
 Tensor conv3d_dgrad(const Tensor& dy_in, const Tensor& w_in, const Conv3dProblem& p, cpu::ConvAlgo algo) {
-  check_cpu("conv3d_dgrad", dy_in);
-  MTMAP_CHECK(dy_in.shape() == Shape({p.N, p.K, p.Z, p.P, p.Q}), "conv3d_dgrad: gradient {} does not match the output [{}, {}, {}, {}, {}]",
-              shape_str(dy_in.shape()), p.N, p.K, p.Z, p.P, p.Q);
+  check_output_gradient("conv3d_dgrad", dy_in, p);
   Tensor dy = dy_in.contiguous(), w = w_in.contiguous();
   Tensor dx = empty({p.N, p.C, p.D, p.H, p.W}, dy.dtype(), dy.device());
   if (dx.numel() > 0) cpu::conv3d_dgrad(dy.dtype(), algo, p, dy.raw(), w.raw(), dx.raw());
@@ -64,9 +63,7 @@ Tensor conv3d_dgrad(const Tensor& dy_in, const Tensor& w_in, const Conv3dProblem
 }
 
 Tensor conv3d_wgrad(const Tensor& x_in, const Tensor& dy_in, const Conv3dProblem& p, cpu::ConvAlgo algo) {
-  check_cpu("conv3d_wgrad", x_in);
-  MTMAP_CHECK(dy_in.shape() == Shape({p.N, p.K, p.Z, p.P, p.Q}), "conv3d_wgrad: gradient {} does not match the output [{}, {}, {}, {}, {}]",
-              shape_str(dy_in.shape()), p.N, p.K, p.Z, p.P, p.Q);
+  check_output_gradient("conv3d_wgrad", dy_in, p);
   Tensor x = x_in.contiguous(), dy = dy_in.contiguous();
   Tensor dw = empty({p.K, p.C, p.T, p.R, p.S}, dy.dtype(), dy.device());
   if (dw.numel() > 0) cpu::conv3d_wgrad(dy.dtype(), algo, p, x.raw(), dy.raw(), dw.raw());

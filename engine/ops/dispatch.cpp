@@ -27,6 +27,11 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
               dtype_name(a.dtype()), shape_str(a.shape()), dtype_name(b.dtype()), shape_str(b.shape()));
 }
 
+void check_cpu_only(const char* op, const Tensor& t) {
+  MTMAP_CHECK(t.device().is_cpu(), "{}: not available on {} yet (its CUDA kernels are still to be written)", op,
+              t.device().str());
+}
+
 [[noreturn]] void no_cuda_build(const char* op) {
   MTMAP_FAIL("{}: a CUDA tensor, but this build of mtmap has no CUDA backend (configure with -DMTMAP_CUDA=ON)", op);
 }

@@ -18,6 +18,8 @@ void check_same_device(const char* op, std::initializer_list<const Tensor*> ts);
 // dtype must be one of the floating types the op's backend computes in.
 void check_float(const char* op, const Tensor& t);
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+// For ops whose CUDA kernels do not exist yet: a clear error instead of a hidden fallback.
+void check_cpu_only(const char* op, const Tensor& t);
 // Throws "<op>: this build has no CUDA backend" (used where a CUDA branch cannot be compiled).
 [[noreturn]] void no_cuda_build(const char* op);
 

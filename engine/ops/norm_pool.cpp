@@ -15,10 +15,6 @@ namespace {
 using Grads = std::vector<Tensor>;
 using Needs = std::vector<bool>;
 
-void check_cpu(const char* op, const Tensor& t) {
-  MTMAP_CHECK(t.device().is_cpu(), "{}: not available on {} yet (CPU only in this build)", op, t.device().str());
-}
-
 void check_channel_vector(const char* what, const Tensor& t, const Tensor& x) {
   MTMAP_CHECK(t.shape() == Shape{x.shape()[1]}, "batch_norm: {} has shape {}, expected [{}] for input {}", what,
               shape_str(t.shape()), x.shape()[1], shape_str(x.shape()));
@@ -34,7 +30,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                   const Tensor& running_var, const BatchNormOptions& o) {
   MTMAP_CHECK(x_in.ndim() >= 2, "batch_norm: input {} needs (N, C, ...)", shape_str(x_in.shape()));
   detail::check_float("batch_norm", x_in);
-  check_cpu("batch_norm", x_in);
+  detail::check_cpu_only("batch_norm", x_in);
   check_channel_vector("weight", weight, x_in);
   check_channel_vector("bias", bias, x_in);
   check_channel_vector("running_mean", running_mean, x_in);
@@ -100,7 +96,7 @@ cpu::Pool3dShape pool_shape(const Tensor& x, const char* op) {
 
 Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
   detail::check_float("max_pool3d", x_in);
-  check_cpu("max_pool3d", x_in);
+  detail::check_cpu_only("max_pool3d", x_in);
   cpu::Pool3dShape s = pool_shape(x_in, "max_pool3d");
   for (int i = 0; i < 3; ++i)
     MTMAP_CHECK(o.kernel[size_t(i)] >= 1 && o.stride[size_t(i)] >= 1 && o.padding[size_t(i)] >= 0 &&
@@ -132,7 +128,7 @@ Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
 
 Tensor adaptive_avg_pool3d(const Tensor& x_in, const std::array<int64_t, 3>& output) {
   detail::check_float("adaptive_avg_pool3d", x_in);
-  check_cpu("adaptive_avg_pool3d", x_in);
+  detail::check_cpu_only("adaptive_avg_pool3d", x_in);
   cpu::Pool3dShape s = pool_shape(x_in, "adaptive_avg_pool3d");
   s.Z = output[0], s.P = output[1], s.Q = output[2];
   MTMAP_CHECK(s.Z >= 1 && s.P >= 1 && s.Q >= 1 && s.D >= 1 && s.H >= 1 && s.W >= 1,

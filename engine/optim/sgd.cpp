@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/autograd/grad_mode.h"
+#include "engine/ops/dispatch.h"
 #include "kernels/cpu/optim.h"
 
 namespace mtmap::optim {
@@ -16,7 +17,7 @@ Sgd::Sgd(nn::FlatParameters& params, SgdOptions options)
 void Sgd::step(double lr) {
   MTMAP_CHECK(std::isfinite(lr) && lr >= 0, "sgd: learning rate {} is not a finite non-negative number", lr);
   const Tensor& p = params_.params();
-  MTMAP_CHECK(p.device().is_cpu(), "sgd: not available on {} yet (CPU only in this build)", p.device().str());
+  detail::check_cpu_only("sgd", p);
   cpu::sgd_step(p.dtype(), p.numel(), p.raw(), params_.grads().raw(), momentum_.raw(), params_.decay_mask().raw(), lr,
                 options_.momentum, options_.weight_decay, steps_ == 0);
   ++steps_;
@@ -37,7 +38,7 @@ void ema_update(nn::FlatParameters& target, const nn::FlatParameters& source, do
                 "ema_update: parameter {} of the target meets {} of the source", target.segments()[i].name,
                 source.segments()[i].name);
   const Tensor& t = target.params();
-  MTMAP_CHECK(t.device().is_cpu(), "ema_update: not available on {} yet (CPU only in this build)", t.device().str());
+  detail::check_cpu_only("ema_update", t);
   cpu::ema_update(t.dtype(), t.numel(), t.raw(), source.params().raw(), m);
 }
 
