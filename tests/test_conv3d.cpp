@@ -1,6 +1,7 @@
 // conv3d: float64 gradient checks of both implementations over the model's kernel shapes, odd
 // sizes, strides, paddings and dilations; the GEMM path against the direct loops in float32.
 #include "engine/ops/conv3d.h"
+#include "kernels/cpu/conv3d_direct.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "tests/test_support.h"
@@ -96,4 +97,55 @@ TEST_CASE("conv3d errors name the shapes", "[conv3d][errors]") {
                     Catch::Contains("[1, 3, 4, 4, 4]") && Catch::Contains("[2, 4, 1, 1, 1]"));
   CHECK_THROWS_WITH(conv3d(zeros({1, 3, 4, 4}), zeros({2, 3, 1, 1, 1})), Catch::Contains("(N, C, D, H, W)"));
   CHECK_THROWS_WITH(conv3d(zeros({1, 1, 2, 2, 2}), zeros({1, 1, 3, 3, 3})), Catch::Contains("smaller"));
+}
+
+TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loops in float32", "[conv3d]") {
+  struct DirectCase {
+    const char* name;
+    Shape x, w;
+    std::array<int64_t, 3> pad;
+  };
+  // Output widths below, at and above one 16-column vector, with a masked tail; 8 and 16
+  // channels per register block; paddings that make the dgrad's flipped problem differ.
+  const DirectCase direct_cases[] = {
+      {"3x3x3_k16_q32", {2, 8, 4, 5, 32}, {16, 8, 3, 3, 3}, {1, 1, 1}},
+      {"3x3x3_k8_q21", {1, 16, 3, 4, 21}, {8, 16, 3, 3, 3}, {1, 1, 1}},
+      {"3x3x3_k24_q37_nopad", {1, 8, 5, 6, 39}, {24, 8, 3, 3, 3}, {0, 0, 0}},
+      {"1x1x1_k16_q7", {3, 8, 2, 3, 7}, {16, 8, 1, 1, 1}, {0, 0, 0}},
+      {"3x7x7_k16_pad313", {1, 8, 3, 9, 18}, {16, 8, 3, 7, 7}, {1, 3, 3}},
+  };
+  uint64_t seed = 500;
+  for (const DirectCase& c : direct_cases) {
+    INFO(c.name);
+    Conv3dOptions o;
+    o.padding = c.pad;
+    Conv3dProblem p = conv3d_problem(c.x, c.w, o);
+    if (!cpu::conv3d_direct_supported(p)) {
+      WARN("this CPU has no AVX-512: the direct kernel is not exercised");
+      return;
+    }
+    Generator g(++seed);
+    Tensor x = randn(c.x, g), w = randn(c.w, g), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, g);
+    // float32 sums of n products of N(0,1) values: rounding grows like √n·|sum| ~ n·1e-7; the
+    // margin allows 1e-5 per term (a wrong tap or channel is off by O(1)).
+    auto compare = [&](const Tensor& a, const Tensor& b, int64_t terms) {
+      std::vector<float> va = a.to_vector<float>(), vb = b.to_vector<float>();
+      REQUIRE(va.size() == vb.size());
+      for (size_t i = 0; i < va.size(); ++i) REQUIRE(va[i] == Approx(vb[i]).epsilon(1e-4).margin(1e-5 * double(terms)));
+    };
+    Conv3dOptions direct = o, ref = o;
+    direct.cpu_algo = cpu::ConvAlgo::direct;
+    ref.cpu_algo = cpu::ConvAlgo::reference;
+    compare(conv3d(x, w, direct), conv3d(x, w, ref), p.C * p.filter_volume());
+    REQUIRE(cpu::conv3d_dgrad_direct_supported(p));
+    compare(conv3d_dgrad(dy, w, p, cpu::ConvAlgo::direct), conv3d_dgrad(dy, w, p, cpu::ConvAlgo::reference),
+            p.K * p.filter_volume());
+  }
+  // Strided problems are not the direct kernel's: asking for it is an error, `fast` falls back.
+  Conv3dOptions strided;
+  strided.stride = {2, 2, 2};
+  strided.cpu_algo = cpu::ConvAlgo::direct;
+  CHECK_THROWS(conv3d(zeros({1, 8, 4, 4, 4}), zeros({8, 8, 1, 1, 1}), strided));
+  strided.cpu_algo = cpu::ConvAlgo::fast;
+  CHECK(conv3d(zeros({1, 8, 4, 4, 4}), zeros({8, 8, 1, 1, 1}), strided).shape() == Shape{1, 8, 2, 2, 2});
 }

@@ -13,7 +13,7 @@ struct Conv3dOptions {
   std::array<int64_t, 3> stride{1, 1, 1};    // (time, height, width)
   std::array<int64_t, 3> padding{0, 0, 0};
   std::array<int64_t, 3> dilation{1, 1, 1};
-  cpu::ConvAlgo cpu_algo = cpu::ConvAlgo::gemm;  // reference: the direct loops (tests, benchmarks)
+  cpu::ConvAlgo cpu_algo = cpu::ConvAlgo::fast;  // reference / gemm / direct: for tests and benchmarks
 };
 
 // Validates the shapes (naming them) and builds the problem.

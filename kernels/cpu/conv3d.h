@@ -1,14 +1,16 @@
 #pragma once
-// 3D convolution on the CPU, NCDHW activations and KCTRS weights. Two implementations:
+// 3D convolution on the CPU, NCDHW activations and KCTRS weights. Implementations:
 //  - reference: direct loops, any float type; the yardstick every other kernel is checked against.
 //  - gemm: vol2col per sample + OpenBLAS GEMM (multithreaded by OpenBLAS).
+//  - direct: the AVX-512 direct kernel of conv3d_direct.h (float32, stride 1; fprop and dgrad).
+//  - fast (the default): direct where it applies, else gemm.
 // dgrad and wgrad overwrite their outputs. Accumulation orders are fixed: deterministic.
 #include "kernels/common/conv3d_problem.h"
 #include "kernels/common/dtype.h"
 
 namespace mtmap::cpu {
 
-enum class ConvAlgo : uint8_t { reference, gemm };
+enum class ConvAlgo : uint8_t { reference, gemm, direct, fast };
 
 void conv3d_fprop(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x, const void* w, void* y);
 void conv3d_dgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* dy, const void* w, void* dx);

@@ -4,10 +4,13 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 #include <cstring>
 #include <vector>
 
 #include "kernels/cpu/conv3d.h"
+#include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/conv3d_reference.h"
 #include "kernels/cpu/dtype_switch.h"
 
@@ -165,7 +168,19 @@ void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
 
 }  // namespace
 
-void conv3d_fprop(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x, const void* w, void* y) {
+// Resolves `fast` and checks that an explicit `direct` applies.
+static ConvAlgo choose(ConvAlgo algo, DType t, bool direct_ok, const char* op) {
+  if (algo == ConvAlgo::fast) return t == DType::f32 && direct_ok ? ConvAlgo::direct : ConvAlgo::gemm;
+  if (algo == ConvAlgo::direct && !(t == DType::f32 && direct_ok))
+    throw std::invalid_argument(std::string(op) + ": the direct kernel needs float32, stride 1, no dilation, channels in "
+                                "multiples of 8 and an AVX-512 CPU");
+  return algo;
+}
+
+void conv3d_fprop(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* w, void* y) {
+  ConvAlgo algo = choose(algo_in, t, conv3d_direct_supported(p), "conv3d_fprop");
+  if (algo == ConvAlgo::direct)
+    return conv3d_fprop_direct(p, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y));
   float_switch("conv3d_fprop", t, [&](auto zero) {
     using T = decltype(zero);
     auto* xx = static_cast<const T*>(x);
@@ -178,7 +193,10 @@ void conv3d_fprop(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x,
   });
 }
 
-void conv3d_dgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
+void conv3d_dgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
+  ConvAlgo algo = choose(algo_in, t, conv3d_dgrad_direct_supported(p), "conv3d_dgrad");
+  if (algo == ConvAlgo::direct)
+    return conv3d_dgrad_direct(p, static_cast<const float*>(dy), static_cast<const float*>(w), static_cast<float*>(dx));
   float_switch("conv3d_dgrad", t, [&](auto zero) {
     using T = decltype(zero);
     auto* g = static_cast<const T*>(dy);
@@ -191,7 +209,9 @@ void conv3d_dgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* dy
   });
 }
 
-void conv3d_wgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
+void conv3d_wgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
+  // No direct wgrad kernel (conv3d_direct.h says why): `fast` and `direct` use the GEMM path.
+  ConvAlgo algo = algo_in == ConvAlgo::reference ? ConvAlgo::reference : ConvAlgo::gemm;
   float_switch("conv3d_wgrad", t, [&](auto zero) {
     using T = decltype(zero);
     auto* xx = static_cast<const T*>(x);

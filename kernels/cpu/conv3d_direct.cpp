@@ -1,0 +1,127 @@
+#include "kernels/cpu/conv3d_direct.h"
+
+#include <immintrin.h>
+
+#include <vector>
+
+namespace mtmap::cpu {
+namespace {
+
+bool cpu_has_avx512() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+}
+
+constexpr int64_t kVec = 16;  // floats per AVX-512 register: output columns per block
+
+// One (n, k-block, z, row) of the output: KB channels × Q columns, 16 columns at a time.
+// xp: this sample's padded input (C, Dp, Hp, Wp); wt: weights as (C, T, R, S, K) so the KB
+// weights of one tap are adjacent.
+template <int KB>
+__attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const float* xp, int64_t Dp, int64_t Hp,
+                                                 int64_t Wp, const float* wt, int64_t k0, int64_t z, int64_t row,
+                                                 float* y_n) {
+  const int64_t taps_k = p.K;  // stride between taps in wt
+  for (int64_t q = 0; q < p.Q; q += kVec) {
+    const int64_t cols = p.Q - q < kVec ? p.Q - q : kVec;
+    const __mmask16 mask = __mmask16((1u << cols) - 1u);
+    __m512 acc[KB];
+    for (int i = 0; i < KB; ++i) acc[i] = _mm512_setzero_ps();
+    const float* wtap = wt + k0;
+    for (int64_t c = 0; c < p.C; ++c)
+      for (int64_t t = 0; t < p.T; ++t)
+        for (int64_t r = 0; r < p.R; ++r) {
+          const float* xrow = xp + ((c * Dp + z + t) * Hp + row + r) * Wp + q;
+          for (int64_t s = 0; s < p.S; ++s, wtap += taps_k) {
+            // Masked load: the padded row may end before the last full vector.
+            const __m512 xv = _mm512_maskz_loadu_ps(mask, xrow + s);
+            for (int i = 0; i < KB; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(wtap[i]), xv, acc[i]);
+          }
+        }
+    for (int i = 0; i < KB; ++i) _mm512_mask_storeu_ps(y_n + ((k0 + i) * p.Z + z) * p.P * p.Q + row * p.Q + q, mask, acc[i]);
+  }
+}
+
+// The input zero-padded by the problem's padding, (N, C, Dp, Hp, Wp). A masked load never reads
+// past a row, so no extra tail is needed.
+std::vector<float> padded_input(const Conv3dProblem& p, const float* x, int64_t Dp, int64_t Hp, int64_t Wp) {
+  std::vector<float> xp(static_cast<size_t>(p.N * p.C * Dp * Hp * Wp), 0.0f);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t nc = 0; nc < p.N * p.C; ++nc)
+    for (int64_t d = 0; d < p.D; ++d)
+      for (int64_t h = 0; h < p.H; ++h) {
+        const float* src = x + ((nc * p.D + d) * p.H + h) * p.W;
+        float* dst = xp.data() + ((nc * Dp + d + p.pad_d) * Hp + h + p.pad_h) * Wp + p.pad_w;
+        for (int64_t i = 0; i < p.W; ++i) dst[i] = src[i];
+      }
+  return xp;
+}
+
+// y = conv(x, w) for a stride-1 undilated problem, K % 8 == 0.
+void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y) {
+  const int64_t Dp = p.D + 2 * p.pad_d, Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w;
+  std::vector<float> xp = padded_input(p, x, Dp, Hp, Wp);
+  // Weights as (C, T, R, S, K).
+  const int64_t taps = p.C * p.T * p.R * p.S;
+  std::vector<float> wt(static_cast<size_t>(taps * p.K));
+  for (int64_t k = 0; k < p.K; ++k)
+    for (int64_t tap = 0; tap < taps; ++tap) wt[static_cast<size_t>(tap * p.K + k)] = w[k * taps + tap];
+
+  const int64_t kb = p.K % 16 == 0 ? 16 : 8, kblocks = p.K / kb;
+  const int64_t rows = p.N * kblocks * p.Z * p.P;
+#pragma omp parallel for schedule(static)
+  for (int64_t job = 0; job < rows; ++job) {
+    int64_t row = job % p.P, z = (job / p.P) % p.Z, kbi = (job / (p.P * p.Z)) % kblocks, n = job / (p.P * p.Z * kblocks);
+    const float* xp_n = xp.data() + n * p.C * Dp * Hp * Wp;
+    float* y_n = y + n * p.K * p.Z * p.P * p.Q;
+    if (kb == 16)
+      conv_row<16>(p, xp_n, Dp, Hp, Wp, wt.data(), kbi * 16, z, row, y_n);
+    else
+      conv_row<8>(p, xp_n, Dp, Hp, Wp, wt.data(), kbi * 8, z, row, y_n);
+  }
+}
+
+}  // namespace
+
+bool conv3d_direct_supported(const Conv3dProblem& p) {
+  return cpu_has_avx512() && p.stride_d == 1 && p.stride_h == 1 && p.stride_w == 1 && p.dil_d == 1 && p.dil_h == 1 &&
+         p.dil_w == 1 && p.K % 8 == 0 && p.K > 0;
+}
+
+void conv3d_fprop_direct(const Conv3dProblem& p, const float* x, const float* w, float* y) { run_direct(p, x, w, y); }
+
+// The problem whose forward pass is p's dgrad: input dy (N, K, Z, P, Q), output (N, C, D, H, W).
+static Conv3dProblem flipped(const Conv3dProblem& p) {
+  Conv3dProblem f = p;
+  f.C = p.K, f.D = p.Z, f.H = p.P, f.W = p.Q;
+  f.K = p.C;
+  f.pad_d = p.T - 1 - p.pad_d, f.pad_h = p.R - 1 - p.pad_h, f.pad_w = p.S - 1 - p.pad_w;
+  f.compute_output();
+  return f;
+}
+
+bool conv3d_dgrad_direct_supported(const Conv3dProblem& p) {
+  if (!conv3d_direct_supported(p) || p.C % 8 != 0) return false;
+  if (p.pad_d > p.T - 1 || p.pad_h > p.R - 1 || p.pad_w > p.S - 1) return false;
+  Conv3dProblem f = flipped(p);
+  return f.Z == p.D && f.P == p.H && f.Q == p.W;
+}
+
+void conv3d_dgrad_direct(const Conv3dProblem& p, const float* dy, const float* w, float* dx) {
+  Conv3dProblem f = flipped(p);
+  // w' (C, K, T, R, S) with every tap reversed in space.
+  std::vector<float> wf(static_cast<size_t>(p.weight_elements()));
+  for (int64_t k = 0; k < p.K; ++k)
+    for (int64_t c = 0; c < p.C; ++c)
+      for (int64_t t = 0; t < p.T; ++t)
+        for (int64_t r = 0; r < p.R; ++r)
+          for (int64_t s = 0; s < p.S; ++s)
+            wf[static_cast<size_t>((((c * p.K + k) * p.T + (p.T - 1 - t)) * p.R + (p.R - 1 - r)) * p.S + (p.S - 1 - s))] =
+                w[(((k * p.C + c) * p.T + t) * p.R + r) * p.S + s];
+  run_direct(f, dy, wf.data(), dx);
+}
+
+}  // namespace mtmap::cpu
