@@ -153,7 +153,7 @@ TEST_CASE("spatial_loss: a dead unit correlates 0 and gets zero gradient") {
 
 TEST_CASE("spatial_loss: responses with covariance 1/(d+1) give a loss near 0 that shrinks with B; shuffled ~0.5") {
   const int64_t M = 100;
-  Tensor pos = random_positions(M, 81, 10.0);
+  Tensor pos = random_positions(M, 81, 5.0);  // 100 units uniform on a 5 mm square
   Tensor target = losses::inverse_distance(pos);
   std::vector<double> cov = target.to_vector<double>();
   double l256 = 0, l4096 = 0;
@@ -162,10 +162,13 @@ TEST_CASE("spatial_loss: responses with covariance 1/(d+1) give a loss near 0 th
     l4096 += losses::spatial_loss(correlated_samples(cov, M, 4096, 95 + rep), target).item() / 3;
   }
   INFO("loss at B = 256: " << l256 << ", at B = 4096: " << l4096);
-  CHECK(l256 > 0.01);
-  CHECK(l256 < 0.06);
-  CHECK(l4096 < 0.006);
-  CHECK(l4096 < l256 / 5);
+  // The issue's reference values: about 0.03 at B = 256 and 0.002 at B = 4096 (sampling noise of R
+  // shrinks as 1/B); measured here 0.034 and 0.0023 (mean of 3 draws).
+  CHECK(l256 > 0.02);
+  CHECK(l256 < 0.05);
+  CHECK(l4096 > 0.001);
+  CHECK(l4096 < 0.004);
+  CHECK(l4096 < l256 / 8);
   // Same responses, positions shuffled among the units: no relation left.
   Generator gen(99);
   Tensor perm = randperm(M, gen);
