@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/common/gemm.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/dtype_switch.h"
 
 namespace mtmap::cpu {
@@ -20,22 +22,9 @@ double dot(const T* a, const T* b, int64_t n) {
   return s;
 }
 
-// Logits of row i: out[0] = q_i·k_i / T, out[1 + j] = q_i·queue_j / T. Returns their maximum.
-template <class T>
-double logits_row(const InfoNceParams& p, const T* q, const T* k, const T* queue, int64_t i, double* out) {
-  const T* qi = q + i * p.D;
-  out[0] = dot(qi, k + i * p.D, p.D) * p.inv_temperature;
-  double mx = out[0];
-  for (int64_t j = 0; j < p.K; ++j) {
-    out[1 + j] = dot(qi, queue + j * p.D, p.D) * p.inv_temperature;
-    mx = std::max(mx, out[1 + j]);
-  }
-  return mx;
-}
-
 void check_info_nce(const InfoNceParams& p) {
-  if (p.N < 1 || p.D < 1 || p.K < 0 || !(p.inv_temperature > 0))
-    throw std::invalid_argument("cpu info_nce: needs N, D >= 1, K >= 0 and a positive temperature");
+  if (p.N < 1 || p.D < 1 || p.K < 1 || !(p.inv_temperature > 0))
+    throw std::invalid_argument("cpu info_nce: needs N, D, K >= 1 and a positive temperature");
 }
 
 void check_spatial(const SpatialLossParams& p) {
@@ -86,14 +75,18 @@ Standardised standardise(const SpatialLossParams& p, const T* x) {
 }
 
 // Raw (unclamped) correlations of the strict lower triangle, packed row by row: pair (i, j), j < i,
-// at i(i−1)/2 + j.
+// at i(i−1)/2 + j. R = Zᵀ·Z / (B − 1) as one double GEMM (zt is Zᵀ, (M, B)).
 std::vector<double> lower_correlations(const SpatialLossParams& p, const Standardised& s) {
+  std::vector<double> full(static_cast<size_t>(p.M * p.M));
+  GemmParams g;
+  g.trans_b = true;
+  g.m = p.M, g.n = p.M, g.k = p.B;
+  g.lda = p.B, g.ldb = p.B, g.ldc = p.M;
+  gemm(DType::f64, g, s.zt.data(), s.zt.data(), full.data());
   std::vector<double> r(static_cast<size_t>(p.M * (p.M - 1) / 2));
   const double inv = 1.0 / double(p.B - 1);
-#pragma omp parallel for schedule(dynamic, 8)
   for (int64_t i = 1; i < p.M; ++i)
-    for (int64_t j = 0; j < i; ++j)
-      r[size_t(i * (i - 1) / 2 + j)] = dot(s.zt.data() + i * p.B, s.zt.data() + j * p.B, p.B) * inv;
+    for (int64_t j = 0; j < i; ++j) r[size_t(i * (i - 1) / 2 + j)] = full[size_t(i * p.M + j)] * inv;
   return r;
 }
 
@@ -138,23 +131,43 @@ PairStats pair_stats(const SpatialLossParams& p, const std::vector<double>& raw,
 
 }  // namespace
 
-double info_nce_forward(DType t, const InfoNceParams& p, const void* q, const void* k, const void* queue, double* lse) {
+// InfoNCE runs in chunks of rows: the negatives' logits of a chunk come from one GEMM (OpenBLAS,
+// in the input's precision), the positive logit, log-sum-exp and gradients are taken per row in
+// double. A chunk's logits (kChunk × K) are the only large buffer; the softmax is never stored.
+constexpr int64_t kChunk = 64;
+
+template <class T>
+void chunk_logits(DType t, const InfoNceParams& p, const T* q, const T* queue, int64_t i0, int64_t rows, T* out) {
+  GemmParams g;
+  g.trans_b = true;
+  g.m = rows, g.n = p.K, g.k = p.D;
+  g.lda = p.D, g.ldb = p.D, g.ldc = p.K;
+  gemm(t, g, q + i0 * p.D, queue, out);
+}
+
+double info_nce_forward(DType t, const InfoNceParams& p, const void* q_, const void* k_, const void* queue_,
+                        double* lse) {
   check_info_nce(p);
   double total = 0;
   float_switch("info_nce_forward", t, [&](auto tag) {
     using T = decltype(tag);
+    const T *q = static_cast<const T*>(q_), *k = static_cast<const T*>(k_), *queue = static_cast<const T*>(queue_);
     std::vector<double> row_loss(static_cast<size_t>(p.N));
-#pragma omp parallel
-    {
-      std::vector<double> logits(static_cast<size_t>(p.K + 1));
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < p.N; ++i) {
-        double mx = logits_row(p, static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(queue), i,
-                               logits.data());
-        double s = 0;
-        for (double l : logits) s += std::exp(l - mx);
+    std::vector<T> logits(size_t(std::min(kChunk, p.N) * p.K));
+    for (int64_t i0 = 0; i0 < p.N; i0 += kChunk) {
+      const int64_t rows = std::min(kChunk, p.N - i0);
+      chunk_logits(t, p, q, queue, i0, rows, logits.data());
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t i = i0 + r;
+        const T* l = logits.data() + r * p.K;
+        const double l0 = dot(q + i * p.D, k + i * p.D, p.D) * p.inv_temperature;
+        double mx = l0;
+        for (int64_t j = 0; j < p.K; ++j) mx = std::max(mx, double(l[j]) * p.inv_temperature);
+        double s = std::exp(l0 - mx);
+        for (int64_t j = 0; j < p.K; ++j) s += std::exp(double(l[j]) * p.inv_temperature - mx);
         lse[i] = mx + std::log(s);
-        row_loss[size_t(i)] = lse[i] - logits[0];
+        row_loss[size_t(i)] = lse[i] - l0;
       }
     }
     for (double l : row_loss) total += l;
@@ -169,26 +182,32 @@ void info_nce_backward(DType t, const InfoNceParams& p, const void* q_, const vo
     using T = decltype(tag);
     const T *q = static_cast<const T*>(q_), *k = static_cast<const T*>(k_), *queue = static_cast<const T*>(queue_);
     T *dq = static_cast<T*>(dq_), *dk = static_cast<T*>(dk_);
-    const double scale = grad / double(p.N);
-#pragma omp parallel
-    {
-      std::vector<double> logits(static_cast<size_t>(p.K + 1)), acc(size_t(p.D));
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < p.N; ++i) {
-        logits_row(p, q, k, queue, i, logits.data());
-        // dLoss/dlogit = (softmax − onehot(0)) · grad / N; then the chain through the 1/T scale.
-        double d0 = (std::exp(logits[0] - lse[i]) - 1) * scale * p.inv_temperature;
-        if (dq) {
-          for (int64_t c = 0; c < p.D; ++c) acc[size_t(c)] = d0 * double(k[i * p.D + c]);
-          for (int64_t j = 0; j < p.K; ++j) {
-            double dj = std::exp(logits[size_t(1 + j)] - lse[i]) * scale * p.inv_temperature;
-            const T* qj = queue + j * p.D;
-            for (int64_t c = 0; c < p.D; ++c) acc[size_t(c)] += dj * double(qj[c]);
-          }
-          for (int64_t c = 0; c < p.D; ++c) dq[i * p.D + c] = T(acc[size_t(c)]);
+    // dLoss/dlogit = (softmax − onehot(0)) · grad / N, times 1/T for the scale inside the logits.
+    const double scale = grad / double(p.N) * p.inv_temperature;
+    std::vector<T> logits(size_t(std::min(kChunk, p.N) * p.K));
+    std::vector<T> dq_neg(dq ? size_t(std::min(kChunk, p.N) * p.D) : 0);
+    for (int64_t i0 = 0; i0 < p.N; i0 += kChunk) {
+      const int64_t rows = std::min(kChunk, p.N - i0);
+      chunk_logits(t, p, q, queue, i0, rows, logits.data());
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < rows; ++r) {
+        T* l = logits.data() + r * p.K;
+        for (int64_t j = 0; j < p.K; ++j) l[j] = T(std::exp(double(l[j]) * p.inv_temperature - lse[i0 + r]) * scale);
+      }
+      if (dq) {
+        GemmParams g;
+        g.m = rows, g.n = p.D, g.k = p.K;
+        g.lda = p.K, g.ldb = p.D, g.ldc = p.D;
+        gemm(t, g, logits.data(), queue, dq_neg.data());
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t i = i0 + r;
+        const double l0 = dot(q + i * p.D, k + i * p.D, p.D) * p.inv_temperature;
+        const double d0 = (std::exp(l0 - lse[i]) - 1) * scale;
+        for (int64_t c = 0; c < p.D; ++c) {
+          if (dq) dq[i * p.D + c] = T(d0 * double(k[i * p.D + c]) + double(dq_neg[size_t(r * p.D + c)]));
+          if (dk) dk[i * p.D + c] = T(d0 * double(q[i * p.D + c]));
         }
-        if (dk)
-          for (int64_t c = 0; c < p.D; ++c) dk[i * p.D + c] = T(d0 * double(q[i * p.D + c]));
       }
     }
   });
@@ -239,32 +258,31 @@ void spatial_loss_backward(DType t, const SpatialLossParams& p, const void* x_, 
     // standardisation: dx = (g − mean(g) − z·(zᵀg)/(B − 1)) / σ.
     T* dx = static_cast<T*>(dx_);
     const double inv = 1.0 / double(p.B - 1);
+    // dZᵀ (M, B) = G (M, M) · Zᵀ (M, B): one double GEMM.
+    std::vector<double> dzt(static_cast<size_t>(p.M * p.B));
+    GemmParams gp;
+    gp.m = p.M, gp.n = p.B, gp.k = p.M;
+    gp.lda = p.M, gp.ldb = p.B, gp.ldc = p.B;
+    gemm(DType::f64, gp, g.data(), s.zt.data(), dzt.data());
 #pragma omp parallel
     {
-      std::vector<double> dz(static_cast<size_t>(p.B));
 #pragma omp for schedule(static)
       for (int64_t kc = 0; kc < p.M; ++kc) {
         if (s.dead[size_t(kc)]) {
           for (int64_t b = 0; b < p.B; ++b) dx[b * p.M + kc] = T(0);
           continue;
         }
-        std::fill(dz.begin(), dz.end(), 0.0);
-        for (int64_t j = 0; j < p.M; ++j) {
-          double w = g[size_t(kc * p.M + j)];
-          if (w == 0) continue;
-          const double* zj = s.zt.data() + j * p.B;
-          for (int64_t b = 0; b < p.B; ++b) dz[size_t(b)] += w * zj[b];
-        }
+        double* dz = dzt.data() + kc * p.B;
         const double* z = s.zt.data() + kc * p.B;
         double mg = 0, zg = 0;
         for (int64_t b = 0; b < p.B; ++b) {
-          dz[size_t(b)] *= inv;
-          mg += dz[size_t(b)];
-          zg += z[b] * dz[size_t(b)];
+          dz[b] *= inv;
+          mg += dz[b];
+          zg += z[b] * dz[b];
         }
         mg /= double(p.B);
         for (int64_t b = 0; b < p.B; ++b)
-          dx[b * p.M + kc] = T((dz[size_t(b)] - mg - z[b] * zg * inv) / s.sd[size_t(kc)]);
+          dx[b * p.M + kc] = T((dz[b] - mg - z[b] * zg * inv) / s.sd[size_t(kc)]);
       }
     }
   });
