@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "bench/timing.h"
@@ -120,17 +123,25 @@ void run_losses_bench(const LossesBenchConfig& c, std::ostream& out, std::ostrea
     const losses::SheetSpec& mt = losses::find_sheet(sheets, "layer3.1");
     Tensor pos = losses::retinotopic_positions(c.swap_channels, c.swap_side, c.swap_side, mt.side_mm, g);
     const int64_t U = pos.size(0);
-    Tensor corr = losses::response_correlation(randn({64, U}, g, DType::f32));
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor corr = losses::response_correlation(randn({32, U}, g, DType::f32));
+    const double corr_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     losses::SwapOptions o;
     o.width_mm = mt.neighbourhood_mm;
     o.windows = c.swap_windows;
     o.seed = 1;
+    o.progress_every = std::max<int64_t>(1, c.swap_windows / 10);
+    o.progress = [&](const losses::SwapProgress& p) {
+      table << fmt::format("  swap: {}/{} windows, {} attempts, {} accepted, {:.1f} s\n", p.windows_done,
+                           p.windows_total, p.attempts, p.accepted, p.seconds)
+            << std::flush;
+    };
     losses::SwapResult r = losses::swap_optimise(pos, corr, o);
     double rate = double(r.stats.attempts) / r.stats.seconds;
     out << json{{"kind", "swap"}, {"units", U}, {"window_mm", o.width_mm}, {"max_units", o.max_units},
                 {"windows", o.windows}, {"attempts", r.stats.attempts}, {"accepted", r.stats.accepted},
                 {"threads", threads}, {"seconds", r.stats.seconds}, {"attempts_per_s", rate},
-                {"seconds_for_5e7_attempts", 5e7 / rate}}
+                {"seconds_for_5e7_attempts", 5e7 / rate}, {"corr_seconds", corr_s}}
                .dump()
         << "\n";
     table << fmt::format("swap optimisation: {} units, windows of {} mm (≤ {} units): {:.3g} attempts/s; "

@@ -50,33 +50,32 @@ struct Window {
   uint64_t key = 0;
 };
 
+constexpr int64_t kAhead = 16;  // corr entries prefetched ahead of use
+
 struct Local {
   std::vector<int64_t> units;
   std::vector<double> c;             // (m, m) local correlations
   std::vector<double> cmean, cnorm;  // per row over j ≠ a
   std::vector<double> x, y;          // positions
+  std::vector<double> d;             // (m, m) 1/(distance + 1) at the current positions, zero diagonal
+  std::vector<double> s1, s2, sc;    // per row over j ≠ a: Σ d, Σ d², Σ c·d
 };
 
-// (1 − Pearson_{j ≠ a}(c[a, j], 1/(d_aj + 1)))/2 over the window.
-double row_loss(const Local& L, int64_t a) {
-  const int64_t m = int64_t(L.units.size());
-  const double* ca = L.c.data() + a * m;
-  double sd = 0, sdd = 0, scd = 0;
-  const double xa = L.x[size_t(a)], ya = L.y[size_t(a)];
-  for (int64_t j = 0; j < m; ++j) {
-    if (j == a) continue;
-    double dx = L.x[size_t(j)] - xa, dy = L.y[size_t(j)] - ya;
-    double d = 1.0 / (std::sqrt(dx * dx + dy * dy) + 1.0);
-    sd += d, sdd += d * d, scd += ca[j] * d;
-  }
-  const double n = double(m - 1), md = sd / n;
-  double dvar = sdd - n * md * md, cov = scd - n * L.cmean[size_t(a)] * md;
+// (1 − Pearson_{j ≠ a}(c[a, j], d[a, j]))/2 from row a's sums.
+double row_loss(const Local& L, int64_t a, int64_t m, double s1, double s2, double sc) {
+  const double n = double(m - 1), md = s1 / n;
+  const double dvar = s2 - n * md * md, cov = sc - n * L.cmean[size_t(a)] * md;
   if (!(dvar > 0) || !(L.cnorm[size_t(a)] > 0)) return 0.5;
   return (1 - cov / (std::sqrt(dvar) * L.cnorm[size_t(a)])) / 2;
 }
 
 // L.units already holds the window's members (sorted). Writes the final positions back to xy and
 // keeps the grid's buckets in step.
+//
+// Swapping the positions of a and b swaps rows and columns a and b of d (d_ab stays), so row a's
+// Σ d and Σ d² after the swap are row b's before it, and only Σ c·d needs a pass over the window:
+// an attempt costs two dot products of length m and no square root. An accepted swap updates the
+// other rows' Σ c·d by (c_ja − c_jb)(d_jb − d_ja) each.
 template <class T>
 void run_window(const Window& w, const SwapOptions& o, const T* corr, int64_t U, detail::SheetGrid& grid,
                 std::vector<double>& xy, Local& L, SwapProgress& st) {
@@ -92,39 +91,73 @@ void run_window(const Window& w, const SwapOptions& o, const T* corr, int64_t U,
   }
   const int64_t m = int64_t(L.units.size());
   L.c.resize(size_t(m * m));
+  L.d.resize(size_t(m * m));
   L.cmean.assign(size_t(m), 0);
   L.cnorm.assign(size_t(m), 0);
+  L.s1.assign(size_t(m), 0);
+  L.s2.assign(size_t(m), 0);
+  L.sc.assign(size_t(m), 0);
   L.x.resize(size_t(m));
   L.y.resize(size_t(m));
   for (int64_t a = 0; a < m; ++a) {
     const int64_t ua = L.units[size_t(a)];
     L.x[size_t(a)] = xy[size_t(2 * ua)], L.y[size_t(a)] = xy[size_t(2 * ua + 1)];
-    double s = 0, ss = 0;
+  }
+  for (int64_t a = 0; a < m; ++a) {
+    const int64_t ua = L.units[size_t(a)];
+    double s = 0, ss = 0, s1 = 0, s2 = 0, sc = 0;
+    const T* row = corr + ua * U;
+    // The window's entries of a corr row are scattered (one cache line each): prefetching ahead
+    // keeps many loads in flight instead of waiting out each miss.
+    for (int64_t j = 0; j < std::min<int64_t>(m, kAhead); ++j) __builtin_prefetch(row + L.units[size_t(j)]);
     for (int64_t j = 0; j < m; ++j) {
-      double v = double(corr[ua * U + L.units[size_t(j)]]);
+      if (j + kAhead < m) __builtin_prefetch(row + L.units[size_t(j + kAhead)]);
+      double v = double(row[L.units[size_t(j)]]);
       if (!std::isfinite(v)) v = 0;
       L.c[size_t(a * m + j)] = v;
-      if (j != a) s += v, ss += v * v;
+      double dx = L.x[size_t(j)] - L.x[size_t(a)], dy = L.y[size_t(j)] - L.y[size_t(a)];
+      double d = j == a ? 0.0 : 1.0 / (std::sqrt(dx * dx + dy * dy) + 1.0);
+      L.d[size_t(a * m + j)] = d;
+      if (j != a) s += v, ss += v * v, s1 += d, s2 += d * d, sc += v * d;
     }
     double mean = s / double(m - 1);
     L.cmean[size_t(a)] = mean;
     L.cnorm[size_t(a)] = std::sqrt(std::max(0.0, ss - double(m - 1) * mean * mean));
+    L.s1[size_t(a)] = s1, L.s2[size_t(a)] = s2, L.sc[size_t(a)] = sc;
   }
   for (int64_t t = 0; t < o.attempts_per_window; ++t) {
     int64_t a = rng.below(m), b = rng.below(m - 1);
     if (b >= a) ++b;
-    double before = row_loss(L, a) + row_loss(L, b);
+    const double* ca = L.c.data() + a * m;
+    const double* cb = L.c.data() + b * m;
+    double* da = L.d.data() + a * m;
+    double* db = L.d.data() + b * m;
+    const double before = row_loss(L, a, m, L.s1[size_t(a)], L.s2[size_t(a)], L.sc[size_t(a)]) +
+                          row_loss(L, b, m, L.s1[size_t(b)], L.s2[size_t(b)], L.sc[size_t(b)]);
+    double sca = 0, scb = 0;
+    for (int64_t j = 0; j < m; ++j) sca += ca[j] * db[j], scb += cb[j] * da[j];
+    const double dab = da[b];
+    sca += -ca[a] * db[a] + ca[b] * dab;
+    scb += -cb[b] * da[b] + cb[a] * dab;
+    const double after = row_loss(L, a, m, L.s1[size_t(b)], L.s2[size_t(b)], sca) +
+                         row_loss(L, b, m, L.s1[size_t(a)], L.s2[size_t(a)], scb);
+    ++st.attempts;
+    if (!(after < before)) continue;
+    ++st.accepted;
+    for (int64_t j = 0; j < m; ++j) {
+      if (j == a || j == b) continue;
+      double* dj = L.d.data() + j * m;
+      const double* cj = L.c.data() + j * m;
+      L.sc[size_t(j)] += (cj[a] - cj[b]) * (dj[b] - dj[a]);
+      std::swap(dj[a], dj[b]);
+      std::swap(da[j], db[j]);
+    }
+    std::swap(L.s1[size_t(a)], L.s1[size_t(b)]);
+    std::swap(L.s2[size_t(a)], L.s2[size_t(b)]);
+    L.sc[size_t(a)] = sca, L.sc[size_t(b)] = scb;
     std::swap(L.x[size_t(a)], L.x[size_t(b)]);
     std::swap(L.y[size_t(a)], L.y[size_t(b)]);
-    double after = row_loss(L, a) + row_loss(L, b);
-    ++st.attempts;
-    if (after < before) {
-      ++st.accepted;
-      grid.swap_units(L.units[size_t(a)], L.units[size_t(b)]);
-    } else {
-      std::swap(L.x[size_t(a)], L.x[size_t(b)]);
-      std::swap(L.y[size_t(a)], L.y[size_t(b)]);
-    }
+    grid.swap_units(L.units[size_t(a)], L.units[size_t(b)]);
   }
   for (int64_t a = 0; a < m; ++a) {
     const int64_t ua = L.units[size_t(a)];

@@ -37,6 +37,7 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("--step-size", losses->step.size, "clip height and width of that step")->check(CLI::PositiveNumber);
   sub->add_option("--step-batch", losses->step.batch, "clips per batch of that step")->check(CLI::PositiveNumber);
   sub->add_option("--swap-windows", losses->swap_windows, "windows of the swap-rate measurement")->check(CLI::PositiveNumber);
+  sub->add_option("--swap-channels", losses->swap_channels, "channels of the swap layer (C × 14 × 14 units; 256: the 50,176-unit layer3)")->check(CLI::PositiveNumber);
   sub->add_flag("!--no-gpu", losses->gpu, "CPU only even where a GPU is present");
   sub->add_option("--json", *losses_json, "also write the JSON lines to this file");
   sub->callback([losses, losses_json] {
