@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "bench/timing.h"
@@ -85,19 +84,20 @@ void run_losses_bench(const LossesBenchConfig& c, std::ostream& out, std::ostrea
     for (size_t i = 0; i < sheets.size(); ++i) {
       double s = spatial_seconds(c.batch, c.window_units, sheets[i].neighbourhood_mm, d, c.step.reps, 10 + i);
       total += s;
-      out << json{{"kind", "spatial_loss"}, {"device", d.str()}, {"block", sheets[i].block}, {"B", c.batch},
-                  {"M", c.window_units}, {"threads", threads}, {"seconds_fwd_bwd", s}}
+      out << json{{"kind", "spatial_loss"}, {"device", d.str()},  {"block", sheets[i].block}, {"B", c.batch},
+                  {"M", c.window_units},    {"threads", threads}, {"seconds_fwd_bwd", s}}
                  .dump()
           << "\n";
     }
     double nce = info_nce_seconds(c.batch, c.nce_dim, c.queue, d, c.step.reps);
-    out << json{{"kind", "info_nce"}, {"device", d.str()}, {"N", c.batch}, {"D", c.nce_dim}, {"K", c.queue},
-                {"threads", threads}, {"seconds_fwd_bwd", nce}}
+    out << json{{"kind", "info_nce"}, {"device", d.str()},  {"N", c.batch},          {"D", c.nce_dim},
+                {"K", c.queue},       {"threads", threads}, {"seconds_fwd_bwd", nce}}
                .dump()
         << "\n";
-    table << fmt::format("{}: spatial loss fwd+bwd, 8 blocks at B = {}, M = {}: {:.4f} s ({:.4f} s per block); "
-                         "InfoNCE fwd+bwd N = {}, K = {}: {:.4f} s\n",
-                         d.str(), c.batch, c.window_units, total, total / 8, c.batch, c.queue, nce);
+    table << fmt::format(
+        "{}: spatial loss fwd+bwd, 8 blocks at B = {}, M = {}: {:.4f} s ({:.4f} s per block); "
+        "InfoNCE fwd+bwd N = {}, K = {}: {:.4f} s\n",
+        d.str(), c.batch, c.window_units, total, total / 8, c.batch, c.queue, nce);
   }
   // The CPU fraction of a training step, at the step's own batch (the 8 windows at M = 500 units,
   // InfoNCE against the full queue), the step measured in this run.
@@ -108,14 +108,22 @@ void run_losses_bench(const LossesBenchConfig& c, std::ostream& out, std::ostrea
       loss += spatial_seconds(B, c.window_units, sheets[i].neighbourhood_mm, Device::cpu(), c.step.reps, 20 + i);
     loss += info_nce_seconds(B, c.nce_dim, c.queue, Device::cpu(), c.step.reps);
     double step = train_step_seconds(c.step);
-    out << json{{"kind", "losses_fraction_of_step"}, {"device", "cpu"}, {"batch", B}, {"width", c.step.width},
-                {"frames", c.step.frames}, {"size", c.step.size}, {"threads", threads}, {"losses_seconds", loss},
-                {"train_step_seconds", step}, {"fraction", loss / step}}
+    out << json{{"kind", "losses_fraction_of_step"},
+                {"device", "cpu"},
+                {"batch", B},
+                {"width", c.step.width},
+                {"frames", c.step.frames},
+                {"size", c.step.size},
+                {"threads", threads},
+                {"losses_seconds", loss},
+                {"train_step_seconds", step},
+                {"fraction", loss / step}}
                .dump()
         << "\n";
-    table << fmt::format("cpu, batch {}: 8 spatial losses + InfoNCE {:.4f} s; training step (width {}, {}×{}², "
-                         "without the losses) {:.3f} s; losses / step = {:.3f}\n",
-                         B, loss, c.step.width, c.step.frames, c.step.size, step, loss / step);
+    table << fmt::format(
+        "cpu, batch {}: 8 spatial losses + InfoNCE {:.4f} s; training step (width {}, {}×{}², "
+        "without the losses) {:.3f} s; losses / step = {:.3f}\n",
+        B, loss, c.step.width, c.step.frames, c.step.size, step, loss / step);
   }
   // Swap optimisation attempts/s on a retinotopic layer with the MT sheet's geometry.
   {
@@ -138,15 +146,24 @@ void run_losses_bench(const LossesBenchConfig& c, std::ostream& out, std::ostrea
     };
     losses::SwapResult r = losses::swap_optimise(pos, corr, o);
     double rate = double(r.stats.attempts) / r.stats.seconds;
-    out << json{{"kind", "swap"}, {"units", U}, {"window_mm", o.width_mm}, {"max_units", o.max_units},
-                {"windows", o.windows}, {"attempts", r.stats.attempts}, {"accepted", r.stats.accepted},
-                {"threads", threads}, {"seconds", r.stats.seconds}, {"attempts_per_s", rate},
-                {"seconds_for_5e7_attempts", 5e7 / rate}, {"corr_seconds", corr_s}}
+    out << json{{"kind", "swap"},
+                {"units", U},
+                {"window_mm", o.width_mm},
+                {"max_units", o.max_units},
+                {"windows", o.windows},
+                {"attempts", r.stats.attempts},
+                {"accepted", r.stats.accepted},
+                {"threads", threads},
+                {"seconds", r.stats.seconds},
+                {"attempts_per_s", rate},
+                {"seconds_for_5e7_attempts", 5e7 / rate},
+                {"corr_seconds", corr_s}}
                .dump()
         << "\n";
-    table << fmt::format("swap optimisation: {} units, windows of {} mm (≤ {} units): {:.3g} attempts/s; "
-                         "5·10⁷ attempts would take {:.0f} s at this rate\n",
-                         U, o.width_mm, o.max_units, rate, 5e7 / rate);
+    table << fmt::format(
+        "swap optimisation: {} units, windows of {} mm (≤ {} units): {:.3g} attempts/s; "
+        "5·10⁷ attempts would take {:.0f} s at this rate\n",
+        U, o.width_mm, o.max_units, rate, 5e7 / rate);
   }
 }
 

@@ -12,12 +12,12 @@
 namespace mtmap::bench {
 
 struct LossesBenchConfig {
-  CpuBenchConfig step;           // the training step the CPU fraction divides by (width, size, batch, reps)
+  CpuBenchConfig step;  // the training step the CPU fraction divides by (width, size, batch, reps)
   int64_t batch = 256, window_units = 500;
   int64_t nce_dim = 128, queue = 65536;
   int64_t swap_channels = 64, swap_side = 14;  // swap layer: C × side × side units (64·14² = 12,544)
   int64_t swap_windows = 2000;
-  bool gpu = true;               // also time on cuda:0 when available
+  bool gpu = true;  // also time on cuda:0 when available
 };
 
 void run_losses_bench(const LossesBenchConfig& config, std::ostream& json, std::ostream& table);

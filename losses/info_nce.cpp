@@ -45,28 +45,27 @@ Tensor info_nce(const Tensor& q_in, const Tensor& k_in, const Tensor& queue_in, 
                                                      detail::stream_of(dev)));
   }
   if (autograd::needs_grad({&q_in, &k_in}))
-    autograd::record("info_nce", {q_in, k_in, queue_in}, loss,
-                     [q, k, queue, lse, p](const Tensor& g_in, const std::vector<bool>& n) {
-                       Tensor dq = n[0] ? empty(q.shape(), q.dtype(), q.device()) : Tensor();
-                       Tensor dk = n[1] ? empty(k.shape(), k.dtype(), k.device()) : Tensor();
-                       if (q.device().is_cpu()) {
-                         cpu::info_nce_backward(q.dtype(), p, q.raw(), k.raw(), queue.raw(), lse.data<double>(),
-                                                g_in.item(), n[0] ? dq.raw() : nullptr, n[1] ? dk.raw() : nullptr);
-                       } else {
-                         Tensor g = g_in.to(q.dtype()).contiguous();
+    autograd::record(
+        "info_nce", {q_in, k_in, queue_in}, loss,
+        [q, k, queue, lse, p](const Tensor& g_in, const std::vector<bool>& n) {
+          Tensor dq = n[0] ? empty(q.shape(), q.dtype(), q.device()) : Tensor();
+          Tensor dk = n[1] ? empty(k.shape(), k.dtype(), k.device()) : Tensor();
+          if (q.device().is_cpu()) {
+            cpu::info_nce_backward(q.dtype(), p, q.raw(), k.raw(), queue.raw(), lse.data<double>(), g_in.item(),
+                                   n[0] ? dq.raw() : nullptr, n[1] ? dk.raw() : nullptr);
+          } else {
+            Tensor g = g_in.to(q.dtype()).contiguous();
 #ifdef MTMAP_WITH_CUDA
-                         Tensor ws = empty({int64_t(cuda::info_nce_workspace_bytes(q.dtype(), p))}, DType::u8,
-                                           q.device());
+            Tensor ws = empty({int64_t(cuda::info_nce_workspace_bytes(q.dtype(), p))}, DType::u8, q.device());
 #endif
-                         MTMAP_ON_CUDA("info_nce backward",
-                                       cuda::info_nce_backward(q.dtype(), p, q.raw(), k.raw(), queue.raw(),
-                                                               static_cast<const double*>(lse.raw()), g.raw(),
-                                                               n[0] ? dq.raw() : nullptr, n[1] ? dk.raw() : nullptr,
-                                                               ws.raw(), detail::cublas_of(q.device()),
-                                                               detail::stream_of(q.device())));
-                       }
-                       return std::vector<Tensor>{dq, dk, Tensor()};
-                     });
+            MTMAP_ON_CUDA("info_nce backward",
+                          cuda::info_nce_backward(q.dtype(), p, q.raw(), k.raw(), queue.raw(),
+                                                  static_cast<const double*>(lse.raw()), g.raw(),
+                                                  n[0] ? dq.raw() : nullptr, n[1] ? dk.raw() : nullptr, ws.raw(),
+                                                  detail::cublas_of(q.device()), detail::stream_of(q.device())));
+          }
+          return std::vector<Tensor>{dq, dk, Tensor()};
+        });
   return loss;
 }
 

@@ -48,7 +48,8 @@ Tensor retinotopic_positions(int64_t C, int64_t H, int64_t W, double side_mm, Ge
     width = hypercolumn_width(n, side_mm, o);
     double r = width / 2;
     std::vector<double> a(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) a[size_t(i)] = n == 1 ? side_mm / 2 : r + (side_mm - 2 * r) * double(i) / double(n - 1);
+    for (int64_t i = 0; i < n; ++i)
+      a[size_t(i)] = n == 1 ? side_mm / 2 : r + (side_mm - 2 * r) * double(i) / double(n - 1);
     return a;
   };
   double wx = 0, wy = 0;
@@ -114,7 +115,8 @@ Tensor neighbourhoods(const Tensor& positions, double width_mm, Generator& gen, 
   const int64_t U = positions.size(0);
   double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
   for (int64_t u = 0; u < U; ++u)
-    for (int a = 0; a < 2; ++a) lo[a] = std::min(lo[a], xy[size_t(2 * u + a)]), hi[a] = std::max(hi[a], xy[size_t(2 * u + a)]);
+    for (int a = 0; a < 2; ++a)
+      lo[a] = std::min(lo[a], xy[size_t(2 * u + a)]), hi[a] = std::max(hi[a], xy[size_t(2 * u + a)]);
   const double r = width_mm / 2;
   MTMAP_CHECK(hi[0] - lo[0] >= width_mm && hi[1] - lo[1] >= width_mm,
               "neighbourhoods: the sheet's extent {} × {} mm is smaller than the window width {} mm", hi[0] - lo[0],
@@ -136,7 +138,8 @@ Tensor neighbourhoods(const Tensor& positions, double width_mm, Generator& gen, 
   // Percentile with linear interpolation (numpy's default), then floored.
   double pos = o.percentile / 100.0 * double(counts.size() - 1);
   size_t i0 = size_t(pos);
-  double pv = double(counts[i0]) + (i0 + 1 < counts.size() ? (pos - double(i0)) * double(counts[i0 + 1] - counts[i0]) : 0.0);
+  double pv =
+      double(counts[i0]) + (i0 + 1 < counts.size() ? (pos - double(i0)) * double(counts[i0 + 1] - counts[i0]) : 0.0);
   const int64_t M = std::min(std::max(int64_t(std::floor(pv)), o.min_units), o.max_units);
   std::vector<int64_t> kept;
   for (int64_t w = 0; w < o.windows; ++w)

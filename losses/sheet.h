@@ -22,8 +22,8 @@ std::vector<SheetSpec> preprint_sheets();
 const SheetSpec& find_sheet(const std::vector<SheetSpec>& sheets, const std::string& block);
 
 struct RetinotopyOptions {
-  double jitter_mm = 0.3;            // Gaussian σ added to every coordinate
-  double overlap_scale = 0.1;        // ov = min(overlap_scale · reference / N, 1)
+  double jitter_mm = 0.3;      // Gaussian σ added to every coordinate
+  double overlap_scale = 0.1;  // ov = min(overlap_scale · reference / N, 1)
   double overlap_reference = 56;
 };
 
@@ -40,10 +40,10 @@ Tensor retinotopic_positions(int64_t C, int64_t H, int64_t W, double side_mm, Ge
                              const RetinotopyOptions& o = {});
 
 struct NeighbourhoodOptions {
-  int64_t windows = 20000;   // windows drawn
-  double percentile = 5;     // n = this percentile of member counts …
-  int64_t min_units = 25;    // … but at least this
-  int64_t max_units = 500;   // M = min(n, max_units)
+  int64_t windows = 20000;  // windows drawn
+  double percentile = 5;    // n = this percentile of member counts …
+  int64_t min_units = 25;   // … but at least this
+  int64_t max_units = 500;  // M = min(n, max_units)
 };
 
 // Windows (P, M) i64 of unit indices (each row sorted): squares of side width_mm, centres uniform

@@ -30,7 +30,8 @@ Tensor inverse_distance(const Tensor& positions) {
 
 Tensor spatial_loss(const Tensor& x_in, const Tensor& target_in, SpatialLossForm form) {
   MTMAP_CHECK(x_in.ndim() == 2 && x_in.size(0) >= 2 && x_in.size(1) >= 3,
-              "spatial_loss: responses {} must be (B, M) with B >= 2 samples and M >= 3 units", shape_str(x_in.shape()));
+              "spatial_loss: responses {} must be (B, M) with B >= 2 samples and M >= 3 units",
+              shape_str(x_in.shape()));
   const int64_t B = x_in.size(0), M = x_in.size(1);
   MTMAP_CHECK(target_in.shape() == Shape({M, M}), "spatial_loss: target {} must be (M, M) = [{}, {}] for responses {}",
               shape_str(target_in.shape()), M, M, shape_str(x_in.shape()));
@@ -83,7 +84,8 @@ Tensor unit_responses(const Tensor& block) {
 }
 
 Tensor block_spatial_loss(const Tensor& block, const Tensor& window, const Tensor& positions, SpatialLossForm form) {
-  MTMAP_CHECK(block.ndim() == 5, "block_spatial_loss: block output {} must be (N, C, T, H, W)", shape_str(block.shape()));
+  MTMAP_CHECK(block.ndim() == 5, "block_spatial_loss: block output {} must be (N, C, T, H, W)",
+              shape_str(block.shape()));
   const int64_t U = block.size(1) * block.size(3) * block.size(4);
   MTMAP_CHECK(window.ndim() == 1 && window.dtype() == DType::i64,
               "block_spatial_loss: window {} ({}) must be a 1-D i64 tensor of unit indices", shape_str(window.shape()),

@@ -176,14 +176,15 @@ SwapResult swap_optimise(const Tensor& positions, const Tensor& corr, const Swap
                   (corr.dtype() == DType::f32 || corr.dtype() == DType::f64),
               "swap_optimise: corr {} ({}, {}) must be (U, U) = [{}, {}], f32 or f64, on the CPU",
               shape_str(corr.shape()), dtype_name(corr.dtype()), corr.device().str(), U, U);
-  MTMAP_CHECK(o.width_mm > 0 && o.windows >= 0 && o.attempts_per_window >= 0 && o.min_units >= 3 &&
-                  o.max_units >= o.min_units,
-              "swap_optimise: width {} mm, {} windows × {} attempts, units [{}, {}]: bad options", o.width_mm,
-              o.windows, o.attempts_per_window, o.min_units, o.max_units);
+  MTMAP_CHECK(
+      o.width_mm > 0 && o.windows >= 0 && o.attempts_per_window >= 0 && o.min_units >= 3 && o.max_units >= o.min_units,
+      "swap_optimise: width {} mm, {} windows × {} attempts, units [{}, {}]: bad options", o.width_mm, o.windows,
+      o.attempts_per_window, o.min_units, o.max_units);
   std::vector<double> xy = positions.to_vector<double>();
   double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
   for (int64_t u = 0; u < U; ++u)
-    for (int a = 0; a < 2; ++a) lo[a] = std::min(lo[a], xy[size_t(2 * u + a)]), hi[a] = std::max(hi[a], xy[size_t(2 * u + a)]);
+    for (int a = 0; a < 2; ++a)
+      lo[a] = std::min(lo[a], xy[size_t(2 * u + a)]), hi[a] = std::max(hi[a], xy[size_t(2 * u + a)]);
   const double r = o.width_mm / 2;
   MTMAP_CHECK(hi[0] - lo[0] >= o.width_mm && hi[1] - lo[1] >= o.width_mm,
               "swap_optimise: the sheet's extent {} × {} mm is smaller than the window width {} mm", hi[0] - lo[0],

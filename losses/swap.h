@@ -19,14 +19,14 @@ struct SwapProgress {
 };
 
 struct SwapOptions {
-  double width_mm = 0;                 // window side: the layer's neighbourhood width
-  int64_t windows = 100000;            // TDANN: 100,000 windows × 500 attempts at full scale
+  double width_mm = 0;       // window side: the layer's neighbourhood width
+  int64_t windows = 100000;  // TDANN: 100,000 windows × 500 attempts at full scale
   int64_t attempts_per_window = 500;
-  int64_t min_units = 5;               // skip windows with fewer units
-  int64_t max_units = 500;             // subsample larger windows to this many
+  int64_t min_units = 5;    // skip windows with fewer units
+  int64_t max_units = 500;  // subsample larger windows to this many
   uint64_t seed = 0;
-  int threads = 0;                     // 0: OpenMP's default
-  int64_t progress_every = 0;          // windows between progress calls (0: none)
+  int threads = 0;             // 0: OpenMP's default
+  int64_t progress_every = 0;  // windows between progress calls (0: none)
   std::function<void(const SwapProgress&)> progress;
 };
 

@@ -103,7 +103,8 @@ PairStats pair_stats(const SpatialLossParams& p, const std::vector<double>& raw,
   if (p.form == SpatialLossForm::absolute) {
     double s = 0;
     for (int64_t i = 1; i < p.M; ++i)
-      for (int64_t j = 0; j < i; ++j) s += std::abs(clamp1(raw[size_t(i * (i - 1) / 2 + j)]) - double(target[i * p.M + j]));
+      for (int64_t j = 0; j < i; ++j)
+        s += std::abs(clamp1(raw[size_t(i * (i - 1) / 2 + j)]) - double(target[i * p.M + j]));
     st.loss = s / n;
     return st;
   }
@@ -281,8 +282,7 @@ void spatial_loss_backward(DType t, const SpatialLossParams& p, const void* x_, 
           zg += z[b] * dz[b];
         }
         mg /= double(p.B);
-        for (int64_t b = 0; b < p.B; ++b)
-          dx[b * p.M + kc] = T((dz[b] - mg - z[b] * zg * inv) / s.sd[size_t(kc)]);
+        for (int64_t b = 0; b < p.B; ++b) dx[b * p.M + kc] = T((dz[b] - mg - z[b] * zg * inv) / s.sd[size_t(kc)]);
       }
     }
   });

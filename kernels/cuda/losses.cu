@@ -207,7 +207,8 @@ __global__ void spatial_pairs(SpatialLossParams p, const T* target, SpatialWorks
   if (p.form == SpatialLossForm::absolute) {
     double s = 0;
     for (int64_t i = 1; i < p.M; ++i)
-      for (int64_t j = threadIdx.x; j < i; j += blockDim.x) s += fabs(clamp1(w.r[i * p.M + j]) - double(target[i * p.M + j]));
+      for (int64_t j = threadIdx.x; j < i; j += blockDim.x)
+        s += fabs(clamp1(w.r[i * p.M + j]) - double(target[i * p.M + j]));
     s = block_sum(s, buf);
     if (threadIdx.x == 0) {
       w.stats[4] = 0;
@@ -219,7 +220,8 @@ __global__ void spatial_pairs(SpatialLossParams p, const T* target, SpatialWorks
   }
   double sv = 0, su = 0;
   for (int64_t i = 1; i < p.M; ++i)
-    for (int64_t j = threadIdx.x; j < i; j += blockDim.x) sv += clamp1(w.r[i * p.M + j]), su += double(target[i * p.M + j]);
+    for (int64_t j = threadIdx.x; j < i; j += blockDim.x)
+      sv += clamp1(w.r[i * p.M + j]), su += double(target[i * p.M + j]);
   const double mv = block_sum(sv, buf) / n, mu = block_sum(su, buf) / n;
   double vv = 0, uu = 0, vu = 0;
   for (int64_t i = 1; i < p.M; ++i)
@@ -329,14 +331,15 @@ void info_nce_forward(DType t, const InfoNceParams& p, const void* q, const void
   f32_f64(name, t, [&](auto tag) {
     using T = decltype(tag);
     T* logits = static_cast<T*>(workspace);
-    double* row_loss = reinterpret_cast<double*>(static_cast<char*>(workspace) + align_up(size_t(p.N * p.K) * sizeof(T)));
+    double* row_loss =
+        reinterpret_cast<double*>(static_cast<char*>(workspace) + align_up(size_t(p.N * p.K) * sizeof(T)));
     cublas_check(cublasSetStream(handle, stream), name, "cublasSetStream");
     // Row-major logits (N, K) = q (N, D) · queueᵀ: column-major (K, N) = queue^T(K×D) · q(D×N).
     cublas_check(gemm<T>(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(p.K), int(p.N), int(p.D), static_cast<const T*>(queue),
                          int(p.D), static_cast<const T*>(q), int(p.D), T(0), logits, int(p.K)),
                  name, "logits GEMM");
-    info_nce_rows<T><<<unsigned(p.N), kReduceThreads, 0, stream>>>(p, static_cast<const T*>(q), static_cast<const T*>(k),
-                                                                    logits, lse, row_loss);
+    info_nce_rows<T><<<unsigned(p.N), kReduceThreads, 0, stream>>>(p, static_cast<const T*>(q),
+                                                                   static_cast<const T*>(k), logits, lse, row_loss);
     check_launch(name);
     mean_rows<T><<<1, kReduceThreads, 0, stream>>>(p.N, row_loss, static_cast<T*>(loss));
     check_launch(name);
@@ -344,8 +347,8 @@ void info_nce_forward(DType t, const InfoNceParams& p, const void* q, const void
 }
 
 void info_nce_backward(DType t, const InfoNceParams& p, const void* q, const void* k, const void* queue,
-                       const double* lse, const void* grad, void* dq, void* dk, void* workspace,
-                       cublasHandle_t handle, cudaStream_t stream) {
+                       const double* lse, const void* grad, void* dq, void* dk, void* workspace, cublasHandle_t handle,
+                       cudaStream_t stream) {
   const char* name = "info_nce_backward";
   check_info_nce(p, name);
   f32_f64(name, t, [&](auto tag) {
@@ -372,8 +375,8 @@ size_t spatial_loss_workspace_bytes(const SpatialLossParams& p) {
          align_up(8 * 8);
 }
 
-void spatial_loss_forward(DType t, const SpatialLossParams& p, const void* x, const void* target, void* loss,
-                          double* r, void* workspace, cudaStream_t stream) {
+void spatial_loss_forward(DType t, const SpatialLossParams& p, const void* x, const void* target, void* loss, double* r,
+                          void* workspace, cudaStream_t stream) {
   const char* name = "spatial_loss_forward";
   check_spatial(p, name);
   f32_f64(name, t, [&](auto tag) {

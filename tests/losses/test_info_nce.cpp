@@ -38,7 +38,8 @@ TEST_CASE("info_nce: float64 gradient check in q and k; the queue gets none") {
 }
 
 TEST_CASE("info_nce: values match the direct computation (f64 and f32)") {
-  Tensor q = test::leaf({5, 8}, 11).detach(), k = test::leaf({5, 8}, 12).detach(), queue = test::leaf({17, 8}, 13).detach();
+  Tensor q = test::leaf({5, 8}, 11).detach(), k = test::leaf({5, 8}, 12).detach(),
+         queue = test::leaf({17, 8}, 13).detach();
   for (double T : {0.07, 0.2, 1.0}) {
     double want = direct_info_nce(q, k, queue, T);
     CHECK(losses::info_nce(q, k, queue, T).item() == Approx(want).epsilon(1e-12));

@@ -18,7 +18,8 @@ struct Extent {
 
 Extent extent_of(const std::vector<double>& xy) {
   Extent e{{INFINITY, INFINITY}, {-INFINITY, -INFINITY}};
-  for (size_t i = 0; i < xy.size(); ++i) e.lo[i % 2] = std::min(e.lo[i % 2], xy[i]), e.hi[i % 2] = std::max(e.hi[i % 2], xy[i]);
+  for (size_t i = 0; i < xy.size(); ++i)
+    e.lo[i % 2] = std::min(e.lo[i % 2], xy[i]), e.hi[i % 2] = std::max(e.hi[i % 2], xy[i]);
   return e;
 }
 
@@ -64,7 +65,8 @@ TEST_CASE("sheet: without jitter every unit lies in its anchor's hypercolumn, wh
         double px = xy[size_t(2 * u)], py = xy[size_t(2 * u + 1)];
         CHECK(std::abs(px - ax) <= r);
         CHECK(std::abs(py - ay) <= r);
-        lo[0] = std::min(lo[0], px), hi[0] = std::max(hi[0], px), lo[1] = std::min(lo[1], py), hi[1] = std::max(hi[1], py);
+        lo[0] = std::min(lo[0], px), hi[0] = std::max(hi[0], px), lo[1] = std::min(lo[1], py),
+        hi[1] = std::max(hi[1], py);
       }
       // 64 uniform draws span most of the square (expected span 63/65 of it).
       CHECK(hi[0] - lo[0] > 0.85 * w);
@@ -141,7 +143,8 @@ TEST_CASE("sheet: neighbourhoods are windows of the right width, sized by the 5t
       REQUIRE(u >= 0);
       REQUIRE(u < pos.size(0));
       seen.insert(u);
-      for (int a = 0; a < 2; ++a) lo[a] = std::min(lo[a], xy[size_t(2 * u + a)]), hi[a] = std::max(hi[a], xy[size_t(2 * u + a)]);
+      for (int a = 0; a < 2; ++a)
+        lo[a] = std::min(lo[a], xy[size_t(2 * u + a)]), hi[a] = std::max(hi[a], xy[size_t(2 * u + a)]);
     }
     CHECK(int64_t(seen.size()) == M);  // without replacement
     CHECK(hi[0] - lo[0] <= 1.0);

@@ -42,7 +42,8 @@ double direct_loss(const std::vector<double>& x, int64_t B, int64_t M, const std
   }
   double mv = std::accumulate(v.begin(), v.end(), 0.0) / n, mu = std::accumulate(u.begin(), u.end(), 0.0) / n;
   double c = 0, vv = 0, uu = 0;
-  for (size_t p = 0; p < v.size(); ++p) c += (v[p] - mv) * (u[p] - mu), vv += (v[p] - mv) * (v[p] - mv), uu += (u[p] - mu) * (u[p] - mu);
+  for (size_t p = 0; p < v.size(); ++p)
+    c += (v[p] - mv) * (u[p] - mu), vv += (v[p] - mv) * (v[p] - mv), uu += (u[p] - mu) * (u[p] - mu);
   return (1 - c / std::sqrt(vv * uu)) / 2;
 }
 
@@ -120,15 +121,13 @@ TEST_CASE("spatial_loss: values match the direct computation of MODEL.md §5") {
   Tensor target = losses::inverse_distance(pos);
   std::vector<double> tv = target.to_vector<double>();
   std::vector<double> pv = pos.to_vector<double>();
-  CHECK(tv[size_t(1 * 9 + 0)] ==
-        Approx(1.0 / (std::hypot(pv[2] - pv[0], pv[3] - pv[1]) + 1.0)).epsilon(1e-14));
+  CHECK(tv[size_t(1 * 9 + 0)] == Approx(1.0 / (std::hypot(pv[2] - pv[0], pv[3] - pv[1]) + 1.0)).epsilon(1e-14));
   for (SpatialLossForm form : {SpatialLossForm::relative, SpatialLossForm::absolute})
     for (int64_t B : {2, 3, 16}) {
       Tensor x = test::leaf({B, 9}, uint64_t(60 + B)).detach();
       double want = direct_loss(x.to_vector<double>(), B, 9, tv, form);
       CHECK(losses::spatial_loss(x, target, form).item() == Approx(want).epsilon(1e-12));
-      CHECK(losses::spatial_loss(x.to(DType::f32), target.to(DType::f32), form).item() ==
-            Approx(want).epsilon(2e-5));
+      CHECK(losses::spatial_loss(x.to(DType::f32), target.to(DType::f32), form).item() == Approx(want).epsilon(2e-5));
     }
 }
 
@@ -140,7 +139,8 @@ TEST_CASE("spatial_loss: a dead unit correlates 0 and gets zero gradient") {
   x.set_requires_grad(true);
   Tensor loss = losses::spatial_loss(x, target);
   CHECK(std::isfinite(loss.item()));
-  CHECK(loss.item() == Approx(direct_loss(xv, 8, 5, target.to_vector<double>(), SpatialLossForm::relative)).epsilon(1e-12));
+  CHECK(loss.item() ==
+        Approx(direct_loss(xv, 8, 5, target.to_vector<double>(), SpatialLossForm::relative)).epsilon(1e-12));
   loss.backward();
   std::vector<double> g = x.grad().to_vector<double>();
   double other = 0;
@@ -175,7 +175,8 @@ TEST_CASE("spatial_loss: responses with covariance 1/(d+1) give a loss near 0 th
   std::vector<int64_t> pi = perm.to_vector<int64_t>();
   std::vector<double> p = pos.to_vector<double>(), shuffled(p.size());
   for (int64_t i = 0; i < M; ++i)
-    shuffled[size_t(2 * i)] = p[size_t(2 * pi[size_t(i)])], shuffled[size_t(2 * i + 1)] = p[size_t(2 * pi[size_t(i)] + 1)];
+    shuffled[size_t(2 * i)] = p[size_t(2 * pi[size_t(i)])],
+                        shuffled[size_t(2 * i + 1)] = p[size_t(2 * pi[size_t(i)] + 1)];
   Tensor t_shuffled = losses::inverse_distance(from_vector(shuffled, {M, 2}));
   double ls = losses::spatial_loss(correlated_samples(cov, M, 4096, 98), t_shuffled).item();
   INFO("shuffled: " << ls);

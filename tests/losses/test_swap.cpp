@@ -16,14 +16,17 @@ std::vector<std::vector<int64_t>> nearest(const std::vector<double>& xy, int64_t
   for (int64_t i = 0; i < U; ++i) {
     std::vector<std::pair<double, int64_t>> d;
     for (int64_t j = 0; j < U; ++j)
-      if (j != i) d.push_back({std::hypot(xy[size_t(2 * i)] - xy[size_t(2 * j)], xy[size_t(2 * i + 1)] - xy[size_t(2 * j + 1)]), j});
+      if (j != i)
+        d.push_back(
+            {std::hypot(xy[size_t(2 * i)] - xy[size_t(2 * j)], xy[size_t(2 * i + 1)] - xy[size_t(2 * j + 1)]), j});
     std::partial_sort(d.begin(), d.begin() + k, d.end());
     for (int t = 0; t < k; ++t) out[size_t(i)].push_back(d[size_t(t)].second);
   }
   return out;
 }
 
-double neighbours_recovered(const std::vector<std::vector<int64_t>>& truth, const std::vector<double>& xy, int64_t U, int k) {
+double neighbours_recovered(const std::vector<std::vector<int64_t>>& truth, const std::vector<double>& xy, int64_t U,
+                            int k) {
   auto got = nearest(xy, U, k);
   int64_t hit = 0;
   for (int64_t i = 0; i < U; ++i)
@@ -56,14 +59,17 @@ TEST_CASE("swap: a planted layout is recovered from scrambled positions, the los
   std::vector<double> noise = randn({U, U}, gen, DType::f64).to_vector<double>(), corr(size_t(U * U));
   for (int64_t i = 0; i < U; ++i)
     for (int64_t j = 0; j <= i; ++j) {
-      double d = std::hypot(truth[size_t(2 * i)] - truth[size_t(2 * j)], truth[size_t(2 * i + 1)] - truth[size_t(2 * j + 1)]);
-      corr[size_t(i * U + j)] = corr[size_t(j * U + i)] = i == j ? 1.0 : 1.0 / (d + 1) + 0.02 * noise[size_t(i * U + j)];
+      double d =
+          std::hypot(truth[size_t(2 * i)] - truth[size_t(2 * j)], truth[size_t(2 * i + 1)] - truth[size_t(2 * j + 1)]);
+      corr[size_t(i * U + j)] = corr[size_t(j * U + i)] =
+          i == j ? 1.0 : 1.0 / (d + 1) + 0.02 * noise[size_t(i * U + j)];
     }
   Tensor c = from_vector(corr, {U, U}, DType::f32);
   std::vector<int64_t> perm = randperm(U, gen).to_vector<int64_t>();
   std::vector<double> scrambled(static_cast<size_t>(2 * U));
   for (int64_t i = 0; i < U; ++i)
-    scrambled[size_t(2 * i)] = truth[size_t(2 * perm[size_t(i)])], scrambled[size_t(2 * i + 1)] = truth[size_t(2 * perm[size_t(i)] + 1)];
+    scrambled[size_t(2 * i)] = truth[size_t(2 * perm[size_t(i)])],
+                         scrambled[size_t(2 * i + 1)] = truth[size_t(2 * perm[size_t(i)] + 1)];
   Tensor pos = from_vector(scrambled, {U, 2});
   const int k = 4;
   auto true_nn = nearest(truth, U, k);
