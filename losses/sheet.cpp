@@ -161,6 +161,17 @@ Tensor neighbourhoods(const Tensor& positions, double width_mm, Generator& gen, 
   return from_vector(out, {P, M}, DType::i64);
 }
 
+Tensor sample_window(const Tensor& neighbourhoods, Generator& gen) {
+  MTMAP_CHECK(neighbourhoods.ndim() == 2 && neighbourhoods.dtype() == DType::i64 && neighbourhoods.size(0) >= 1,
+              "sample_window: neighbourhoods {} ({}) must be a non-empty (P, M) i64 tensor",
+              shape_str(neighbourhoods.shape()), dtype_name(neighbourhoods.dtype()));
+  const int64_t P = neighbourhoods.size(0);
+  double u = rand({1}, gen, DType::f64).item();
+  return neighbourhoods.narrow(0, std::min(P - 1, int64_t(u * double(P))), 1)
+      .reshape({neighbourhoods.size(1)})
+      .contiguous();
+}
+
 void save_sheets(const std::string& path, const std::vector<LayerSheet>& sheets) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   std::map<std::string, std::string> meta;

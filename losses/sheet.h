@@ -51,6 +51,9 @@ struct NeighbourhoodOptions {
 // dropped, the rest subsampled to M without replacement.
 Tensor neighbourhoods(const Tensor& positions, double width_mm, Generator& gen, const NeighbourhoodOptions& o = {});
 
+// One window for a training step: a row of neighbourhoods (P, M), drawn uniformly → (M) i64.
+Tensor sample_window(const Tensor& neighbourhoods, Generator& gen);
+
 // Unit indices inside the square of side width centred at (cx, cy), edges included (sorted).
 std::vector<int64_t> units_in_window(const Tensor& positions, double cx, double cy, double width_mm);
 

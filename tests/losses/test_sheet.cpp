@@ -160,6 +160,18 @@ TEST_CASE("sheet: neighbourhoods are windows of the right width, sized by the 5t
   CHECK(losses::neighbourhoods(pos, 1.0, g3, o).to_vector<int64_t>() ==
         losses::neighbourhoods(pos, 1.0, g4, o).to_vector<int64_t>());
   CHECK_THROWS_WITH(losses::neighbourhoods(pos, 20.0, gen, o), Catch::Contains("smaller than the window width 20"));
+  // A training step's window: a uniformly drawn row (every row of a small table comes up).
+  Tensor few = nb.narrow(0, 0, 4);
+  std::set<int64_t> firsts;
+  for (int i = 0; i < 200; ++i) {
+    Tensor w = losses::sample_window(few, gen);
+    REQUIRE(w.shape() == Shape{M});
+    firsts.insert(w.to_vector<int64_t>()[0] * 1000003 + w.to_vector<int64_t>()[1]);
+  }
+  std::set<int64_t> rows;
+  for (int64_t p = 0; p < 4; ++p) rows.insert(idx[size_t(p * M)] * 1000003 + idx[size_t(p * M + 1)]);
+  CHECK(firsts == rows);
+  CHECK_THROWS_WITH(losses::sample_window(zeros({3, 4}), gen), Catch::Contains("neighbourhoods [3, 4] (f32)"));
 }
 
 TEST_CASE("sheet: positions and neighbourhoods round-trip through a safetensors file") {
