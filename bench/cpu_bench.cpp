@@ -56,23 +56,6 @@ std::vector<Layer> layer_shapes(const CpuBenchConfig& c) {
   return layers;
 }
 
-double train_step_seconds(const CpuBenchConfig& c) {
-  Generator g(1);
-  models::ResNet3dConfig mc;
-  mc.width = c.width;
-  models::ResNet3d net(mc, g);
-  nn::FlatParameters flat(net);
-  optim::Sgd sgd(flat, {});
-  Tensor x = randn({c.batch, 3, c.frames, c.size, c.size}, g), proj = randn({c.batch, 128}, g);
-  return median_seconds(
-      [&] {
-        flat.zero_grad();
-        sum(mul(net.forward(x).embedding, proj)).backward();
-        sgd.step(0.01);
-      },
-      1, c.reps);
-}
-
 // Runs the PyTorch peer and collects its JSON lines by kind.
 bool run_peer(const CpuBenchConfig& c, int threads, std::vector<json>& lines) {
   std::string cmd = fmt::format("{} {}/torch_bench.py --threads {} --reps {} --width {} --frames {} --size {} --batch {}{}",
@@ -92,6 +75,24 @@ bool run_peer(const CpuBenchConfig& c, int threads, std::vector<json>& lines) {
 }
 
 }  // namespace
+
+double train_step_seconds(const CpuBenchConfig& c) {
+  Generator g(1);
+  models::ResNet3dConfig mc;
+  mc.width = c.width;
+  models::ResNet3d net(mc, g);
+  nn::FlatParameters flat(net);
+  optim::Sgd sgd(flat, {});
+  Tensor x = randn({c.batch, 3, c.frames, c.size, c.size}, g), proj = randn({c.batch, 128}, g);
+  return median_seconds(
+      [&] {
+        flat.zero_grad();
+        sum(mul(net.forward(x).embedding, proj)).backward();
+        sgd.step(0.01);
+      },
+      1, c.reps);
+}
+
 
 bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& table) {
   int threads = c.threads > 0 ? c.threads : int(std::thread::hardware_concurrency());

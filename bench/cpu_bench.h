@@ -19,6 +19,10 @@ struct CpuBenchConfig {
 
 // Prints JSON lines (one per measurement, units in the field names) to `json`, and a summary
 // table to `table`. Returns false when the peer was asked for but could not run.
+// Median seconds of one training step (forward, backward through a random projection of the
+// embedding, SGD) of the ResNet at the config's width, clip size and batch, on the CPU.
+double train_step_seconds(const CpuBenchConfig& config);
+
 bool run_cpu_bench(const CpuBenchConfig& config, std::ostream& json, std::ostream& table);
 
 }  // namespace mtmap::bench

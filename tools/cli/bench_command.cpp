@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bench/cpu_bench.h"
+#include "bench/losses_bench.h"
 #include "tools/cli/commands.h"
 
 namespace mtmap::cli {
@@ -22,7 +23,34 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("!--step-only", config->layers, "only the training step");
   cmd->add_option("--python", config->python, "interpreter with PyTorch");
   cmd->add_option("--json", *json_path, "also write the JSON lines to this file");
-  cmd->callback([config, json_path] {
+  auto losses = std::make_shared<bench::LossesBenchConfig>();
+  auto losses_json = std::make_shared<std::string>();
+  CLI::App* sub = cmd->add_subcommand(
+      "losses", "spatial loss and InfoNCE forward+backward (CPU, and GPU where present), their fraction of a CPU "
+                "training step, swap optimisation attempts/s");
+  sub->add_option("--threads", losses->step.threads, "CPU threads (0: every core)");
+  sub->add_option("--reps", losses->step.reps, "timed repetitions (median reported)")->check(CLI::PositiveNumber);
+  sub->add_option("--batch", losses->batch, "responses per window and InfoNCE rows (preprint: 256)")->check(CLI::PositiveNumber);
+  sub->add_option("--window-units", losses->window_units, "units per window M (preprint: 500)")->check(CLI::PositiveNumber);
+  sub->add_option("--queue", losses->queue, "InfoNCE queue length K")->check(CLI::PositiveNumber);
+  sub->add_option("--step-width", losses->step.width, "ResNet width of the training step divided by")->check(CLI::PositiveNumber);
+  sub->add_option("--step-frames", losses->step.frames, "clip frames of that step")->check(CLI::PositiveNumber);
+  sub->add_option("--step-size", losses->step.size, "clip height and width of that step")->check(CLI::PositiveNumber);
+  sub->add_option("--step-batch", losses->step.batch, "clips per batch of that step")->check(CLI::PositiveNumber);
+  sub->add_option("--swap-windows", losses->swap_windows, "windows of the swap-rate measurement")->check(CLI::PositiveNumber);
+  sub->add_option("--swap-channels", losses->swap_channels, "channels of the swap layer (C × 14 × 14 units; 256: the 50,176-unit layer3)")->check(CLI::PositiveNumber);
+  sub->add_flag("!--no-gpu", losses->gpu, "CPU only even where a GPU is present");
+  sub->add_option("--json", *losses_json, "also write the JSON lines to this file");
+  sub->callback([losses, losses_json] {
+    std::ofstream file;
+    if (!losses_json->empty()) {
+      file.open(*losses_json);
+      if (!file) throw CLI::ValidationError("--json", "cannot open " + *losses_json);
+    }
+    bench::run_losses_bench(*losses, losses_json->empty() ? std::cout : file, std::cout);
+  });
+  cmd->callback([config, json_path, cmd, sub] {
+    if (cmd->got_subcommand(sub)) return;
     config->tools_dir = MTMAP_TOOLS_DIR;
     std::ofstream file;
     if (!json_path->empty()) {

@@ -1,0 +1,28 @@
+#pragma once
+// The training losses on the CPU (f32 and f64 inputs; every sum accumulated in double, in a fixed
+// order, so results do not depend on the thread count).
+#include <cstdint>
+
+#include "kernels/common/dtype.h"
+#include "kernels/common/losses.h"
+
+namespace mtmap::cpu {
+
+// Returns the mean loss; writes the per-row log-sum-exp of the logits to lse (N).
+double info_nce_forward(DType t, const InfoNceParams& p, const void* q, const void* k, const void* queue, double* lse);
+// grad: dLoss. Recomputes the logits row by row (the softmax is never stored) and writes dq, dk
+// (N, D); either may be null when not wanted.
+void info_nce_backward(DType t, const InfoNceParams& p, const void* q, const void* k, const void* queue,
+                       const double* lse, double grad, void* dq, void* dk);
+
+struct SpatialLossValue {
+  double loss = 0;  // (1 − r)/2 (relative) or mean |R_ij − target_ij| (absolute)
+  double r = 0;     // Pearson(v, u) of the strict lower triangles (relative form; 0 when undefined)
+};
+
+SpatialLossValue spatial_loss_forward(DType t, const SpatialLossParams& p, const void* x, const void* target);
+// dx (B, M), contiguous; grad: dLoss.
+void spatial_loss_backward(DType t, const SpatialLossParams& p, const void* x, const void* target, double grad,
+                           void* dx);
+
+}  // namespace mtmap::cpu
