@@ -34,11 +34,33 @@ step() { echo "== device-check: $* ($(( $(date +%s) - start )) s)"; }
 step "setup"
 tools/setup.sh > "$logs/setup.log" 2>&1 || echo "device-check: setup.sh failed (offline?), trying the build anyway; see setup.log"
 
+# GPU machines have no network and not all of our Debian packages: a folder .devdeps/ of .deb files
+# (made beside the checkout with `apt-get download catch2 libfmt-dev libfmt9 nlohmann-json3-dev
+# libopenblas-openmp-dev libopenblas0-openmp libopenblas-dev libgfortran5 libquadmath0`, carried with
+# the run) is unpacked into a private prefix, and only the engine, models and losses are built.
+extra_cmake=(-DMTMAP_TORCH_PYTHON="$(command -v python3 || echo /usr/bin/python3)")
+targets=()
+if ! pkg-config --exists libavformat fftw3 2>/dev/null || ! [ -f /usr/include/CLI/CLI.hpp ]; then
+  if [ -d "$root/.devdeps" ]; then
+    deps=/opt/mtmap-deps
+    mkdir -p "$deps"
+    for deb in "$root"/.devdeps/*.deb; do dpkg -x "$deb" "$deps"; done
+    export CMAKE_PREFIX_PATH="$deps/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+    export PKG_CONFIG_SYSROOT_DIR="$deps"
+    export PKG_CONFIG_PATH="$deps/usr/lib/x86_64-linux-gnu/openblas-openmp/pkgconfig"
+    export CPATH="$deps/usr/include${CPATH:+:$CPATH}"
+    export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:$deps/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:$deps/usr/lib/x86_64-linux-gnu/openblas-openmp${LIBRARY_PATH:+:$LIBRARY_PATH}"
+  fi
+  extra_cmake+=(-DMTMAP_MINIMAL=ON)
+  targets=(--target test_cuda)
+fi
+
 step "configure"
 generator=()
 command -v ninja > /dev/null && generator=(-G Ninja)
 if ! cmake -S "$root" -B "$build" "${generator[@]}" -DMTMAP_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-      -DCMAKE_BUILD_TYPE=Release > "$logs/configure.log" 2>&1; then
+      -DCMAKE_BUILD_TYPE=Release "${extra_cmake[@]}" > "$logs/configure.log" 2>&1; then
   tail -30 "$logs/configure.log"
   build_result="configure FAILED"
   status=1
@@ -46,7 +68,7 @@ fi
 
 if [ $status -eq 0 ]; then
   step "build on $jobs cores"
-  if timeout 300 cmake --build "$build" -j "$jobs" > "$logs/build.log" 2>&1; then
+  if timeout 300 cmake --build "$build" -j "$jobs" "${targets[@]}" > "$logs/build.log" 2>&1; then
     build_result="ok ($(grep -c 'warning:' "$logs/build.log") compiler warnings)"
   else
     tail -40 "$logs/build.log"
