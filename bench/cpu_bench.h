@@ -2,6 +2,7 @@
 // `mtmap bench`: the CPU backend against PyTorch on the same machine, in one run, with the same
 // thread count. conv3d fprop / dgrad / wgrad on the r3d-18 layer shapes at the quickstart scale,
 // and a full training step (forward, backward, SGD) in clips/s.
+#include <cstdint>
 #include <ostream>
 #include <string>
 

@@ -5,6 +5,7 @@
 // on the CPU and, where the build and machine have one, on the GPU; the same at the bench's
 // training-step batch, as a fraction of that step measured in the same run (CPU); and swap
 // optimisation attempts/s on a retinotopic layer.
+#include <cstdint>
 #include <ostream>
 
 #include "bench/cpu_bench.h"

@@ -12,6 +12,7 @@
 //    loader.next()) the host waits on that copy's `copied` event; and before a device buffer is
 //    refilled, the copy stream waits on its `consumed` event, recorded on the compute stream
 //    when the batch that used it was handed over, i.e. after all work the consumer enqueued.
+#include <cstdint>
 #include <cuda_runtime_api.h>
 
 #include <array>

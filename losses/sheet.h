@@ -1,6 +1,7 @@
 #pragma once
 // The cortical sheet of each block (MODEL.md §2, §4): retinotopic initial positions, the
 // neighbourhood windows the spatial loss draws from, and their safetensors files.
+#include <cstdint>
 #include <string>
 #include <vector>
 

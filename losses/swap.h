@@ -1,6 +1,7 @@
 #pragma once
 // Swap optimisation of a layer's positions (MODEL.md §3): units trade places when that makes their
 // response correlations follow 1/(d + 1) better within a window.
+#include <cstdint>
 #include <functional>
 
 #include "engine/tensor/tensor.h"

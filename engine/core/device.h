@@ -1,5 +1,6 @@
 #pragma once
 // Where a tensor lives: the host ("cpu") or one CUDA device ("cuda:N").
+#include <cstdint>
 #include <string>
 #include <string_view>
 
