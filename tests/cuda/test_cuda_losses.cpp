@@ -20,7 +20,8 @@ struct Result {
 };
 
 Result run_info_nce(const Tensor& q0, const Tensor& k0, const Tensor& queue0, Device d, double T) {
-  Tensor q = q0.to(d), k = k0.to(d), queue = queue0.to(d);
+  // detach(): fresh leaves on either device (to(cpu) of a CPU tensor is the tensor itself).
+  Tensor q = q0.to(d).detach(), k = k0.to(d).detach(), queue = queue0.to(d).detach();
   q.set_requires_grad(true);
   k.set_requires_grad(true);
   Tensor loss = losses::info_nce(q, k, queue, T);
@@ -29,7 +30,7 @@ Result run_info_nce(const Tensor& q0, const Tensor& k0, const Tensor& queue0, De
 }
 
 Result run_spatial(const Tensor& x0, const Tensor& target0, Device d, losses::SpatialLossForm form) {
-  Tensor x = x0.to(d), target = target0.to(d);
+  Tensor x = x0.to(d).detach(), target = target0.to(d).detach();
   x.set_requires_grad(true);
   Tensor loss = losses::spatial_loss(x, target, form);
   mul(loss, 0.9).backward();
@@ -94,7 +95,7 @@ TEST_CASE("cuda losses: block_spatial_loss runs end to end on the GPU") {
   Tensor positions = mul(rand({75, 2}, gen, DType::f64), 3.0);
   Tensor window = random_index({20}, gen, 75);
   auto run = [&](Device d) {
-    Tensor b = block.to(d);
+    Tensor b = block.to(d).detach();
     b.set_requires_grad(true);
     Tensor loss = losses::block_spatial_loss(b, window.to(d), positions.to(d));
     loss.backward();
