@@ -66,7 +66,10 @@ TEST_CASE("cuda losses: spatial_loss forward and backward match the CPU (both fo
   };
   for (DType t : {DType::f32, DType::f64})
     for (auto form : {losses::SpatialLossForm::relative, losses::SpatialLossForm::absolute})
-      for (Case c : {Case{2, 3, false}, Case{37, 21, true}, Case{256, 500, false}, Case{19, 700, true}}) {
+      // B = 2 is left out: every correlation of two samples is exactly ±1, where the clamp to
+      // [-1, 1] makes the gradient depend on the last bit of rounding (seen on an H200: CPU and GPU
+      // both right, and different). B = 3 is the smallest well-posed batch.
+      for (Case c : {Case{3, 5, false}, Case{37, 21, true}, Case{256, 500, false}, Case{19, 700, true}}) {
         PoisonScope poison;
         Generator gen(uint64_t(c.B * 7919 + c.M));
         std::vector<double> xv = random_input({c.B, c.M}, gen, DType::f64).to_vector<double>();
