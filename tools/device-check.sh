@@ -53,7 +53,7 @@ if ! pkg-config --exists libavformat fftw3 2>/dev/null || ! [ -f /usr/include/CL
     export LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:$deps/usr/lib/x86_64-linux-gnu/openblas-openmp${LIBRARY_PATH:+:$LIBRARY_PATH}"
   fi
   extra_cmake+=(-DMTMAP_MINIMAL=ON)
-  targets=(--target test_cuda)
+  targets=(--target test_cuda --target bench_losses)
 fi
 
 step "configure"
@@ -115,7 +115,7 @@ bench_lines=()
 if [ -d "$build/bench" ]; then
   while IFS= read -r exe; do
     name="$(basename "$exe")"
-    if timeout 60 "$exe" > "$logs/bench-$name.log" 2>&1; then
+    if timeout 120 "$exe" > "$logs/bench-$name.log" 2>&1; then
       while IFS= read -r line; do bench_lines+=("$name: $line"); done < <(grep -E '^\{' "$logs/bench-$name.log" || true)
     else
       bench_lines+=("$name: FAILED (see bench-$name.log)")
