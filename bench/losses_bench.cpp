@@ -128,7 +128,7 @@ void run_losses_bench(const LossesBenchConfig& c, std::ostream& out, std::ostrea
   // Swap optimisation attempts/s on a retinotopic layer with the MT sheet's geometry.
   {
     Generator g(5);
-    const losses::SheetSpec& mt = losses::find_sheet(sheets, "layer3.1");
+    const losses::SheetSpec mt = losses::find_sheet(sheets, "layer3.1");
     Tensor pos = losses::retinotopic_positions(c.swap_channels, c.swap_side, c.swap_side, mt.side_mm, g);
     const int64_t U = pos.size(0);
     const auto t0 = std::chrono::steady_clock::now();
