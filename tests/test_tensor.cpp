@@ -81,6 +81,7 @@ TEST_CASE("devices: parsing, and CUDA requests without a GPU", "[tensor][device]
   CHECK(Device::parse("cuda") == Device::cuda(0));
   CHECK_THROWS_WITH(Device::parse("gpu0"), Catch::Contains("gpu0"));
   CHECK_THROWS_WITH(Device::parse("cuda:-1"), Catch::Contains("cuda:-1"));
+  CHECK_THROWS_WITH(zeros({2}, DType::f32, Device::cuda(-1)), Catch::Contains("negative index"));
   if (cuda_device_count() == 0) {
     // Asking for a GPU that is not there names the device and the reason.
     CHECK_THROWS_WITH(zeros({2}, DType::f32, Device::cuda(0)), Catch::Contains("cuda:0"));

@@ -36,6 +36,7 @@ int cuda_device_count() {
 
 void require_device(const Device& device, const char* what) {
   if (device.is_cpu()) return;
+  MTMAP_CHECK(device.index >= 0, "{}: {} is not a device (negative index)", what, device.str());
   MTMAP_CHECK(cuda_built(), "{}: {} requested, but this build of mtmap has no CUDA backend", what, device.str());
   int n = cuda_device_count();
   MTMAP_CHECK(device.index < n, "{}: {} requested, but {} CUDA device{} found", what, device.str(),
