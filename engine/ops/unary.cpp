@@ -34,17 +34,6 @@ Tensor zero_like_scalar(const Tensor& t) { return scalar_tensor(0.0, t.dtype(), 
 using Grads = std::vector<Tensor>;
 using Needs = std::vector<bool>;
 
-}  // namespace
-
-Tensor launch_affine(const Tensor& x, double scale, double shift);
-
-Tensor add(const Tensor& a, double s) { return launch_affine(a, 1.0, s); }
-Tensor sub(const Tensor& a, double s) { return launch_affine(a, 1.0, -s); }
-Tensor mul(const Tensor& a, double s) { return launch_affine(a, s, 0.0); }
-Tensor div(const Tensor& a, double s) { return launch_affine(a, 1.0 / s, 0.0); }
-Tensor rsub(double s, const Tensor& a) { return launch_affine(a, -1.0, s); }
-Tensor neg(const Tensor& a) { return launch_affine(a, -1.0, 0.0); }
-
 // y = scale * x + shift
 Tensor launch_affine(const Tensor& x, double scale, double shift) {
   Tensor out = launch_unary("affine", x, UnaryOp::affine, scale, shift);
@@ -52,6 +41,15 @@ Tensor launch_affine(const Tensor& x, double scale, double shift) {
     autograd::record("affine", {x}, out, [scale](const Tensor& g, const Needs&) { return Grads{mul(g, scale)}; });
   return out;
 }
+
+}  // namespace
+
+Tensor add(const Tensor& a, double s) { return launch_affine(a, 1.0, s); }
+Tensor sub(const Tensor& a, double s) { return launch_affine(a, 1.0, -s); }
+Tensor mul(const Tensor& a, double s) { return launch_affine(a, s, 0.0); }
+Tensor div(const Tensor& a, double s) { return launch_affine(a, 1.0 / s, 0.0); }
+Tensor rsub(double s, const Tensor& a) { return launch_affine(a, -1.0, s); }
+Tensor neg(const Tensor& a) { return launch_affine(a, -1.0, 0.0); }
 
 Tensor exp(const Tensor& x) {
   Tensor out = launch_unary("exp", x, UnaryOp::exp);

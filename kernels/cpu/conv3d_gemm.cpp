@@ -177,51 +177,44 @@ static ConvAlgo choose(ConvAlgo algo, DType t, bool direct_ok, const char* op) {
   return algo;
 }
 
+// Runs one operator's reference or GEMM implementation in the C++ type of `t`; `a`, `b` are the
+// operator's two inputs and `out` its output, in the order the implementations take them.
+template <class Reference, class Gemm>
+static void run_typed(const char* op, DType t, ConvAlgo algo, const void* a, const void* b, void* out, Reference reference,
+                      Gemm gemm) {
+  float_switch(op, t, [&](auto zero) {
+    using T = decltype(zero);
+    auto* ta = static_cast<const T*>(a);
+    auto* tb = static_cast<const T*>(b);
+    auto* to = static_cast<T*>(out);
+    if (algo == ConvAlgo::reference)
+      reference(ta, tb, to);
+    else
+      gemm(ta, tb, to);
+  });
+}
+
 void conv3d_fprop(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* w, void* y) {
   ConvAlgo algo = choose(algo_in, t, conv3d_direct_supported(p), "conv3d_fprop");
   if (algo == ConvAlgo::direct)
     return conv3d_fprop_direct(p, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y));
-  float_switch("conv3d_fprop", t, [&](auto zero) {
-    using T = decltype(zero);
-    auto* xx = static_cast<const T*>(x);
-    auto* ww = static_cast<const T*>(w);
-    auto* yy = static_cast<T*>(y);
-    if (algo == ConvAlgo::reference)
-      conv3d_fprop_reference(p, xx, ww, yy);
-    else
-      fprop_gemm(p, xx, ww, yy);
-  });
+  run_typed("conv3d_fprop", t, algo, x, w, y, [&](auto a, auto b, auto o) { conv3d_fprop_reference(p, a, b, o); },
+            [&](auto a, auto b, auto o) { fprop_gemm(p, a, b, o); });
 }
 
 void conv3d_dgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
   ConvAlgo algo = choose(algo_in, t, conv3d_dgrad_direct_supported(p), "conv3d_dgrad");
   if (algo == ConvAlgo::direct)
     return conv3d_dgrad_direct(p, static_cast<const float*>(dy), static_cast<const float*>(w), static_cast<float*>(dx));
-  float_switch("conv3d_dgrad", t, [&](auto zero) {
-    using T = decltype(zero);
-    auto* g = static_cast<const T*>(dy);
-    auto* ww = static_cast<const T*>(w);
-    auto* out = static_cast<T*>(dx);
-    if (algo == ConvAlgo::reference)
-      conv3d_dgrad_reference(p, g, ww, out);
-    else
-      dgrad_gemm(p, g, ww, out);
-  });
+  run_typed("conv3d_dgrad", t, algo, dy, w, dx, [&](auto a, auto b, auto o) { conv3d_dgrad_reference(p, a, b, o); },
+            [&](auto a, auto b, auto o) { dgrad_gemm(p, a, b, o); });
 }
 
 void conv3d_wgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
   // No direct wgrad kernel (conv3d_direct.h says why): `fast` and `direct` use the GEMM path.
   ConvAlgo algo = algo_in == ConvAlgo::reference ? ConvAlgo::reference : ConvAlgo::gemm;
-  float_switch("conv3d_wgrad", t, [&](auto zero) {
-    using T = decltype(zero);
-    auto* xx = static_cast<const T*>(x);
-    auto* g = static_cast<const T*>(dy);
-    auto* out = static_cast<T*>(dw);
-    if (algo == ConvAlgo::reference)
-      conv3d_wgrad_reference(p, xx, g, out);
-    else
-      wgrad_gemm(p, xx, g, out);
-  });
+  run_typed("conv3d_wgrad", t, algo, x, dy, dw, [&](auto a, auto b, auto o) { conv3d_wgrad_reference(p, a, b, o); },
+            [&](auto a, auto b, auto o) { wgrad_gemm(p, a, b, o); });
 }
 
 }  // namespace mtmap::cpu
