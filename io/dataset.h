@@ -30,12 +30,6 @@ struct VideoEntry {
   int label = -1;  // from a list file's second column; -1 when there is none
 };
 
-struct BadFile {
-  std::string path;
-  VideoProblem problem;
-  std::string message;  // "path: problem: detail"
-};
-
 struct ScanStats {
   int64_t probed = 0;      // files opened and decoded in this scan
   int64_t from_cache = 0;  // files whose result came from the cache

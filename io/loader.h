@@ -18,8 +18,8 @@
 
 #include "engine/tensor/allocator.h"
 #include "engine/tensor/tensor.h"
-#include "io/dataset.h"
 #include "io/pair_source.h"
+#include "io/video_error.h"
 
 namespace mtmap::io {
 

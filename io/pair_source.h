@@ -3,18 +3,21 @@
 // video, f32 (3, T, S, S) each. Sources are called from several worker threads at once, and a
 // sample depends only on (item, rng), never on the thread or the order of calls.
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "engine/tensor/tensor.h"
 #include "io/augment.h"
-#include "io/clip_cache.h"
 #include "io/clip_sampler.h"
-#include "io/dataset.h"
 #include "io/dead_leaves.h"
+#include "io/rng.h"
 
 namespace mtmap::io {
+
+// Shared by the sources: frames start, start + stride, … (spec.frames of them) of a uint8
+// (3, T, H, W) video, copied out; and one clip's augmentation sampled and applied into `out`.
+Tensor slice_frames(const Tensor& video, int64_t start, const ClipSpec& spec);
+void augment_clip_into(const Tensor& clip, const AugmentConfig& config, Rng& rng, float* out);
 
 class PairSource {
  public:
@@ -32,26 +35,6 @@ struct PairOptions {
   double offset_power = 1.0;  // OffsetMode::decreasing
   AugmentConfig augment;
   int decode_short_side = 128;  // uncached decoding: the frames are scaled to this first
-};
-
-// Clips decoded from a data set's videos, through a ClipCache when one is given.
-class VideoPairSource : public PairSource {
- public:
-  VideoPairSource(const VideoDataset& dataset, PairOptions options, ClipCache* cache = nullptr);
-  ~VideoPairSource() override;
-  int64_t size() const override { return int64_t(videos_.size()); }
-  std::string name(int64_t item) const override { return videos_[size_t(item)].info.path; }
-  Shape clip_shape() const override;
-  void make_pair(int64_t item, Rng& rng, float* query, float* key) override;
-
- private:
-  Tensor read(const std::string& path, int64_t start);
-  std::vector<VideoEntry> videos_;
-  PairOptions options_;
-  ClipCache* cache_;
-  // Open readers for reuse (each keeps the keyframe index it has learnt), most recent last.
-  std::mutex pool_mutex_;
-  std::vector<std::unique_ptr<class VideoReader>> pool_;
 };
 
 // Procedural dead-leaves videos: item i is video i of the stream `seed`.

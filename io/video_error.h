@@ -21,6 +21,13 @@ enum class VideoProblem {
 
 const char* problem_name(VideoProblem p);
 
+// A file a data set scan or the loader skipped, and why.
+struct BadFile {
+  std::string path;
+  VideoProblem problem;
+  std::string message;  // "path: problem: detail"
+};
+
 class VideoError : public Error {
  public:
   VideoError(VideoProblem problem, std::string path, const std::string& detail);

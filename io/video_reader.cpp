@@ -23,33 +23,6 @@ std::string av_error_string(int code) {
   return buf;
 }
 
-const char* problem_name(VideoProblem p) {
-  switch (p) {
-    case VideoProblem::missing:
-      return "missing";
-    case VideoProblem::unreadable:
-      return "unreadable";
-    case VideoProblem::empty:
-      return "empty";
-    case VideoProblem::not_a_video:
-      return "not a video";
-    case VideoProblem::no_decoder:
-      return "no decoder";
-    case VideoProblem::corrupt:
-      return "corrupt";
-    case VideoProblem::truncated:
-      return "truncated";
-    case VideoProblem::too_short:
-      return "too short";
-  }
-  return "?";
-}
-
-VideoError::VideoError(VideoProblem problem, std::string path, const std::string& detail)
-    : Error(fmt::format("{}: {}: {}", path, problem_name(problem), detail)),
-      problem_(problem),
-      path_(std::move(path)) {}
-
 void VideoReader::fail(VideoProblem problem, const std::string& detail) const {
   throw VideoError(problem, path_, detail);
 }
