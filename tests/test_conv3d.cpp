@@ -73,6 +73,57 @@ TEST_CASE("conv3d GEMM path matches the direct loops in float32", "[conv3d]") {
   }
 }
 
+TEST_CASE("conv3d direct channels-last wgrad matches the direct loops in float32", "[conv3d]") {
+  // Input channels: one 16-lane vector, two (the two-vector kernel), a padded 14 → 16; output
+  // channels: full 16- and 12-row blocks and short last blocks; strides, paddings that differ per
+  // axis, dilations, the model's 1×1×1 stride-2 downsample, 1- and several-sample batches.
+  const Case wgrad_cases[] = {
+      {"c16_k16_3x3x3_pad1", {2, 16, 4, 5, 6}, {16, 16, 3, 3, 3}, opts({1, 1, 1}, {1, 1, 1})},
+      {"c32_k20_3x3x3_nopad", {1, 32, 4, 5, 7}, {20, 32, 3, 3, 3}, opts({1, 1, 1}, {0, 0, 0})},
+      {"c14_k5_3x7x7_pad133", {2, 14, 3, 5, 6}, {5, 14, 3, 7, 7}, opts({1, 1, 1}, {1, 3, 3})},
+      {"c16_k3_dilated_asym", {1, 16, 6, 7, 8}, {3, 16, 2, 3, 2}, opts({1, 2, 1}, {0, 2, 1}, {2, 1, 3})},
+      {"c32_k40_stride2_3x3x3", {2, 32, 5, 7, 6}, {40, 32, 3, 3, 3}, opts({2, 2, 2}, {1, 1, 1})},
+      {"c16_k32_1x1x1_stride2", {3, 16, 4, 5, 5}, {32, 16, 1, 1, 1}, opts({2, 2, 2}, {0, 0, 0})},
+      {"c48_k17_3x3x3_q1", {2, 48, 3, 1, 1}, {17, 48, 3, 3, 3}, opts({1, 1, 1}, {1, 1, 1})},
+      // Few channels, unfolded along W: the r3d stem, the Hara stem, a dilated 2-channel case.
+      {"stem_c3_k16_3x7x7_s122", {2, 3, 3, 9, 21}, {16, 3, 3, 7, 7}, opts({1, 2, 2}, {1, 3, 3})},
+      {"hara_c3_k8_7x7x7_s122", {1, 3, 7, 8, 9}, {8, 3, 7, 7, 7}, opts({1, 2, 2}, {3, 3, 3})},
+      {"c2_k5_1x3x7_dil2_s3", {2, 2, 2, 5, 30}, {5, 2, 1, 3, 7}, opts({1, 1, 3}, {0, 1, 2}, {1, 1, 2})},
+  };
+  uint64_t seed = 700;
+  for (const Case& c : wgrad_cases) {
+    INFO(c.name);
+    Conv3dProblem p = conv3d_problem(c.x, c.w, c.o);
+    if (!cpu::conv3d_wgrad_direct_supported(p)) {
+      WARN("this CPU has no AVX-512: the direct wgrad kernel is not exercised");
+      return;
+    }
+    Generator g(++seed);
+    Tensor x = randn(c.x, g), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, g);
+    std::vector<float> a = conv3d_wgrad(x, dy, p, cpu::ConvAlgo::direct).to_vector<float>();
+    std::vector<float> b = conv3d_wgrad(x, dy, p, cpu::ConvAlgo::reference).to_vector<float>();
+    std::vector<float> f = conv3d_wgrad(x, dy, p, cpu::ConvAlgo::fast).to_vector<float>();
+    REQUIRE(a.size() == b.size());
+    // Sums of N·Z·P·Q products of N(0, 1) values in float32: 1e-5 per term (a wrong tap, channel
+    // or sample is off by O(1)).
+    const double margin = 1e-5 * double(p.output_positions());
+    for (size_t i = 0; i < a.size(); ++i) {
+      REQUIRE(a[i] == Approx(b[i]).epsilon(1e-4).margin(margin));
+      if (p.filter_volume() > 1) REQUIRE(f[i] == a[i]);  // `fast` takes this kernel where it applies
+    }
+  }
+  // 5 channels and a 1-wide filter fill a third of a vector even unfolded: asking for the kernel
+  // names the reason; `fast` falls back to vol2col + GEMM; float64 is never direct.
+  Conv3dProblem thin = conv3d_problem({1, 5, 3, 4, 4}, {2, 5, 3, 3, 1}, opts({1, 1, 1}, {1, 1, 0}));
+  Tensor x = zeros({1, 5, 3, 4, 4}), dy = zeros({1, 2, thin.Z, thin.P, thin.Q});
+  CHECK_THROWS_WITH(conv3d_wgrad(x, dy, thin, cpu::ConvAlgo::direct), Catch::Contains("input channels"));
+  CHECK(conv3d_wgrad(x, dy, thin, cpu::ConvAlgo::fast).shape() == Shape{2, 5, 3, 3, 1});
+  Conv3dProblem p64 = conv3d_problem({1, 16, 3, 3, 3}, {16, 16, 1, 1, 1}, opts({1, 1, 1}, {0, 0, 0}));
+  CHECK_THROWS_WITH(conv3d_wgrad(zeros({1, 16, 3, 3, 3}, DType::f64), zeros({1, 16, 3, 3, 3}, DType::f64), p64,
+                                 cpu::ConvAlgo::direct),
+                    Catch::Contains("float32"));
+}
+
 TEST_CASE("conv3d problem: output size, FLOPs, GEMM views", "[conv3d]") {
   // The r3d stem at full scale: 3→64, 3×7×7, stride (1,2,2), pad (1,3,3) on 16×112×112.
   Conv3dOptions o = opts({1, 2, 2}, {1, 3, 3});
@@ -104,6 +155,7 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
     const char* name;
     Shape x, w;
     std::array<int64_t, 3> pad;
+    std::array<int64_t, 3> stride = {1, 1, 1};
   };
   // Output widths below, at and above one 16-column vector, with a masked tail; 8 and 16
   // channels per register block; paddings that make the dgrad's flipped problem differ.
@@ -113,12 +165,19 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
       {"3x3x3_k24_q37_nopad", {1, 8, 5, 6, 39}, {24, 8, 3, 3, 3}, {0, 0, 0}},
       {"1x1x1_k16_q7", {3, 8, 2, 3, 7}, {16, 8, 1, 1, 1}, {0, 0, 0}},
       {"3x7x7_k16_pad313", {1, 8, 3, 9, 18}, {16, 8, 3, 7, 7}, {1, 3, 3}},
+      // Strided (fprop only; polyphase rows): the r3d stem with 3 channels, odd and even padded
+      // widths, stride 2 on every axis, a 1×1×1 stride-2 downsample, stride 3 along W.
+      {"stem_3x7x7_s122_c3", {2, 3, 3, 9, 37}, {16, 3, 3, 7, 7}, {1, 3, 3}, {1, 2, 2}},
+      {"3x3x3_s222_k8_w20", {1, 8, 5, 6, 20}, {8, 8, 3, 3, 3}, {1, 1, 1}, {2, 2, 2}},
+      {"1x1x1_s222_k16_w9", {2, 8, 4, 5, 9}, {16, 8, 1, 1, 1}, {0, 0, 0}, {2, 2, 2}},
+      {"3x3x3_s113_k24_w50", {1, 5, 3, 4, 50}, {24, 5, 3, 3, 3}, {0, 1, 1}, {1, 1, 3}},
   };
   uint64_t seed = 500;
   for (const DirectCase& c : direct_cases) {
     INFO(c.name);
     Conv3dOptions o;
     o.padding = c.pad;
+    o.stride = c.stride;
     Conv3dProblem p = conv3d_problem(c.x, c.w, o);
     if (!cpu::conv3d_direct_supported(p)) {
       WARN("this CPU has no AVX-512: the direct kernel is not exercised");
@@ -137,15 +196,17 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
     direct.cpu_algo = cpu::ConvAlgo::direct;
     ref.cpu_algo = cpu::ConvAlgo::reference;
     compare(conv3d(x, w, direct), conv3d(x, w, ref), p.C * p.filter_volume());
-    REQUIRE(cpu::conv3d_dgrad_direct_supported(p));
+    const bool strided = p.stride_d * p.stride_h * p.stride_w > 1;
+    REQUIRE(cpu::conv3d_dgrad_direct_supported(p) == !strided);
+    if (strided) continue;
     compare(conv3d_dgrad(dy, w, p, cpu::ConvAlgo::direct), conv3d_dgrad(dy, w, p, cpu::ConvAlgo::reference),
             p.K * p.filter_volume());
   }
-  // Strided problems are not the direct kernel's: asking for it is an error, `fast` falls back.
-  Conv3dOptions strided;
-  strided.stride = {2, 2, 2};
-  strided.cpu_algo = cpu::ConvAlgo::direct;
-  CHECK_THROWS(conv3d(zeros({1, 8, 4, 4, 4}), zeros({8, 8, 1, 1, 1}), strided));
-  strided.cpu_algo = cpu::ConvAlgo::fast;
-  CHECK(conv3d(zeros({1, 8, 4, 4, 4}), zeros({8, 8, 1, 1, 1}), strided).shape() == Shape{1, 8, 2, 2, 2});
+  // Dilated problems are not the direct kernel's: asking for it is an error, `fast` falls back.
+  Conv3dOptions dilated;
+  dilated.dilation = {1, 2, 1};
+  dilated.cpu_algo = cpu::ConvAlgo::direct;
+  CHECK_THROWS_WITH(conv3d(zeros({1, 8, 4, 6, 4}), zeros({8, 8, 1, 3, 1}), dilated), Catch::Contains("no dilation"));
+  dilated.cpu_algo = cpu::ConvAlgo::fast;
+  CHECK(conv3d(zeros({1, 8, 4, 6, 4}), zeros({8, 8, 1, 3, 1}), dilated).shape() == Shape{1, 8, 4, 2, 4});
 }

@@ -2,7 +2,8 @@
 // 3D convolution on the CPU, NCDHW activations and KCTRS weights. Implementations:
 //  - reference: direct loops, any float type; the yardstick every other kernel is checked against.
 //  - gemm: vol2col per sample + OpenBLAS GEMM (multithreaded by OpenBLAS).
-//  - direct: the AVX-512 direct kernel of conv3d_direct.h (float32, stride 1; fprop and dgrad).
+//  - direct: the AVX-512 direct kernels of conv3d_direct.h (float32): fprop and dgrad for stride 1,
+//    wgrad (channels-last, register-blocked) for any stride and dilation.
 //  - fast (the default): direct where it applies, else gemm.
 // dgrad and wgrad overwrite their outputs. Accumulation orders are fixed: deterministic.
 #include "kernels/common/conv3d_problem.h"

@@ -17,13 +17,22 @@ bool cpu_has_avx512() {
 
 constexpr int64_t kVec = 16;  // floats per AVX-512 register: output columns per block
 
+// The padded input's geometry. A stride along W is handled polyphase: each padded row is stored as
+// `sw` phase rows of Wph elements (phase φ holds padded columns φ, φ + sw, φ + 2·sw, …), so the
+// 16 output columns of one tap read 16 consecutive elements: output column q, tap s reads padded
+// column q·sw + s = sw·(q + s / sw) + s % sw, element q + s / sw of phase s % sw. Strides along D
+// and H only pick rows. With sw = 1 this is the plain padded layout.
+struct Padded {
+  int64_t Dp, Hp, Wp, Wph, sw;
+  int64_t row_elements() const { return sw * Wph; }  // one padded row, all phases
+};
+
 // One (n, k-block, z, row) of the output: KB channels × Q columns, 16 columns at a time.
-// xp: this sample's padded input (C, Dp, Hp, Wp); wt: weights as (C, T, R, S, K) so the KB
+// xp: this sample's padded input (C, Dp, Hp, sw, Wph); wt: weights as (C, T, R, S, K) so the KB
 // weights of one tap are adjacent.
 template <int KB>
-__attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const float* xp, int64_t Dp, int64_t Hp,
-                                                 int64_t Wp, const float* wt, int64_t k0, int64_t z, int64_t row,
-                                                 float* y_n) {
+__attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const float* xp, const Padded& g,
+                                                 const float* wt, int64_t k0, int64_t z, int64_t row, float* y_n) {
   const int64_t taps_k = p.K;  // stride between taps in wt
   for (int64_t q = 0; q < p.Q; q += kVec) {
     const int64_t cols = p.Q - q < kVec ? p.Q - q : kVec;
@@ -34,10 +43,11 @@ __attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const f
     for (int64_t c = 0; c < p.C; ++c)
       for (int64_t t = 0; t < p.T; ++t)
         for (int64_t r = 0; r < p.R; ++r) {
-          const float* xrow = xp + ((c * Dp + z + t) * Hp + row + r) * Wp + q;
+          const float* xrow =
+              xp + ((c * g.Dp + z * p.stride_d + t) * g.Hp + row * p.stride_h + r) * g.row_elements() + q;
           for (int64_t s = 0; s < p.S; ++s, wtap += taps_k) {
             // Masked load: the padded row may end before the last full vector.
-            const __m512 xv = _mm512_maskz_loadu_ps(mask, xrow + s);
+            const __m512 xv = _mm512_maskz_loadu_ps(mask, xrow + (s % g.sw) * g.Wph + s / g.sw);
             for (int i = 0; i < KB; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(wtap[i]), xv, acc[i]);
           }
         }
@@ -45,25 +55,29 @@ __attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const f
   }
 }
 
-// The input zero-padded by the problem's padding, (N, C, Dp, Hp, Wp). A masked load never reads
-// past a row, so no extra tail is needed.
-std::vector<float> padded_input(const Conv3dProblem& p, const float* x, int64_t Dp, int64_t Hp, int64_t Wp) {
-  std::vector<float> xp(static_cast<size_t>(p.N * p.C * Dp * Hp * Wp), 0.0f);
+// The input zero-padded by the problem's padding, (N, C, Dp, Hp, sw, Wph). A masked load never
+// reads past a phase row, so no extra tail is needed.
+std::vector<float> padded_input(const Conv3dProblem& p, const float* x, const Padded& g) {
+  std::vector<float> xp(static_cast<size_t>(p.N * p.C * g.Dp * g.Hp * g.row_elements()), 0.0f);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t nc = 0; nc < p.N * p.C; ++nc)
     for (int64_t d = 0; d < p.D; ++d)
       for (int64_t h = 0; h < p.H; ++h) {
         const float* src = x + ((nc * p.D + d) * p.H + h) * p.W;
-        float* dst = xp.data() + ((nc * Dp + d + p.pad_d) * Hp + h + p.pad_h) * Wp + p.pad_w;
-        for (int64_t i = 0; i < p.W; ++i) dst[i] = src[i];
+        float* dst = xp.data() + ((nc * g.Dp + d + p.pad_d) * g.Hp + h + p.pad_h) * g.row_elements();
+        for (int64_t i = 0; i < p.W; ++i) {
+          const int64_t col = i + p.pad_w;
+          dst[(col % g.sw) * g.Wph + col / g.sw] = src[i];
+        }
       }
   return xp;
 }
 
-// y = conv(x, w) for a stride-1 undilated problem, K % 8 == 0.
+// y = conv(x, w) for an undilated problem, any stride, K % 8 == 0.
 void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y) {
-  const int64_t Dp = p.D + 2 * p.pad_d, Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w;
-  std::vector<float> xp = padded_input(p, x, Dp, Hp, Wp);
+  const int64_t Wp = p.W + 2 * p.pad_w;
+  const Padded g{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, Wp, (Wp + p.stride_w - 1) / p.stride_w, p.stride_w};
+  std::vector<float> xp = padded_input(p, x, g);
   // Weights as (C, T, R, S, K).
   const int64_t taps = p.C * p.T * p.R * p.S;
   std::vector<float> wt(static_cast<size_t>(taps * p.K));
@@ -72,23 +86,23 @@ void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y
 
   const int64_t kb = p.K % 16 == 0 ? 16 : 8, kblocks = p.K / kb;
   const int64_t rows = p.N * kblocks * p.Z * p.P;
+  const int64_t sample = p.C * g.Dp * g.Hp * g.row_elements();
 #pragma omp parallel for schedule(static)
   for (int64_t job = 0; job < rows; ++job) {
     int64_t row = job % p.P, z = (job / p.P) % p.Z, kbi = (job / (p.P * p.Z)) % kblocks, n = job / (p.P * p.Z * kblocks);
-    const float* xp_n = xp.data() + n * p.C * Dp * Hp * Wp;
+    const float* xp_n = xp.data() + n * sample;
     float* y_n = y + n * p.K * p.Z * p.P * p.Q;
     if (kb == 16)
-      conv_row<16>(p, xp_n, Dp, Hp, Wp, wt.data(), kbi * 16, z, row, y_n);
+      conv_row<16>(p, xp_n, g, wt.data(), kbi * 16, z, row, y_n);
     else
-      conv_row<8>(p, xp_n, Dp, Hp, Wp, wt.data(), kbi * 8, z, row, y_n);
+      conv_row<8>(p, xp_n, g, wt.data(), kbi * 8, z, row, y_n);
   }
 }
 
 }  // namespace
 
 bool conv3d_direct_supported(const Conv3dProblem& p) {
-  return cpu_has_avx512() && p.stride_d == 1 && p.stride_h == 1 && p.stride_w == 1 && p.dil_d == 1 && p.dil_h == 1 &&
-         p.dil_w == 1 && p.K % 8 == 0 && p.K > 0;
+  return cpu_has_avx512() && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1 && p.K % 8 == 0 && p.K > 0;
 }
 
 void conv3d_fprop_direct(const Conv3dProblem& p, const float* x, const float* w, float* y) { run_direct(p, x, w, y); }
@@ -104,7 +118,9 @@ static Conv3dProblem flipped(const Conv3dProblem& p) {
 }
 
 bool conv3d_dgrad_direct_supported(const Conv3dProblem& p) {
-  if (!conv3d_direct_supported(p) || p.C % 8 != 0) return false;
+  // The flipped problem is a stride-1 forward pass only when p has stride 1.
+  if (!conv3d_direct_supported(p) || p.C % 8 != 0 || p.stride_d != 1 || p.stride_h != 1 || p.stride_w != 1)
+    return false;
   if (p.pad_d > p.T - 1 || p.pad_h > p.R - 1 || p.pad_w > p.S - 1) return false;
   Conv3dProblem f = flipped(p);
   return f.Z == p.D && f.P == p.H && f.Q == p.W;

@@ -168,13 +168,25 @@ void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
 
 }  // namespace
 
-// Resolves `fast` and checks that an explicit `direct` applies.
-static ConvAlgo choose(ConvAlgo algo, DType t, bool direct_ok, const char* op) {
-  if (algo == ConvAlgo::fast) return t == DType::f32 && direct_ok ? ConvAlgo::direct : ConvAlgo::gemm;
+// Resolves `fast` (direct where it applies and pays, else GEMM) and checks that an explicit
+// `direct` applies.
+static ConvAlgo choose(ConvAlgo algo, DType t, bool direct_ok, bool direct_pays, const char* op, const char* needs) {
+  if (algo == ConvAlgo::fast) return t == DType::f32 && direct_ok && direct_pays ? ConvAlgo::direct : ConvAlgo::gemm;
   if (algo == ConvAlgo::direct && !(t == DType::f32 && direct_ok))
-    throw std::invalid_argument(std::string(op) + ": the direct kernel needs float32, stride 1, no dilation, channels in "
-                                "multiples of 8 and an AVX-512 CPU");
+    throw std::invalid_argument(std::string(op) + ": the direct kernel needs float32, " + needs + " and an AVX-512 CPU");
   return algo;
+}
+
+static constexpr const char* kDirectNeeds = "no dilation, output channels in multiples of 8 (dgrad: stride 1, input channels too)";
+
+// When the direct kernels beat vol2col + GEMM (measured on the r3d-18 layers at the quickstart
+// scale, 2 AVX-512 cores): fprop and dgrad vectorise along output rows, so rows that fill under
+// 3/4 of their 16-lane vectors (layer3's 8 columns, layer4's 4) lose to GEMM; a 1×1×1 filter has
+// too few FMAs per element to repay the padded (and, strided, polyphase) copy of the input. wgrad
+// vectorises along channels, so only the 1×1×1 rule applies to it.
+static bool rows_fill_vectors(int64_t cols) { return cols * 4 >= (cols + 15) / 16 * 16 * 3; }
+static bool direct_pays(const Conv3dProblem& p, int64_t row_length) {
+  return p.filter_volume() > 1 && rows_fill_vectors(row_length);
 }
 
 // Runs one operator's reference or GEMM implementation in the C++ type of `t`; `a`, `b` are the
@@ -195,7 +207,7 @@ static void run_typed(const char* op, DType t, ConvAlgo algo, const void* a, con
 }
 
 void conv3d_fprop(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* w, void* y) {
-  ConvAlgo algo = choose(algo_in, t, conv3d_direct_supported(p), "conv3d_fprop");
+  ConvAlgo algo = choose(algo_in, t, conv3d_direct_supported(p), direct_pays(p, p.Q), "conv3d_fprop", kDirectNeeds);
   if (algo == ConvAlgo::direct)
     return conv3d_fprop_direct(p, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y));
   run_typed("conv3d_fprop", t, algo, x, w, y, [&](auto a, auto b, auto o) { conv3d_fprop_reference(p, a, b, o); },
@@ -203,7 +215,7 @@ void conv3d_fprop(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void*
 }
 
 void conv3d_dgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
-  ConvAlgo algo = choose(algo_in, t, conv3d_dgrad_direct_supported(p), "conv3d_dgrad");
+  ConvAlgo algo = choose(algo_in, t, conv3d_dgrad_direct_supported(p), direct_pays(p, p.W), "conv3d_dgrad", kDirectNeeds);
   if (algo == ConvAlgo::direct)
     return conv3d_dgrad_direct(p, static_cast<const float*>(dy), static_cast<const float*>(w), static_cast<float*>(dx));
   run_typed("conv3d_dgrad", t, algo, dy, w, dx, [&](auto a, auto b, auto o) { conv3d_dgrad_reference(p, a, b, o); },
@@ -211,8 +223,10 @@ void conv3d_dgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void*
 }
 
 void conv3d_wgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
-  // No direct wgrad kernel (conv3d_direct.h says why): `fast` and `direct` use the GEMM path.
-  ConvAlgo algo = algo_in == ConvAlgo::reference ? ConvAlgo::reference : ConvAlgo::gemm;
+  ConvAlgo algo = choose(algo_in, t, conv3d_wgrad_direct_supported(p), p.filter_volume() > 1, "conv3d_wgrad",
+                         "input channels (times the filter width, where fewer than 13) that fill 16-lane vectors");
+  if (algo == ConvAlgo::direct)
+    return conv3d_wgrad_direct(p, static_cast<const float*>(x), static_cast<const float*>(dy), static_cast<float*>(dw));
   run_typed("conv3d_wgrad", t, algo, x, dy, dw, [&](auto a, auto b, auto o) { conv3d_wgrad_reference(p, a, b, o); },
             [&](auto a, auto b, auto o) { wgrad_gemm(p, a, b, o); });
 }

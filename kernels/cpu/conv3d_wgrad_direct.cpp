@@ -1,0 +1,204 @@
+// Direct AVX-512 weight gradient, channels-last:
+//   dw[k, c, tap] = Σ_{n, z, p, q} dy[n, k, z, p, q] · x[n, c, z·sd − pd + t·dd, p·sh − ph + r·dh, q·sw − pw + s·dw]
+//
+// Why not vol2col + GEMM: at the quickstart's scale the column matrix of layer1 is 432 × 8192
+// floats per sample (14 MB), written and read back from memory for only K = 16 FMAs per element:
+// memory-bound at a quarter of the FMA peak. A per-tap GEMM over a padded copy avoids the copy but
+// OpenBLAS then packs 16 × 9,000 panels for every tap, which measured slower still.
+//
+// Here x and dy are transposed, one sample at a time, to channels-last (x zero-padded, channels rounded up to
+// 16): x_cl[n, d', h', w', c], dy_cl[n, z, p, q, k]. A task owns one filter tap, a block of KB output
+// channels and NV·16 input channels; its KB × NV accumulators (vectors over c) stay in registers
+// for the whole reduction over n, z, p, q. Per output position it loads NV vectors of x and
+// broadcasts KB scalars of dy: 16·KB·NV FMAs per KB + NV loads, FMA-bound. Every task sums in the
+// same order whatever the thread count: deterministic.
+//
+// Few input channels (the 3-channel stem) would leave most lanes empty. There the input is first
+// unfolded along W: x_u[n, d', h', q, c·S + s] = x[n, c, d', h', q·sw + s·dw] (padded coordinates),
+// a problem with C·S channels, a 1-wide filter and stride 1 along W (the stem's 21 channels fill
+// two vectors to 66 %).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/conv3d_direct.h"
+
+namespace mtmap::cpu {
+namespace {
+
+constexpr int64_t kLanes = 16;
+
+bool cpu_has_avx512() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return has;
+}
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+struct Layout {
+  int64_t Dp, Hp, Wp;  // padded input extents
+  int64_t Cp;          // input channels rounded up to a multiple of 16
+  int64_t x_sample() const { return Dp * Hp * Wp * Cp; }
+};
+
+// One sample x (C, D, H, W) → x_cl (Dp, Hp, Wp, Cp). Only the interior is written: the caller
+// zeroes the buffer once, and the padding and extra channels stay zero for every sample.
+void input_channels_last(const Conv3dProblem& p, const Layout& l, const float* x, float* out) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t d = 0; d < p.D; ++d)
+    for (int64_t c = 0; c < p.C; ++c)
+      for (int64_t h = 0; h < p.H; ++h) {
+        const float* src = x + ((c * p.D + d) * p.H + h) * p.W;
+        float* dst = out + (((d + p.pad_d) * l.Hp + h + p.pad_h) * l.Wp + p.pad_w) * l.Cp + c;
+        for (int64_t w = 0; w < p.W; ++w) dst[w * l.Cp] = src[w];
+      }
+}
+
+// The unfolded problem: C·S channels, filter (T, R, 1), W = Q (already strided), no W padding.
+Conv3dProblem unfolded_problem(const Conv3dProblem& p) {
+  Conv3dProblem u = p;
+  u.C = p.C * p.S, u.S = 1, u.W = p.Q, u.pad_w = 0, u.stride_w = 1, u.dil_w = 1;
+  return u;
+}
+
+// One sample x (C, D, H, W) → x_u (Dp, Hp, Q, Cp), channel c·S + s holding padded column
+// q·sw + s·dw. Entries that fall in the W padding are never written (zero from the caller).
+void input_unfolded(const Conv3dProblem& p, const Layout& l, const float* x, float* out) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t d = 0; d < p.D; ++d)
+    for (int64_t h = 0; h < p.H; ++h)
+      for (int64_t q = 0; q < p.Q; ++q) {
+        float* dst = out + (((d + p.pad_d) * l.Hp + h + p.pad_h) * p.Q + q) * l.Cp;
+        for (int64_t c = 0; c < p.C; ++c)
+          for (int64_t s = 0; s < p.S; ++s) {
+            const int64_t w = q * p.stride_w + s * p.dil_w - p.pad_w;
+            if (w >= 0 && w < p.W) dst[c * p.S + s] = x[((c * p.D + d) * p.H + h) * p.W + w];
+          }
+      }
+}
+
+// One sample dy (K, Z, P, Q) → dy_cl (Z, P, Q, K).
+void output_gradient_channels_last(const Conv3dProblem& p, const float* dy, float* out) {
+  const int64_t zpq = p.Z * p.P * p.Q;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < p.K; ++k) {
+    const float* src = dy + k * zpq;
+    for (int64_t i = 0; i < zpq; ++i) out[i * p.K + k] = src[i];
+  }
+}
+
+struct Task {
+  int64_t tap, k0, c0;
+};
+
+// One task on a chunk of samples: KB output channels from k0, NV·16 input channels from c0, one
+// tap. Adds its KB × NV·16 block into out (taps, K, Cp), or writes it for the first chunk.
+template <int KB, int NV>
+__attribute__((target("avx512f"))) void wgrad_block(const Conv3dProblem& p, const Layout& l, const float* xcl,
+                                                    const float* dycl, int64_t samples, const Task& task, bool first,
+                                                    float* out) {
+  const int64_t s = task.tap % p.S, r = (task.tap / p.S) % p.R, t = task.tap / (p.S * p.R);
+  const int64_t x_step = p.stride_w * l.Cp;  // x_cl elements between neighbouring output columns
+  float* block = out + (task.tap * p.K + task.k0) * l.Cp + task.c0;
+  __m512 acc[KB][NV];
+  for (int i = 0; i < KB; ++i)
+    for (int j = 0; j < NV; ++j) acc[i][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(block + i * l.Cp + j * kLanes);
+  for (int64_t n = 0; n < samples; ++n)
+    for (int64_t z = 0; z < p.Z; ++z)
+      for (int64_t row = 0; row < p.P; ++row) {
+        const int64_t d = z * p.stride_d + t * p.dil_d, h = row * p.stride_h + r * p.dil_h;
+        const float* xr = xcl + n * l.x_sample() + ((d * l.Hp + h) * l.Wp + s * p.dil_w) * l.Cp + task.c0;
+        const float* dr = dycl + ((n * p.Z + z) * p.P + row) * p.Q * p.K + task.k0;
+        for (int64_t q = 0; q < p.Q; ++q, xr += x_step, dr += p.K) {
+          __m512 xv[NV];
+          for (int j = 0; j < NV; ++j) xv[j] = _mm512_loadu_ps(xr + j * kLanes);
+          for (int i = 0; i < KB; ++i) {
+            const __m512 g = _mm512_set1_ps(dr[i]);
+            for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(g, xv[j], acc[i][j]);
+          }
+        }
+      }
+  for (int i = 0; i < KB; ++i)
+    for (int j = 0; j < NV; ++j)
+      _mm512_storeu_ps(block + i * l.Cp + j * kLanes, acc[i][j]);
+}
+
+// Runtime KB (the last block of K may be short) to the compile-time kernel.
+template <int NV, int KB = (NV == 1 ? 16 : 12)>
+void dispatch_block(int kb, const Conv3dProblem& p, const Layout& l, const float* xcl, const float* dycl,
+                    int64_t samples, const Task& task, bool first, float* out) {
+  if constexpr (KB >= 1) {
+    if (kb == KB) return wgrad_block<KB, NV>(p, l, xcl, dycl, samples, task, first, out);
+    return dispatch_block<NV, KB - 1>(kb, p, l, xcl, dycl, samples, task, first, out);
+  }
+}
+
+}  // namespace
+
+// Whether rounding `channels` up to 16 lanes leaves vectors at least `percent` % full.
+static bool fills(int64_t channels, int64_t percent) { return channels > 0 && channels * 100 >= round_up(channels, kLanes) * percent; }
+// Few channels that unfolding along W makes worth vectorising (the stem: 3 → 21, 66 %).
+static bool use_unfolded(const Conv3dProblem& p) { return !fills(p.C, 80) && p.S > 1 && fills(p.C * p.S, 60); }
+
+bool conv3d_wgrad_direct_supported(const Conv3dProblem& p) {
+  return cpu_has_avx512() && p.K > 0 && (fills(p.C, 80) || use_unfolded(p));
+}
+
+void conv3d_wgrad_direct(const Conv3dProblem& p, const float* x, const float* dy, float* dw) {
+  const bool unfold = use_unfolded(p);
+  const Conv3dProblem u = unfold ? unfolded_problem(p) : p;  // the problem the blocks compute
+  const Layout l{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, u.W + 2 * u.pad_w, round_up(u.C, kLanes)};
+  // Two input-channel vectors per task where the channels allow and K needs more than one
+  // 16-row block (more FMAs per broadcast); K ≤ 16 keeps one vector and all K rows per task.
+  const int nv = l.Cp % (2 * kLanes) == 0 && u.K > 16 ? 2 : 1;
+  const int64_t kb = nv == 1 ? 16 : 12, cblock = nv * kLanes, taps = u.filter_volume();
+  std::vector<Task> tasks;
+  for (int64_t tap = 0; tap < taps; ++tap)
+    for (int64_t k0 = 0; k0 < u.K; k0 += kb)
+      for (int64_t c0 = 0; c0 < l.Cp; c0 += cblock) tasks.push_back({tap, k0, c0});
+  // Chunks of samples whose channels-last copies (about 4 MB) stay in cache while every task reads
+  // them: the stem's unfolded input is 46 MB for all 16 samples at once, and streaming it from
+  // memory once per task measured 4× slower. The chunk depends only on the problem, so the
+  // summation order (chunk by chunk, sample by sample) is the same for any thread count.
+  const int64_t dy_sample = p.Z * p.P * p.Q * p.K;
+  const int64_t chunk = std::clamp<int64_t>((int64_t(1) << 20) / (l.x_sample() + dy_sample), 1, std::max<int64_t>(p.N, 1));
+  std::vector<float> xcl(static_cast<size_t>(chunk * l.x_sample()), 0.0f);
+  std::vector<float> dycl(static_cast<size_t>(chunk * dy_sample));
+  std::vector<float> out(static_cast<size_t>(taps * u.K * l.Cp), 0.0f);  // (taps, K, Cp)
+  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
+    const int64_t samples = std::min(chunk, p.N - n0);
+    for (int64_t i = 0; i < samples; ++i) {
+      const float* xn = x + (n0 + i) * p.C * p.D * p.H * p.W;
+      float* xi = xcl.data() + i * l.x_sample();
+      if (unfold)
+        input_unfolded(p, l, xn, xi);
+      else
+        input_channels_last(p, l, xn, xi);
+      output_gradient_channels_last(p, dy + (n0 + i) * dy_sample, dycl.data() + i * dy_sample);
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      const int rows = int(std::min(kb, u.K - tasks[i].k0));
+      if (nv == 1)
+        dispatch_block<1>(rows, u, l, xcl.data(), dycl.data(), samples, tasks[i], n0 == 0, out.data());
+      else
+        dispatch_block<2>(rows, u, l, xcl.data(), dycl.data(), samples, tasks[i], n0 == 0, out.data());
+    }
+  }
+  // (taps, K, Cp) → (K, C, T, R, S); unfolded channel c·S + s is filter column s of channel c.
+  const int64_t S = p.S, TR = p.T * p.R;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < p.K; ++k)
+    for (int64_t c = 0; c < p.C; ++c)
+      for (int64_t tr = 0; tr < TR; ++tr)
+        for (int64_t s = 0; s < S; ++s) {
+          const int64_t tap = unfold ? tr : tr * S + s, lane = unfold ? c * S + s : c;
+          dw[((k * p.C + c) * TR + tr) * S + s] = out[static_cast<size_t>((tap * p.K + k) * l.Cp + lane)];
+        }
+}
+
+}  // namespace mtmap::cpu
