@@ -2,18 +2,13 @@
 
 #include <immintrin.h>
 
+#include <cstring>
 #include <vector>
+
+#include "kernels/cpu/cpu_features.h"
 
 namespace mtmap::cpu {
 namespace {
-
-bool cpu_has_avx512() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  return has;
-}
 
 constexpr int64_t kVec = 16;  // floats per AVX-512 register: output columns per block
 
@@ -65,9 +60,15 @@ std::vector<float> padded_input(const Conv3dProblem& p, const float* x, const Pa
       for (int64_t h = 0; h < p.H; ++h) {
         const float* src = x + ((nc * p.D + d) * p.H + h) * p.W;
         float* dst = xp.data() + ((nc * g.Dp + d + p.pad_d) * g.Hp + h + p.pad_h) * g.row_elements();
-        for (int64_t i = 0; i < p.W; ++i) {
-          const int64_t col = i + p.pad_w;
-          dst[(col % g.sw) * g.Wph + col / g.sw] = src[i];
+        if (g.sw == 1) {
+          std::memcpy(dst + p.pad_w, src, sizeof(float) * static_cast<size_t>(p.W));
+          continue;
+        }
+        // Phase φ holds the input columns i with (i + pad_w) % sw == φ, at (i + pad_w) / sw.
+        for (int64_t phase = 0; phase < g.sw; ++phase) {
+          int64_t i = ((phase - p.pad_w) % g.sw + g.sw) % g.sw;
+          float* out = dst + phase * g.Wph + (i + p.pad_w) / g.sw;
+          for (; i < p.W; i += g.sw) *out++ = src[i];
         }
       }
   return xp;

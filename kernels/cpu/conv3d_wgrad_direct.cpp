@@ -22,41 +22,18 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/conv3d_direct.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace mtmap::cpu {
 namespace {
 
 constexpr int64_t kLanes = 16;
 
-bool cpu_has_avx512() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
-  return has;
-}
-
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-struct Layout {
-  int64_t Dp, Hp, Wp;  // padded input extents
-  int64_t Cp;          // input channels rounded up to a multiple of 16
-  int64_t x_sample() const { return Dp * Hp * Wp * Cp; }
-};
-
-// One sample x (C, D, H, W) → x_cl (Dp, Hp, Wp, Cp). Only the interior is written: the caller
-// zeroes the buffer once, and the padding and extra channels stay zero for every sample.
-void input_channels_last(const Conv3dProblem& p, const Layout& l, const float* x, float* out) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t d = 0; d < p.D; ++d)
-    for (int64_t c = 0; c < p.C; ++c)
-      for (int64_t h = 0; h < p.H; ++h) {
-        const float* src = x + ((c * p.D + d) * p.H + h) * p.W;
-        float* dst = out + (((d + p.pad_d) * l.Hp + h + p.pad_h) * l.Wp + p.pad_w) * l.Cp + c;
-        for (int64_t w = 0; w < p.W; ++w) dst[w * l.Cp] = src[w];
-      }
-}
+using Layout = PaddedChannelsLast;
 
 // The unfolded problem: C·S channels, filter (T, R, 1), W = Q (already strided), no W padding.
 Conv3dProblem unfolded_problem(const Conv3dProblem& p) {
@@ -81,16 +58,6 @@ void input_unfolded(const Conv3dProblem& p, const Layout& l, const float* x, flo
       }
 }
 
-// One sample dy (K, Z, P, Q) → dy_cl (Z, P, Q, K).
-void output_gradient_channels_last(const Conv3dProblem& p, const float* dy, float* out) {
-  const int64_t zpq = p.Z * p.P * p.Q;
-#pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < p.K; ++k) {
-    const float* src = dy + k * zpq;
-    for (int64_t i = 0; i < zpq; ++i) out[i * p.K + k] = src[i];
-  }
-}
-
 struct Task {
   int64_t tap, k0, c0;
 };
@@ -111,7 +78,7 @@ __attribute__((target("avx512f"))) void wgrad_block(const Conv3dProblem& p, cons
     for (int64_t z = 0; z < p.Z; ++z)
       for (int64_t row = 0; row < p.P; ++row) {
         const int64_t d = z * p.stride_d + t * p.dil_d, h = row * p.stride_h + r * p.dil_h;
-        const float* xr = xcl + n * l.x_sample() + ((d * l.Hp + h) * l.Wp + s * p.dil_w) * l.Cp + task.c0;
+        const float* xr = xcl + n * l.sample() + ((d * l.Hp + h) * l.Wp + s * p.dil_w) * l.Cp + task.c0;
         const float* dr = dycl + ((n * p.Z + z) * p.P + row) * p.Q * p.K + task.k0;
         for (int64_t q = 0; q < p.Q; ++q, xr += x_step, dr += p.K) {
           __m512 xv[NV];
@@ -165,20 +132,20 @@ void conv3d_wgrad_direct(const Conv3dProblem& p, const float* x, const float* dy
   // memory once per task measured 4× slower. The chunk depends only on the problem, so the
   // summation order (chunk by chunk, sample by sample) is the same for any thread count.
   const int64_t dy_sample = p.Z * p.P * p.Q * p.K;
-  const int64_t chunk = std::clamp<int64_t>((int64_t(1) << 20) / (l.x_sample() + dy_sample), 1, std::max<int64_t>(p.N, 1));
-  std::vector<float> xcl(static_cast<size_t>(chunk * l.x_sample()), 0.0f);
+  const int64_t chunk = std::clamp<int64_t>((int64_t(1) << 20) / (l.sample() + dy_sample), 1, std::max<int64_t>(p.N, 1));
+  std::vector<float> xcl(static_cast<size_t>(chunk * l.sample()), 0.0f);
   std::vector<float> dycl(static_cast<size_t>(chunk * dy_sample));
   std::vector<float> out(static_cast<size_t>(taps * u.K * l.Cp), 0.0f);  // (taps, K, Cp)
   for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
     const int64_t samples = std::min(chunk, p.N - n0);
     for (int64_t i = 0; i < samples; ++i) {
       const float* xn = x + (n0 + i) * p.C * p.D * p.H * p.W;
-      float* xi = xcl.data() + i * l.x_sample();
+      float* xi = xcl.data() + i * l.sample();
       if (unfold)
         input_unfolded(p, l, xn, xi);
       else
-        input_channels_last(p, l, xn, xi);
-      output_gradient_channels_last(p, dy + (n0 + i) * dy_sample, dycl.data() + i * dy_sample);
+        pad_to_channels_last(p, l, xn, xi);
+      planes_to_rows(p.K, p.Z * p.P * p.Q, dy + (n0 + i) * dy_sample, dycl.data() + i * dy_sample);
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < tasks.size(); ++i) {
