@@ -119,6 +119,8 @@ TEST_CASE("conv3d direct channels-last wgrad matches the direct loops in float32
   CHECK_THROWS_WITH(conv3d_wgrad(x, dy, thin, cpu::ConvAlgo::direct), Catch::Contains("input channels"));
   CHECK(conv3d_wgrad(x, dy, thin, cpu::ConvAlgo::fast).shape() == Shape{2, 5, 3, 3, 1});
   Conv3dProblem p64 = conv3d_problem({1, 16, 3, 3, 3}, {16, 16, 1, 1, 1}, opts({1, 1, 1}, {0, 0, 0}));
+  CHECK_THROWS_WITH(conv3d_wgrad(zeros({1, 16, 3, 3, 3}), zeros({1, 16, 3, 3, 3}), p64, cpu::ConvAlgo::direct_channels_last),
+                    Catch::Contains("no channels-last variant"));
   CHECK_THROWS_WITH(conv3d_wgrad(zeros({1, 16, 3, 3, 3}, DType::f64), zeros({1, 16, 3, 3, 3}, DType::f64), p64,
                                  cpu::ConvAlgo::direct),
                     Catch::Contains("float32"));
@@ -171,6 +173,12 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
       {"3x3x3_s222_k8_w20", {1, 8, 5, 6, 20}, {8, 8, 3, 3, 3}, {1, 1, 1}, {2, 2, 2}},
       {"1x1x1_s222_k16_w9", {2, 8, 4, 5, 9}, {16, 8, 1, 1, 1}, {0, 0, 0}, {2, 2, 2}},
       {"3x3x3_s113_k24_w50", {1, 5, 3, 4, 50}, {24, 5, 3, 3, 3}, {0, 1, 1}, {1, 1, 3}},
+      // Short rows (the channels-last kernel's: 6-position blocks across rows and samples, full
+      // and short 64-channel blocks): layer3/layer4-like and a 1-column row.
+      {"cl_k32_c16_q3", {2, 16, 3, 4, 3}, {32, 16, 3, 3, 3}, {1, 1, 1}},
+      {"cl_k64_c32_q1", {3, 32, 2, 1, 1}, {64, 32, 3, 3, 3}, {1, 1, 1}},
+      {"cl_k80_c16_s222", {2, 16, 5, 6, 7}, {80, 16, 3, 3, 3}, {1, 1, 1}, {2, 2, 2}},
+      {"cl_k128_c48_q4", {2, 48, 1, 4, 4}, {128, 48, 3, 3, 3}, {1, 1, 1}},
   };
   uint64_t seed = 500;
   for (const DirectCase& c : direct_cases) {
@@ -195,7 +203,16 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
     Conv3dOptions direct = o, ref = o;
     direct.cpu_algo = cpu::ConvAlgo::direct;
     ref.cpu_algo = cpu::ConvAlgo::reference;
-    compare(conv3d(x, w, direct), conv3d(x, w, ref), p.C * p.filter_volume());
+    const Tensor expected = conv3d(x, w, ref);
+    compare(conv3d(x, w, direct), expected, p.C * p.filter_volume());
+    if (cpu::conv3d_fprop_channels_last_supported(p)) {
+      Conv3dOptions cl = o;
+      cl.cpu_algo = cpu::ConvAlgo::direct_channels_last;
+      compare(conv3d(x, w, cl), expected, p.C * p.filter_volume());
+    }
+    if (cpu::conv3d_dgrad_channels_last_supported(p))
+      compare(conv3d_dgrad(dy, w, p, cpu::ConvAlgo::direct_channels_last),
+              conv3d_dgrad(dy, w, p, cpu::ConvAlgo::reference), p.K * p.filter_volume());
     const bool strided = p.stride_d * p.stride_h * p.stride_w > 1;
     REQUIRE(cpu::conv3d_dgrad_direct_supported(p) == !strided);
     if (strided) continue;

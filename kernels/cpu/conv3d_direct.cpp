@@ -118,18 +118,17 @@ static Conv3dProblem flipped(const Conv3dProblem& p) {
   return f;
 }
 
-bool conv3d_dgrad_direct_supported(const Conv3dProblem& p) {
-  // The flipped problem is a stride-1 forward pass only when p has stride 1.
-  if (!conv3d_direct_supported(p) || p.C % 8 != 0 || p.stride_d != 1 || p.stride_h != 1 || p.stride_w != 1)
-    return false;
+// dgrad of a stride-1 problem is the forward pass of the flipped problem when that problem gives
+// back the input's extents (padding ≤ kernel − 1 on every axis).
+static bool flippable(const Conv3dProblem& p) {
+  if (p.stride_d != 1 || p.stride_h != 1 || p.stride_w != 1) return false;
   if (p.pad_d > p.T - 1 || p.pad_h > p.R - 1 || p.pad_w > p.S - 1) return false;
   Conv3dProblem f = flipped(p);
   return f.Z == p.D && f.P == p.H && f.Q == p.W;
 }
 
-void conv3d_dgrad_direct(const Conv3dProblem& p, const float* dy, const float* w, float* dx) {
-  Conv3dProblem f = flipped(p);
-  // w' (C, K, T, R, S) with every tap reversed in space.
+// w' (C, K, T, R, S): every tap reversed in space, channels transposed.
+static std::vector<float> flipped_weights(const Conv3dProblem& p, const float* w) {
   std::vector<float> wf(static_cast<size_t>(p.weight_elements()));
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t c = 0; c < p.C; ++c)
@@ -138,7 +137,23 @@ void conv3d_dgrad_direct(const Conv3dProblem& p, const float* dy, const float* w
           for (int64_t s = 0; s < p.S; ++s)
             wf[static_cast<size_t>((((c * p.K + k) * p.T + (p.T - 1 - t)) * p.R + (p.R - 1 - r)) * p.S + (p.S - 1 - s))] =
                 w[(((k * p.C + c) * p.T + t) * p.R + r) * p.S + s];
-  run_direct(f, dy, wf.data(), dx);
+  return wf;
+}
+
+bool conv3d_dgrad_direct_supported(const Conv3dProblem& p) {
+  return flippable(p) && conv3d_direct_supported(flipped(p));
+}
+
+void conv3d_dgrad_direct(const Conv3dProblem& p, const float* dy, const float* w, float* dx) {
+  run_direct(flipped(p), dy, flipped_weights(p, w).data(), dx);
+}
+
+bool conv3d_dgrad_channels_last_supported(const Conv3dProblem& p) {
+  return flippable(p) && conv3d_fprop_channels_last_supported(flipped(p));
+}
+
+void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const float* w, float* dx) {
+  conv3d_fprop_channels_last(flipped(p), dy, flipped_weights(p, w).data(), dx);
 }
 
 }  // namespace mtmap::cpu

@@ -4,15 +4,10 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <stdexcept>
-#include <string>
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/conv3d.h"
-#include "kernels/cpu/conv3d_direct.h"
-#include "kernels/cpu/conv3d_reference.h"
-#include "kernels/cpu/dtype_switch.h"
+#include "kernels/cpu/conv3d_gemm.h"
 
 namespace mtmap::cpu {
 namespace {
@@ -114,6 +109,8 @@ void col2vol(const Conv3dProblem& p, const T* col, T* dx) {
         }
 }
 
+}  // namespace
+
 template <class T>
 void fprop_gemm(const Conv3dProblem& p, const T* x, const T* w, T* y) {
   const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
@@ -166,69 +163,11 @@ void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
   if (p.N == 0) std::memset(dw, 0, sizeof(T) * size_t(p.weight_elements()));
 }
 
-}  // namespace
-
-// Resolves `fast` (direct where it applies and pays, else GEMM) and checks that an explicit
-// `direct` applies.
-static ConvAlgo choose(ConvAlgo algo, DType t, bool direct_ok, bool direct_pays, const char* op, const char* needs) {
-  if (algo == ConvAlgo::fast) return t == DType::f32 && direct_ok && direct_pays ? ConvAlgo::direct : ConvAlgo::gemm;
-  if (algo == ConvAlgo::direct && !(t == DType::f32 && direct_ok))
-    throw std::invalid_argument(std::string(op) + ": the direct kernel needs float32, " + needs + " and an AVX-512 CPU");
-  return algo;
-}
-
-static constexpr const char* kDirectNeeds = "no dilation, output channels in multiples of 8 (dgrad: stride 1, input channels too)";
-
-// When the direct kernels beat vol2col + GEMM (measured on the r3d-18 layers at the quickstart
-// scale, 2 AVX-512 cores): fprop and dgrad vectorise along output rows, so rows that fill under
-// 3/4 of their 16-lane vectors (layer3's 8 columns, layer4's 4) lose to GEMM; a 1×1×1 filter has
-// too few FMAs per element to repay the padded (and, strided, polyphase) copy of the input. wgrad
-// vectorises along channels, so only the 1×1×1 rule applies to it.
-static bool rows_fill_vectors(int64_t cols) { return cols * 4 >= (cols + 15) / 16 * 16 * 3; }
-static bool direct_pays(const Conv3dProblem& p, int64_t row_length) {
-  return p.filter_volume() > 1 && rows_fill_vectors(row_length);
-}
-
-// Runs one operator's reference or GEMM implementation in the C++ type of `t`; `a`, `b` are the
-// operator's two inputs and `out` its output, in the order the implementations take them.
-template <class Reference, class Gemm>
-static void run_typed(const char* op, DType t, ConvAlgo algo, const void* a, const void* b, void* out, Reference reference,
-                      Gemm gemm) {
-  float_switch(op, t, [&](auto zero) {
-    using T = decltype(zero);
-    auto* ta = static_cast<const T*>(a);
-    auto* tb = static_cast<const T*>(b);
-    auto* to = static_cast<T*>(out);
-    if (algo == ConvAlgo::reference)
-      reference(ta, tb, to);
-    else
-      gemm(ta, tb, to);
-  });
-}
-
-void conv3d_fprop(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* w, void* y) {
-  ConvAlgo algo = choose(algo_in, t, conv3d_direct_supported(p), direct_pays(p, p.Q), "conv3d_fprop", kDirectNeeds);
-  if (algo == ConvAlgo::direct)
-    return conv3d_fprop_direct(p, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y));
-  run_typed("conv3d_fprop", t, algo, x, w, y, [&](auto a, auto b, auto o) { conv3d_fprop_reference(p, a, b, o); },
-            [&](auto a, auto b, auto o) { fprop_gemm(p, a, b, o); });
-}
-
-void conv3d_dgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
-  ConvAlgo algo = choose(algo_in, t, conv3d_dgrad_direct_supported(p), direct_pays(p, p.W), "conv3d_dgrad", kDirectNeeds);
-  if (algo == ConvAlgo::direct)
-    return conv3d_dgrad_direct(p, static_cast<const float*>(dy), static_cast<const float*>(w), static_cast<float*>(dx));
-  run_typed("conv3d_dgrad", t, algo, dy, w, dx, [&](auto a, auto b, auto o) { conv3d_dgrad_reference(p, a, b, o); },
-            [&](auto a, auto b, auto o) { dgrad_gemm(p, a, b, o); });
-}
-
-void conv3d_wgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
-  ConvAlgo algo = choose(algo_in, t, conv3d_wgrad_direct_supported(p), p.filter_volume() > 1, "conv3d_wgrad",
-                         "input channels (times the filter width, where fewer than 13) that fill 16-lane vectors");
-  if (algo == ConvAlgo::direct)
-    return conv3d_wgrad_direct(p, static_cast<const float*>(x), static_cast<const float*>(dy), static_cast<float*>(dw));
-  run_typed("conv3d_wgrad", t, algo, x, dy, dw, [&](auto a, auto b, auto o) { conv3d_wgrad_reference(p, a, b, o); },
-            [&](auto a, auto b, auto o) { wgrad_gemm(p, a, b, o); });
-}
+template void fprop_gemm(const Conv3dProblem&, const float*, const float*, float*);
+template void dgrad_gemm(const Conv3dProblem&, const float*, const float*, float*);
+template void wgrad_gemm(const Conv3dProblem&, const float*, const float*, float*);
+template void fprop_gemm(const Conv3dProblem&, const double*, const double*, double*);
+template void dgrad_gemm(const Conv3dProblem&, const double*, const double*, double*);
+template void wgrad_gemm(const Conv3dProblem&, const double*, const double*, double*);
 
 }  // namespace mtmap::cpu
