@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/common/conv3d_taps.h"
 #include "kernels/cpu/cpu_features.h"
 
 namespace mtmap::cpu {
@@ -29,17 +30,21 @@ template <int KB>
 __attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const float* xp, const Padded& g,
                                                  const float* wt, int64_t k0, int64_t z, int64_t row, float* y_n) {
   const int64_t taps_k = p.K;  // stride between taps in wt
+  // Taps along D and H that read only padding for this output row add zeros: skipped.
+  int64_t t0, t1, r0, r1;
+  taps_inside(z, p.stride_d, p.pad_d, 1, p.D, p.T, &t0, &t1);
+  taps_inside(row, p.stride_h, p.pad_h, 1, p.H, p.R, &r0, &r1);
   for (int64_t q = 0; q < p.Q; q += kVec) {
     const int64_t cols = p.Q - q < kVec ? p.Q - q : kVec;
     const __mmask16 mask = __mmask16((1u << cols) - 1u);
     __m512 acc[KB];
     for (int i = 0; i < KB; ++i) acc[i] = _mm512_setzero_ps();
-    const float* wtap = wt + k0;
     for (int64_t c = 0; c < p.C; ++c)
-      for (int64_t t = 0; t < p.T; ++t)
-        for (int64_t r = 0; r < p.R; ++r) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t r = r0; r < r1; ++r) {
           const float* xrow =
               xp + ((c * g.Dp + z * p.stride_d + t) * g.Hp + row * p.stride_h + r) * g.row_elements() + q;
+          const float* wtap = wt + ((c * p.T + t) * p.R + r) * p.S * taps_k + k0;
           for (int64_t s = 0; s < p.S; ++s, wtap += taps_k) {
             // Masked load: the padded row may end before the last full vector.
             const __m512 xv = _mm512_maskz_loadu_ps(mask, xrow + (s % g.sw) * g.Wph + s / g.sw);

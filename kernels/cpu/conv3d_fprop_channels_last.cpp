@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/common/conv3d_taps.h"
 #include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
@@ -30,19 +31,25 @@ struct Geometry {
   int64_t C, K, T, R, S;
 };
 
+// Taps [lo, hi) per axis that some position of a block reads real input with; the others read
+// only padding for every position of the block and are skipped.
+struct TapRange {
+  int64_t lo[3], hi[3];
+};
+
 // One block: `pb` ≤ PB positions whose x_cl offsets are in `base`, KV vectors of output channels
 // from k0; weights wt (T, R, S, C, K); output rows y_cl (positions, K).
 template <int PB, int KV>
 __attribute__((target("avx512f"))) void block(const Geometry& g, const float* xcl, const int64_t* base, const float* wt,
-                                              int64_t k0, float* y_rows) {
+                                              const TapRange& taps, int64_t k0, float* y_rows) {
   __m512 acc[PB][KV];
   for (int j = 0; j < PB; ++j)
     for (int v = 0; v < KV; ++v) acc[j][v] = _mm512_setzero_ps();
-  const float* w = wt + k0;
-  for (int64_t t = 0; t < g.T; ++t)
-    for (int64_t r = 0; r < g.R; ++r)
-      for (int64_t s = 0; s < g.S; ++s) {
+  for (int64_t t = taps.lo[0]; t < taps.hi[0]; ++t)
+    for (int64_t r = taps.lo[1]; r < taps.hi[1]; ++r)
+      for (int64_t s = taps.lo[2]; s < taps.hi[2]; ++s) {
         const int64_t tap = ((t * g.l.Hp + r) * g.l.Wp + s) * g.C;
+        const float* w = wt + ((t * g.R + r) * g.S + s) * g.C * g.K + k0;
         for (int64_t c = 0; c < g.C; ++c, w += g.K) {
           __m512 wv[KV];
           for (int v = 0; v < KV; ++v) wv[v] = _mm512_loadu_ps(w + v * kLanes);
@@ -59,15 +66,15 @@ __attribute__((target("avx512f"))) void block(const Geometry& g, const float* xc
 // Runtime (positions, vectors) of a block to the compile-time kernel: the last position block
 // and the last channel block may be short.
 template <int PB = kPositions>
-void dispatch(int pb, int kv, const Geometry& g, const float* xcl, const int64_t* base, const float* wt, int64_t k0,
-              float* y_rows) {
+void dispatch(int pb, int kv, const Geometry& g, const float* xcl, const int64_t* base, const float* wt,
+              const TapRange& taps, int64_t k0, float* y_rows) {
   if constexpr (PB >= 1) {
-    if (pb != PB) return dispatch<PB - 1>(pb, kv, g, xcl, base, wt, k0, y_rows);
+    if (pb != PB) return dispatch<PB - 1>(pb, kv, g, xcl, base, wt, taps, k0, y_rows);
     switch (kv) {
-      case 4: return block<PB, 4>(g, xcl, base, wt, k0, y_rows);
-      case 3: return block<PB, 3>(g, xcl, base, wt, k0, y_rows);
-      case 2: return block<PB, 2>(g, xcl, base, wt, k0, y_rows);
-      default: return block<PB, 1>(g, xcl, base, wt, k0, y_rows);
+      case 4: return block<PB, 4>(g, xcl, base, wt, taps, k0, y_rows);
+      case 3: return block<PB, 3>(g, xcl, base, wt, taps, k0, y_rows);
+      case 2: return block<PB, 2>(g, xcl, base, wt, taps, k0, y_rows);
+      default: return block<PB, 1>(g, xcl, base, wt, taps, k0, y_rows);
     }
   }
 }
@@ -106,7 +113,18 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
     const int64_t first = pbi * kPositions;
     const int pb = int(std::min<int64_t>(kPositions, positions - first));
     const int kv = int(std::min<int64_t>(kVectors, (p.K - k0) / kLanes));
-    dispatch(pb, kv, g, xcl.data(), base.data() + first, wt.data(), k0, y_rows.data() + first * p.K);
+    TapRange taps{{p.T, p.R, p.S}, {0, 0, 0}};
+    for (int64_t i = first; i < first + pb; ++i) {
+      const int64_t o[3] = {(i / (p.Q * p.P)) % p.Z, (i / p.Q) % p.P, i % p.Q};
+      const int64_t stride[3] = {p.stride_d, p.stride_h, p.stride_w}, pad[3] = {p.pad_d, p.pad_h, p.pad_w};
+      const int64_t extent[3] = {p.D, p.H, p.W}, size[3] = {p.T, p.R, p.S};
+      for (int a = 0; a < 3; ++a) {
+        int64_t lo, hi;
+        taps_inside(o[a], stride[a], pad[a], 1, extent[a], size[a], &lo, &hi);
+        if (lo < hi) taps.lo[a] = std::min(taps.lo[a], lo), taps.hi[a] = std::max(taps.hi[a], hi);
+      }
+    }
+    dispatch(pb, kv, g, xcl.data(), base.data() + first, wt.data(), taps, k0, y_rows.data() + first * p.K);
   }
   for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.K, zpq, y_rows.data() + n * zpq * p.K, y + n * p.K * zpq);
 }

@@ -78,6 +78,9 @@ __attribute__((target("avx512f"))) void wgrad_block(const Conv3dProblem& p, cons
     for (int64_t z = 0; z < p.Z; ++z)
       for (int64_t row = 0; row < p.P; ++row) {
         const int64_t d = z * p.stride_d + t * p.dil_d, h = row * p.stride_h + r * p.dil_h;
+        // A row of padding adds zeros: skipped (two of layer4's three temporal taps at the
+        // quickstart scale).
+        if (d < p.pad_d || d >= p.pad_d + p.D || h < p.pad_h || h >= p.pad_h + p.H) continue;
         const float* xr = xcl + n * l.sample() + ((d * l.Hp + h) * l.Wp + s * p.dil_w) * l.Cp + task.c0;
         const float* dr = dycl + ((n * p.Z + z) * p.P + row) * p.Q * p.K + task.k0;
         for (int64_t q = 0; q < p.Q; ++q, xr += x_step, dr += p.K) {
