@@ -135,11 +135,14 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
   if (autograd::needs_grad({&a, &b}))
     autograd::record("add_relu", {a, b}, out,
                      [sa = a.shape(), sb = b.shape(), y = out.detach()](const Tensor& g, const Needs& n) {
-                       Tensor masked = where(launch_compare("add_relu", CompareOp::gt, y, zero_like_scalar(y)), g,
-                                             zero_like_scalar(g));
+                       Tensor masked = relu_backward(g, y);
                        return Grads{n[0] ? sum_to_shape(masked, sa) : Tensor(), n[1] ? sum_to_shape(masked, sb) : Tensor()};
                      });
   return out;
+}
+
+Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  return launch_binary("relu_backward", BinaryOp::relu_grad, g, y);
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) { return launch_compare("eq", CompareOp::eq, a, b); }

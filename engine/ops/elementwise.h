@@ -14,6 +14,9 @@ Tensor pow(const Tensor& a, const Tensor& b);  // a > 0 where b's gradient is wa
 Tensor maximum(const Tensor& a, const Tensor& b);  // gradient to the larger (a on ties)
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor add_relu(const Tensor& a, const Tensor& b);  // relu(a + b) in one pass (residual blocks)
+// The gradient g through a ReLU whose output was y: y > 0 ? g : 0, in one pass. For backward
+// functions; not itself differentiable (records nothing).
+Tensor relu_backward(const Tensor& g, const Tensor& y);
 
 // scalar forms
 Tensor add(const Tensor& a, double s);

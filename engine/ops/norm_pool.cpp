@@ -69,7 +69,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                      [x, w, y_saved = o.relu ? y.detach() : Tensor(), mean, invstd, s, training = o.training](
                          const Tensor& g_in, const Needs& n) {
                        Tensor g = g_in;
-                       if (y_saved.defined()) g = where(gt(y_saved, 0.0), g, scalar_tensor(0.0, g.dtype()));
+                       if (y_saved.defined()) g = relu_backward(g, y_saved);
                        g = g.contiguous();
                        Tensor dx = n[0] ? empty(x.shape(), x.dtype()) : Tensor();
                        Tensor dw = n[1] ? empty(w.shape(), w.dtype()) : Tensor();

@@ -78,7 +78,7 @@ Tensor relu(const Tensor& x) {
   Tensor out = launch_unary("relu", x, UnaryOp::relu);
   if (autograd::needs_grad({&x}))
     autograd::record("relu", {x}, out, [x = x.detach()](const Tensor& g, const Needs&) {
-      return Grads{where(gt(x, 0.0), g, zero_like_scalar(g))};
+      return Grads{relu_backward(g, x)};  // x > 0 exactly where relu(x) > 0
     });
   return out;
 }

@@ -37,7 +37,8 @@ enum class BinaryOp : uint8_t {
   pow,
   maximum,
   minimum,
-  add_relu,  // max(x + y, 0): a residual block's last two steps in one pass
+  add_relu,   // max(x + y, 0): a residual block's last two steps in one pass
+  relu_grad,  // y > 0 ? x : 0: a gradient x through a ReLU whose output was y, in one pass
 };
 enum class CompareOp : uint8_t { eq, ne, lt, le, gt, ge };
 
@@ -91,6 +92,7 @@ MTMAP_HD inline T apply_binary(BinaryOp op, T x, T y) {
     case BinaryOp::maximum: return x > y ? x : y;
     case BinaryOp::minimum: return x < y ? x : y;
     case BinaryOp::add_relu: return x + y > T(0) ? x + y : T(0);
+    case BinaryOp::relu_grad: return y > T(0) ? x : T(0);
   }
   return x;
 }

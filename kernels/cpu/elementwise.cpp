@@ -87,6 +87,9 @@ void binary(DType t, BinaryOp op, const BinaryParams& p, const void* a, const vo
         case BinaryOp::add_relu:
           binary_row(z + o, xr, yr, step[1], step[2], len, [](T u, T v) { return u + v > T(0) ? u + v : T(0); });
           break;
+        case BinaryOp::relu_grad:
+          binary_row(z + o, xr, yr, step[1], step[2], len, [](T u, T v) { return v > T(0) ? u : T(0); });
+          break;
         default:
           binary_row(z + o, xr, yr, step[1], step[2], len, [op](T u, T v) { return apply_binary(op, u, v); });
       }
