@@ -14,13 +14,14 @@
 //    same terms in the same order in the same type as the CPU (bf16: the CPU f32 op on the same
 //    bf16 values, rounded once to bf16, is exactly what the GPU computes).
 //  - batch norm f64: rtol 1e-10 (the GPU sums shifted values, the CPU does two passes).
-//  - batch norm f32: rtol 1e-5, atol 1e-5 on y (nvcc contracts a·x + b into an FMA: a difference
-//    of ~1 ulp of |a·x| ≤ 10 near y = 0); dx rtol 1e-4, atol 1e-5 (float arithmetic on the GPU,
-//    double on the CPU, on terms of size ~1); dgamma, dbeta and running statistics (double sums
-//    on both sides) rtol 1e-5, atol 1e-4.
+//  - batch norm f32: rtol 1e-5, atol 1e-5 on y (the same a·x + b without FMA on both sides; a and
+//    b may still differ by an ulp from the statistics' last bits); dx rtol 1e-4, atol 1e-5 (float
+//    arithmetic on the GPU, double on the CPU, on terms of size ~1); dgamma, dbeta and running
+//    statistics (double sums on both sides) rtol 1e-5, atol 1e-4.
 //  - batch norm bf16: against the CPU f32 op on the same bf16 values; the GPU computes in float
-//    and rounds each output once to bf16 (8 significant bits: relative error ≤ 2^-9 ≈ 2e-3), so
-//    rtol 5e-3 with atol 1e-4 for results near 0 (float-level differences of terms of size ~1).
+//    and rounds each output once to bf16 (8 significant bits: a rounding moves a value by at most
+//    half an ulp, ≤ 2^-8 ≈ 3.9e-3 of it), so rtol 5e-3 with atol 1e-4 for results near 0
+//    (float-level differences, ~1e-6, of terms of size ~1).
 #include "engine/ops/copy.h"
 #include "engine/ops/norm_pool.h"
 #include "engine/ops/reduce.h"
@@ -254,6 +255,19 @@ TEST_CASE("cuda add_relu (residual add + ReLU) on ResNet shapes is bit-exact wit
       check_exact(wda, got_da, what + " da");
       check_exact(wdb, got_db, what + " db");
     }
+}
+
+}  // namespace mtmap::test
+
+namespace mtmap::test {
+
+TEST_CASE("cuda batch_norm rejects a weight on another device, naming the op and both devices") {
+  if (gpu().is_cpu()) return;  // the self-check mode has a single device
+  Tensor x = ones({2, 3, 4}, DType::f32, gpu());
+  Tensor w = ones({3}), b = zeros({3}, DType::f32, gpu());
+  Tensor rm = zeros({3}, DType::f32, gpu()), rv = ones({3}, DType::f32, gpu());
+  REQUIRE_THROWS_WITH(batch_norm(x, w, b, rm, rv, BatchNormOptions{}),
+                      Catch::Contains("batch_norm") && Catch::Contains("cpu") && Catch::Contains("cuda:0"));
 }
 
 }  // namespace mtmap::test
