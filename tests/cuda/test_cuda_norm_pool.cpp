@@ -106,7 +106,8 @@ TEST_CASE("cuda batch_norm: train and eval, relu fused or not, match the CPU (Re
       for (bool relu : {false, true}) check_bn({2, 64, 8, 28, 28}, t, training, relu, 11);
 }
 
-TEST_CASE("cuda batch_norm: tiny, odd and chunk-edge shapes match the CPU") {
+// [bn_small]: small enough for compute-sanitizer memcheck (tools/device-check.sh --memcheck).
+TEST_CASE("cuda batch_norm: tiny, odd and chunk-edge shapes match the CPU", "[bn_small]") {
   for (DType t : float_types()) {
     for (bool relu : {false, true}) {
       check_bn({2, 1, 1, 1, 1}, t, true, relu, 21);      // C = 1, the fewest values training takes
@@ -187,11 +188,17 @@ Pool3dOptions pool(std::array<int64_t, 3> k, std::array<int64_t, 3> s, std::arra
 
 }  // namespace
 
-TEST_CASE("cuda max_pool3d forward and backward are bit-exact with the CPU") {
+TEST_CASE("cuda max_pool3d forward and backward are bit-exact with the CPU (ResNet shapes)") {
   for (DType t : float_types()) {
     // The Hara stem's pool on a ResNet-sized activation: 3³, stride 2, padding 1.
     check_max_pool({2, 64, 8, 28, 28}, pool({3, 3, 3}, {2, 2, 2}, {1, 1, 1}), t, false, false, 51);
     check_max_pool({2, 8, 4, 28, 28}, pool({1, 3, 3}, {1, 2, 2}, {0, 1, 1}), t, false, false, 52);
+  }
+}
+
+// [pool_small]: small enough for compute-sanitizer memcheck (tools/device-check.sh --memcheck).
+TEST_CASE("cuda max_pool3d forward and backward are bit-exact with the CPU (odd shapes)", "[pool_small]") {
+  for (DType t : float_types()) {
     // Odd sizes, unequal kernel/stride/padding per axis, windows that overlap (stride < kernel).
     check_max_pool({3, 5, 7, 9, 11}, pool({2, 3, 2}, {1, 2, 3}, {1, 1, 0}), t, false, false, 53);
     // Ties (first wins) with overlapping windows: one input collects several outputs' gradients.
@@ -224,10 +231,15 @@ void check_avg_pool(const Shape& shape, std::array<int64_t, 3> out, DType t, uin
 
 }  // namespace
 
-TEST_CASE("cuda adaptive_avg_pool3d forward and backward are bit-exact with the CPU") {
+TEST_CASE("cuda adaptive_avg_pool3d forward and backward are bit-exact with the CPU (ResNet shapes)") {
   for (DType t : float_types()) {
     check_avg_pool({2, 64, 2, 7, 7}, {1, 1, 1}, t, 61);    // the ResNet's global pool
     check_avg_pool({2, 16, 8, 28, 28}, {1, 1, 1}, t, 62);  // a long global pool (6272 values)
+  }
+}
+
+TEST_CASE("cuda adaptive_avg_pool3d forward and backward are bit-exact with the CPU (odd shapes)", "[pool_small]") {
+  for (DType t : float_types()) {
     check_avg_pool({3, 5, 7, 9, 11}, {3, 4, 5}, t, 63);     // overlapping cells (In/Out not whole)
     check_avg_pool({1, 2, 2, 3, 3}, {5, 4, 7}, t, 64);      // Out > In: each input in several cells
     check_avg_pool({2, 3, 4, 5, 6}, {4, 5, 6}, t, 65);      // identity

@@ -36,7 +36,7 @@ std::vector<Tensor> reference_values(const std::vector<Tensor>& v) {
 
 }  // namespace
 
-TEST_CASE("cuda FlatParameters: parameters become views of a GPU buffer, grads of a zeroed one") {
+TEST_CASE("cuda FlatParameters: parameters become views of a GPU buffer, grads of a zeroed one", "[optim]") {
   PoisonScope poison;
   Generator gen(81);
   for (DType t : float_types()) {
@@ -59,7 +59,7 @@ TEST_CASE("cuda FlatParameters: parameters become views of a GPU buffer, grads o
   }
 }
 
-TEST_CASE("cuda sgd: several steps with momentum and weight decay match the CPU") {
+TEST_CASE("cuda sgd: several steps with momentum and weight decay match the CPU", "[optim]") {
   for (DType t : float_types()) {
     PoisonScope poison;
     Generator gen(82);
@@ -91,7 +91,7 @@ TEST_CASE("cuda sgd: several steps with momentum and weight decay match the CPU"
   }
 }
 
-TEST_CASE("cuda ema_update matches the CPU") {
+TEST_CASE("cuda ema_update matches the CPU", "[optim]") {
   for (DType t : float_types()) {
     PoisonScope poison;
     Generator gen(83);
