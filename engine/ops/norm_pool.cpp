@@ -9,6 +9,10 @@
 #include "engine/ops/elementwise.h"
 #include "kernels/cpu/norm_pool.h"
 
+#ifdef MTMAP_WITH_CUDA
+#include "kernels/cuda/norm_pool_kernels.h"
+#endif
+
 namespace mtmap {
 namespace {
 
@@ -24,20 +28,9 @@ void check_channel_vector(const char* what, const Tensor& t, const Tensor& x) {
 
 std::vector<double> host_doubles(const Tensor& t) { return t.to_vector<double>(); }
 
-}  // namespace
-
-Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                  const Tensor& running_var, const BatchNormOptions& o) {
-  MTMAP_CHECK(x_in.ndim() >= 2, "batch_norm: input {} needs (N, C, ...)", shape_str(x_in.shape()));
-  detail::check_float("batch_norm", x_in);
-  detail::check_cpu_only("batch_norm", x_in);
-  check_channel_vector("weight", weight, x_in);
-  check_channel_vector("bias", bias, x_in);
-  check_channel_vector("running_mean", running_mean, x_in);
-  check_channel_vector("running_var", running_var, x_in);
-  cpu::BatchNormShape s{x_in.shape()[0], x_in.shape()[1], x_in.numel() / std::max<int64_t>(1, x_in.shape()[0] * x_in.shape()[1])};
-  MTMAP_CHECK(!o.training || s.N * s.S > 1, "batch_norm: training needs more than one value per channel, input {}",
-              shape_str(x_in.shape()));
+// The CPU path: statistics in host doubles, captured by the backward closure.
+Tensor batch_norm_cpu(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                      const Tensor& running_var, const BatchNormOptions& o, const BatchNormShape& s) {
   Tensor x = x_in.detach().contiguous();
   std::vector<double> mean(size_t(s.C)), var(size_t(s.C)), invstd(size_t(s.C));
   if (o.training) {
@@ -82,11 +75,81 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   return y;
 }
 
+// The CUDA path: statistics stay on the device as double vectors (C), the running statistics are
+// updated there, and backward folds the fused ReLU's mask into its own passes.
+Tensor batch_norm_cuda(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                       const Tensor& running_var, const BatchNormOptions& o, const BatchNormShape& s) {
+  MTMAP_CHECK(s.N * s.C * s.S > 0, "batch_norm: empty input {} on {}", shape_str(x_in.shape()), x_in.device().str());
+  const Device dev = x_in.device();
+  Tensor x = x_in.detach().contiguous();
+  Tensor w = weight.detach().contiguous(), b = bias.detach().contiguous();
+  Tensor mean = empty({s.C}, DType::f64, dev), invstd = empty({s.C}, DType::f64, dev);
+  Tensor y = empty(x.shape(), x.dtype(), dev);
+  if (o.training) {
+    MTMAP_CHECK(running_mean.is_contiguous() && running_var.is_contiguous(),
+                "batch_norm: running statistics must be contiguous");
+#ifdef MTMAP_WITH_CUDA
+    Tensor ws = empty({int64_t(cuda::bn_workspace_bytes(s))}, DType::u8, dev);
+#endif
+    MTMAP_ON_CUDA("batch_norm", cuda::bn_train_stats(x.dtype(), s, x.raw(), o.eps, o.momentum, running_mean.raw(),
+                                                     running_var.raw(), static_cast<double*>(mean.raw()),
+                                                     static_cast<double*>(invstd.raw()), ws.raw(),
+                                                     detail::stream_of(dev)));
+  } else {
+    Tensor rm = running_mean.contiguous(), rv = running_var.contiguous();
+    MTMAP_ON_CUDA("batch_norm", cuda::bn_eval_stats(x.dtype(), s.C, o.eps, rm.raw(), rv.raw(),
+                                                    static_cast<double*>(mean.raw()),
+                                                    static_cast<double*>(invstd.raw()), detail::stream_of(dev)));
+  }
+  MTMAP_ON_CUDA("batch_norm", cuda::bn_apply(x.dtype(), s, x.raw(), static_cast<const double*>(mean.raw()),
+                                             static_cast<const double*>(invstd.raw()), w.raw(), b.raw(), o.relu,
+                                             y.raw(), detail::stream_of(dev)));
+  if (autograd::needs_grad({&x_in, &weight, &bias}))
+    autograd::record("batch_norm", {x_in, weight, bias}, y,
+                     [x, w, y_saved = o.relu ? y.detach() : Tensor(), mean, invstd, s, training = o.training](
+                         const Tensor& g_in, const Needs& n) {
+                       const Device dev = x.device();
+                       Tensor g = g_in.contiguous();
+                       Tensor dx = n[0] ? empty(x.shape(), x.dtype(), dev) : Tensor();
+                       Tensor dw = n[1] ? empty(w.shape(), w.dtype(), dev) : Tensor();
+                       Tensor db = n[2] ? empty(w.shape(), w.dtype(), dev) : Tensor();
+#ifdef MTMAP_WITH_CUDA
+                       Tensor ws = empty({int64_t(cuda::bn_workspace_bytes(s))}, DType::u8, dev);
+#endif
+                       MTMAP_ON_CUDA("batch_norm backward",
+                                     cuda::bn_backward(x.dtype(), s, training, x.raw(),
+                                                       y_saved.defined() ? y_saved.raw() : nullptr, g.raw(),
+                                                       static_cast<const double*>(mean.raw()),
+                                                       static_cast<const double*>(invstd.raw()), w.raw(),
+                                                       n[0] ? dx.raw() : nullptr, n[1] ? dw.raw() : nullptr,
+                                                       n[2] ? db.raw() : nullptr, ws.raw(), detail::stream_of(dev)));
+                       return Grads{dx, dw, db};
+                     });
+  return y;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, const BatchNormOptions& o) {
+  MTMAP_CHECK(x_in.ndim() >= 2, "batch_norm: input {} needs (N, C, ...)", shape_str(x_in.shape()));
+  detail::check_float("batch_norm", x_in);
+  check_channel_vector("weight", weight, x_in);
+  check_channel_vector("bias", bias, x_in);
+  check_channel_vector("running_mean", running_mean, x_in);
+  check_channel_vector("running_var", running_var, x_in);
+  BatchNormShape s{x_in.shape()[0], x_in.shape()[1], x_in.numel() / std::max<int64_t>(1, x_in.shape()[0] * x_in.shape()[1])};
+  MTMAP_CHECK(!o.training || s.N * s.S > 1, "batch_norm: training needs more than one value per channel, input {}",
+              shape_str(x_in.shape()));
+  return x_in.device().is_cpu() ? batch_norm_cpu(x_in, weight, bias, running_mean, running_var, o, s)
+                                : batch_norm_cuda(x_in, weight, bias, running_mean, running_var, o, s);
+}
+
 namespace {
 
-cpu::Pool3dShape pool_shape(const Tensor& x, const char* op) {
+Pool3dShape pool_shape(const Tensor& x, const char* op) {
   MTMAP_CHECK(x.ndim() == 5, "{}: input {} must be (N, C, D, H, W)", op, shape_str(x.shape()));
-  cpu::Pool3dShape s;
+  Pool3dShape s;
   s.planes = x.shape()[0] * x.shape()[1];
   s.D = x.shape()[2], s.H = x.shape()[3], s.W = x.shape()[4];
   return s;
@@ -96,8 +159,7 @@ cpu::Pool3dShape pool_shape(const Tensor& x, const char* op) {
 
 Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
   detail::check_float("max_pool3d", x_in);
-  detail::check_cpu_only("max_pool3d", x_in);
-  cpu::Pool3dShape s = pool_shape(x_in, "max_pool3d");
+  Pool3dShape s = pool_shape(x_in, "max_pool3d");
   for (int i = 0; i < 3; ++i)
     MTMAP_CHECK(o.kernel[size_t(i)] >= 1 && o.stride[size_t(i)] >= 1 && o.padding[size_t(i)] >= 0 &&
                     2 * o.padding[size_t(i)] <= o.kernel[size_t(i)],
@@ -112,15 +174,26 @@ Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
   MTMAP_CHECK(s.Z > 0 && s.P > 0 && s.Q > 0, "max_pool3d: input {} smaller than the kernel [{}]", shape_str(x_in.shape()),
               fmt::join(o.kernel, ", "));
   Tensor x = x_in.detach().contiguous();
+  const Device dev = x.device();
   Shape out_shape{x.shape()[0], x.shape()[1], s.Z, s.P, s.Q};
-  Tensor y = empty(out_shape, x.dtype());
-  Tensor argmax = empty(out_shape, DType::i64);
-  cpu::max_pool3d(x.dtype(), s, x.raw(), y.raw(), static_cast<int64_t*>(argmax.raw()));
+  Tensor y = empty(out_shape, x.dtype(), dev);
+  Tensor argmax = empty(out_shape, DType::i64, dev);
+  auto* am = static_cast<int64_t*>(argmax.raw());
+  if (dev.is_cpu())
+    cpu::max_pool3d(x.dtype(), s, x.raw(), y.raw(), am);
+  else
+    MTMAP_ON_CUDA("max_pool3d", cuda::max_pool3d(x.dtype(), s, x.raw(), y.raw(), am, detail::stream_of(dev)));
   if (autograd::needs_grad({&x_in}))
     autograd::record("max_pool3d", {x_in}, y, [s, argmax, in_shape = x.shape()](const Tensor& g, const Needs&) {
       Tensor gc = g.contiguous();
-      Tensor dx = empty(in_shape, g.dtype());
-      cpu::max_pool3d_backward(g.dtype(), s, gc.raw(), static_cast<const int64_t*>(argmax.raw()), dx.raw());
+      const Device dev = gc.device();
+      Tensor dx = empty(in_shape, g.dtype(), dev);
+      auto* am = static_cast<const int64_t*>(argmax.raw());
+      if (dev.is_cpu())
+        cpu::max_pool3d_backward(g.dtype(), s, gc.raw(), am, dx.raw());
+      else
+        MTMAP_ON_CUDA("max_pool3d backward",
+                      cuda::max_pool3d_backward(g.dtype(), s, gc.raw(), am, dx.raw(), detail::stream_of(dev)));
       return Grads{dx};
     });
   return y;
@@ -128,19 +201,28 @@ Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
 
 Tensor adaptive_avg_pool3d(const Tensor& x_in, const std::array<int64_t, 3>& output) {
   detail::check_float("adaptive_avg_pool3d", x_in);
-  detail::check_cpu_only("adaptive_avg_pool3d", x_in);
-  cpu::Pool3dShape s = pool_shape(x_in, "adaptive_avg_pool3d");
+  Pool3dShape s = pool_shape(x_in, "adaptive_avg_pool3d");
   s.Z = output[0], s.P = output[1], s.Q = output[2];
   MTMAP_CHECK(s.Z >= 1 && s.P >= 1 && s.Q >= 1 && s.D >= 1 && s.H >= 1 && s.W >= 1,
               "adaptive_avg_pool3d: output [{}] for input {}", fmt::join(output, ", "), shape_str(x_in.shape()));
   Tensor x = x_in.detach().contiguous();
-  Tensor y = empty({x.shape()[0], x.shape()[1], s.Z, s.P, s.Q}, x.dtype());
-  cpu::adaptive_avg_pool3d(x.dtype(), s, x.raw(), y.raw());
+  const Device dev = x.device();
+  Tensor y = empty({x.shape()[0], x.shape()[1], s.Z, s.P, s.Q}, x.dtype(), dev);
+  if (dev.is_cpu())
+    cpu::adaptive_avg_pool3d(x.dtype(), s, x.raw(), y.raw());
+  else
+    MTMAP_ON_CUDA("adaptive_avg_pool3d",
+                  cuda::adaptive_avg_pool3d(x.dtype(), s, x.raw(), y.raw(), detail::stream_of(dev)));
   if (autograd::needs_grad({&x_in}))
     autograd::record("adaptive_avg_pool3d", {x_in}, y, [s, in_shape = x.shape()](const Tensor& g, const Needs&) {
       Tensor gc = g.contiguous();
-      Tensor dx = empty(in_shape, g.dtype());
-      cpu::adaptive_avg_pool3d_backward(g.dtype(), s, gc.raw(), dx.raw());
+      const Device dev = gc.device();
+      Tensor dx = empty(in_shape, g.dtype(), dev);
+      if (dev.is_cpu())
+        cpu::adaptive_avg_pool3d_backward(g.dtype(), s, gc.raw(), dx.raw());
+      else
+        MTMAP_ON_CUDA("adaptive_avg_pool3d backward",
+                      cuda::adaptive_avg_pool3d_backward(g.dtype(), s, gc.raw(), dx.raw(), detail::stream_of(dev)));
       return Grads{dx};
     });
   return y;

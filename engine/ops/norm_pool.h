@@ -1,5 +1,6 @@
 #pragma once
-// Batch normalisation and 3D pooling (CPU backend; the CUDA kernels are their own issue).
+// Batch normalisation and 3D pooling, on the CPU and on CUDA (kernels/cpu/norm_pool.h,
+// kernels/cuda/norm_pool_kernels.h).
 #include <array>
 
 #include "engine/tensor/tensor.h"

@@ -4,12 +4,11 @@
 #include <cstdint>
 
 #include "kernels/common/dtype.h"
+#include "kernels/common/norm_pool.h"
 
 namespace mtmap::cpu {
 
-struct BatchNormShape {
-  int64_t N = 0, C = 0, S = 0;
-};
+using mtmap::BatchNormShape;
 
 // Per channel: mean and biased variance over N and S (accumulated in double).
 void bn_stats(DType t, const BatchNormShape& s, const void* x, double* mean, double* var);
@@ -22,12 +21,7 @@ void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mea
 void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* dy,
                  const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta);
 
-struct Pool3dShape {
-  int64_t planes = 0;        // N·C
-  int64_t D = 0, H = 0, W = 0;
-  int64_t Z = 0, P = 0, Q = 0;  // output
-  int64_t kd = 1, kh = 1, kw = 1, sd = 1, sh = 1, sw = 1, pd = 0, ph = 0, pw = 0;
-};
+using mtmap::Pool3dShape;
 
 // Max pooling; `argmax` receives, per output, the flat (d·H + h)·W + w index of the winner in its
 // plane (the first one on ties). Padding never wins.

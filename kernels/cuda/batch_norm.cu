@@ -1,0 +1,319 @@
+// Batch norm on CUDA over an (N, C, S) view: training statistics, eval statistics, the apply pass
+// (with the fused ReLU) and the backward pass.
+//
+// Reductions (statistics, gradient sums) run in two deterministic stages, no atomics:
+//  1. grid (C, chunks): block (c, k) sums a fixed slice of channel c's N·S values in double and
+//     writes its partial to the workspace (fixed shuffle tree inside the block);
+//  2. one warp per channel adds that channel's partials in chunk order and finishes the channel.
+// The summation order depends on the shape alone, so results repeat bit for bit. Chunks hold at
+// least kChunkMin values (16 per thread) and there are at most kMaxChunks per channel, so stage 2
+// stays tiny while stage 1 has enough blocks to fill the GPU even at small C.
+//
+// Statistics are sums of d = x − K and d² with K the channel's first value (a shifted data
+// estimate): one read of x instead of the CPU's two passes, and no catastrophic cancellation as
+// long as the mean is within a few standard deviations of one sample, which any sample is for the
+// activations a network produces. Sums are in double on every dtype: Hopper runs double at half
+// the float rate, far above what a memory-bound pass needs.
+// Backward is two passes over (x, dy) — the sums, then dx — the fewest without a grid-wide sync.
+#include <cmath>
+
+#include "kernels/cuda/exact_math.cuh"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/norm_pool_kernels.h"
+
+namespace mtmap::cuda {
+namespace {
+
+using detail::compute_t;
+using detail::load;
+using detail::store;
+
+inline constexpr int64_t kChunkMin = int64_t(detail::kThreads) * 16;
+inline constexpr int64_t kMaxChunks = 1024;
+inline constexpr unsigned kFullMask = 0xffffffffu;
+
+struct Chunking {
+  int64_t count = 0;   // values per channel, N·S
+  int64_t len = 0;     // values per chunk (the last one may be shorter)
+  int64_t chunks = 0;  // chunks per channel
+};
+
+Chunking chunking(const BatchNormShape& s) {
+  Chunking k;
+  k.count = s.N * s.S;
+  k.len = std::max(kChunkMin, (k.count + kMaxChunks - 1) / kMaxChunks);
+  k.chunks = std::max<int64_t>(1, (k.count + k.len - 1) / k.len);
+  return k;
+}
+
+__device__ __forceinline__ double warp_sum(double v) {
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(kFullMask, v, offset);
+  return v;  // complete in lane 0
+}
+
+// Sums a and b over the block; the totals are valid in thread 0 only. Fixed tree: deterministic.
+__device__ void block_sum2(double& a, double& b) {
+  __shared__ double pa[32], pb[32];
+  const int warp = int(threadIdx.x / 32), lane = int(threadIdx.x % 32), warps = int(blockDim.x / 32);
+  a = warp_sum(a);
+  b = warp_sum(b);
+  if (lane == 0) pa[warp] = a, pb[warp] = b;
+  __syncthreads();
+  if (warp == 0) {
+    a = lane < warps ? pa[lane] : 0.0;
+    b = lane < warps ? pb[lane] : 0.0;
+    a = warp_sum(a);
+    b = warp_sum(b);
+  }
+  __syncthreads();  // pa/pb are reused by the next chunk of a grid-stride loop
+}
+
+// Calls f(element offset) for the values [begin, end) of channel c, flattened as j = n·S + i, each
+// thread taking every blockDim-th one. n and i advance without a division per value.
+template <class F>
+__device__ void for_channel_slice(const BatchNormShape& s, int64_t c, int64_t begin, int64_t end, F&& f) {
+  int64_t j = begin + threadIdx.x;
+  if (j >= end) return;
+  int64_t n = j / s.S, i = j - n * s.S;
+  const int64_t step = blockDim.x;
+  for (; j < end; j += step) {
+    f((n * s.C + c) * s.S + i);
+    i += step;
+    if (i >= s.S) {
+      n += i / s.S;
+      i %= s.S;
+    }
+  }
+}
+
+// Stage 1 of the statistics: partial Σd and Σd² (d = x − K) per (channel, chunk).
+template <class T>
+__global__ void stats_partial_kernel(BatchNormShape s, Chunking k, const T* __restrict__ x,
+                                     double* __restrict__ partial) {
+  const int64_t c = blockIdx.x, chunk = blockIdx.y;
+  const double shift = double(load(x[c * s.S]));  // value (n = 0, i = 0) of the channel
+  const int64_t begin = chunk * k.len, end = std::min(begin + k.len, k.count);
+  double s1 = 0, s2 = 0;
+  for_channel_slice(s, c, begin, end, [&](int64_t at) {
+    double d = double(load(x[at])) - shift;
+    s1 += d;
+    s2 += d * d;
+  });
+  block_sum2(s1, s2);
+  if (threadIdx.x == 0) {
+    partial[c * k.chunks + chunk] = s1;
+    partial[(s.C + c) * k.chunks + chunk] = s2;
+  }
+}
+
+// Stage 2: one warp per channel adds the channel's partials (chunk order), then lane 0 finishes.
+__device__ void sum_partials(const double* partial, int64_t C, int64_t c, int64_t chunks, double& a, double& b) {
+  a = 0, b = 0;
+  for (int64_t j = threadIdx.x; j < chunks; j += 32) {
+    a += partial[c * chunks + j];
+    b += partial[(C + c) * chunks + j];
+  }
+  a = warp_sum(a);
+  b = warp_sum(b);
+}
+
+template <class T>
+__global__ void stats_finish_kernel(BatchNormShape s, Chunking k, const T* __restrict__ x,
+                                    const double* __restrict__ partial, double eps, double momentum,
+                                    T* __restrict__ running_mean, T* __restrict__ running_var, double* __restrict__ mean,
+                                    double* __restrict__ invstd) {
+  const int64_t c = blockIdx.x;
+  double s1, s2;
+  sum_partials(partial, s.C, c, k.chunks, s1, s2);
+  if (threadIdx.x != 0) return;
+  const double count = double(k.count), shift = double(load(x[c * s.S]));
+  const double m1 = s1 / count;
+  const double var = fmax(0.0, s2 / count - m1 * m1);
+  const double mu = shift + m1;
+  mean[c] = mu;
+  invstd[c] = 1.0 / sqrt(var + eps);
+  // As the CPU op: in double, then rounded to the buffer's dtype; unbiased variance (PyTorch).
+  running_mean[c] = store<T>(compute_t<T>((1 - momentum) * double(load(running_mean[c])) + momentum * mu));
+  running_var[c] =
+      store<T>(compute_t<T>((1 - momentum) * double(load(running_var[c])) + momentum * var * count / (count - 1)));
+}
+
+template <class T>
+__global__ void eval_stats_kernel(int64_t C, double eps, const T* __restrict__ running_mean,
+                                  const T* __restrict__ running_var, double* __restrict__ mean,
+                                  double* __restrict__ invstd) {
+  for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
+    mean[c] = double(load(running_mean[c]));
+    invstd[c] = 1.0 / sqrt(double(load(running_var[c])) + eps);
+  }
+}
+
+template <class T>
+__global__ void apply_kernel(BatchNormShape s, const T* __restrict__ x, const double* __restrict__ mean,
+                             const double* __restrict__ invstd, const T* __restrict__ gamma, const T* __restrict__ beta,
+                             bool relu, T* __restrict__ y) {
+  using A = compute_t<T>;
+  const int64_t total = s.N * s.C * s.S;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t c = (e / s.S) % s.C;
+    // The CPU kernel's coefficients: computed in double, rounded once to the compute type.
+    const double g = double(load(gamma[c]));
+    const A a = A(g * invstd[c]);
+    const A b = A(double(load(beta[c])) - g * invstd[c] * mean[c]);
+    A v = detail::add_rn(detail::mul_rn(a, A(load(x[e]))), b);  // no FMA: the CPU's rounding
+    if (relu) v = v > A(0) ? v : A(0);
+    y[e] = store<T>(v);
+  }
+}
+
+// The gradient seen by the batch norm: dy, or 0 where the fused ReLU cut the output (y ≤ 0).
+template <class T>
+__device__ __forceinline__ double masked_dy(const T* y_relu, const T* dy, int64_t at) {
+  if (y_relu != nullptr && !(load(y_relu[at]) > compute_t<T>(0))) return 0.0;
+  return double(load(dy[at]));
+}
+
+// Stage 1 of backward: partial Σdy and Σdy·(x − mean) per (channel, chunk).
+template <class T>
+__global__ void backward_partial_kernel(BatchNormShape s, Chunking k, const T* __restrict__ x,
+                                        const T* __restrict__ y_relu, const T* __restrict__ dy,
+                                        const double* __restrict__ mean, double* __restrict__ partial) {
+  const int64_t c = blockIdx.x, chunk = blockIdx.y;
+  const double mu = mean[c];
+  const int64_t begin = chunk * k.len, end = std::min(begin + k.len, k.count);
+  double s1 = 0, s2 = 0;
+  for_channel_slice(s, c, begin, end, [&](int64_t at) {
+    double g = masked_dy(y_relu, dy, at);
+    s1 += g;
+    s2 += g * (double(load(x[at])) - mu);
+  });
+  block_sum2(s1, s2);
+  if (threadIdx.x == 0) {
+    partial[c * k.chunks + chunk] = s1;
+    partial[(s.C + c) * k.chunks + chunk] = s2;
+  }
+}
+
+// Stage 2: dgamma = Σdy·x̂, dbeta = Σdy; the dx coefficients mean(dy), mean(dy·x̂) (0 in eval).
+template <class T>
+__global__ void backward_finish_kernel(BatchNormShape s, Chunking k, bool training, const double* __restrict__ partial,
+                                       const double* __restrict__ invstd, T* __restrict__ dgamma,
+                                       T* __restrict__ dbeta, double* __restrict__ coef) {
+  const int64_t c = blockIdx.x;
+  double sum_dy, sum_dy_xm;
+  sum_partials(partial, s.C, c, k.chunks, sum_dy, sum_dy_xm);
+  if (threadIdx.x != 0) return;
+  const double sum_dy_xhat = sum_dy_xm * invstd[c];
+  if (dgamma != nullptr) dgamma[c] = store<T>(compute_t<T>(sum_dy_xhat));
+  if (dbeta != nullptr) dbeta[c] = store<T>(compute_t<T>(sum_dy));
+  const double count = double(k.count);
+  coef[c] = training ? sum_dy / count : 0.0;
+  coef[s.C + c] = training ? sum_dy_xhat / count : 0.0;
+}
+
+// dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)), in the compute type.
+template <class T>
+__global__ void backward_dx_kernel(BatchNormShape s, const T* __restrict__ x, const T* __restrict__ y_relu,
+                                   const T* __restrict__ dy, const double* __restrict__ mean,
+                                   const double* __restrict__ invstd, const T* __restrict__ gamma,
+                                   const double* __restrict__ coef, T* __restrict__ dx) {
+  using A = compute_t<T>;
+  const int64_t total = s.N * s.C * s.S;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t c = (e / s.S) % s.C;
+    const A g = A(double(load(gamma[c])) * invstd[c]);
+    const A xhat = (A(load(x[e])) - A(mean[c])) * A(invstd[c]);
+    const A d = A(masked_dy(y_relu, dy, e));
+    dx[e] = store<T>(g * (d - A(coef[c]) - xhat * A(coef[s.C + c])));
+  }
+}
+
+void check_shape(const char* launcher, const BatchNormShape& s) {
+  if (s.N < 1 || s.C < 1 || s.S < 1)
+    throw std::invalid_argument(std::string("cuda launcher ") + launcher + ": empty shape (N " + std::to_string(s.N) +
+                                ", C " + std::to_string(s.C) + ", S " + std::to_string(s.S) + ")");
+}
+
+// The grid of the reductions: channels on x (no 65535 limit), chunks (≤ kMaxChunks) on y.
+dim3 partial_grid(const BatchNormShape& s, const Chunking& k) { return dim3(unsigned(s.C), unsigned(k.chunks)); }
+
+}  // namespace
+
+size_t bn_workspace_bytes(const BatchNormShape& s) {
+  // Partials (2 per chunk per channel) and the backward's two coefficients per channel.
+  return size_t(2 * s.C * chunking(s).chunks + 2 * s.C) * sizeof(double);
+}
+
+void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum, void* running_mean,
+                    void* running_var, double* mean, double* invstd, void* workspace, cudaStream_t stream) {
+  check_shape("bn_train_stats", s);
+  if (s.N * s.S < 2) throw std::invalid_argument("cuda launcher bn_train_stats: needs at least 2 values per channel");
+  const Chunking k = chunking(s);
+  auto partial = static_cast<double*>(workspace);
+  detail::float_switch("bn_train_stats", t, [&](auto zero) {
+    using T = decltype(zero);
+    auto xt = static_cast<const T*>(x);
+    stats_partial_kernel<T><<<partial_grid(s, k), detail::kThreads, 0, stream>>>(s, k, xt, partial);
+    detail::check_launch("bn_train_stats (partial sums)");
+    stats_finish_kernel<T><<<unsigned(s.C), 32, 0, stream>>>(s, k, xt, partial, eps, momentum,
+                                                             static_cast<T*>(running_mean),
+                                                             static_cast<T*>(running_var), mean, invstd);
+    detail::check_launch("bn_train_stats (finish)");
+  });
+}
+
+void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var, double* mean,
+                   double* invstd, cudaStream_t stream) {
+  if (C < 1) return;
+  detail::float_switch("bn_eval_stats", t, [&](auto zero) {
+    using T = decltype(zero);
+    eval_stats_kernel<T><<<detail::blocks_for(C), detail::kThreads, 0, stream>>>(
+        C, eps, static_cast<const T*>(running_mean), static_cast<const T*>(running_var), mean, invstd);
+    detail::check_launch("bn_eval_stats");
+  });
+}
+
+void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
+              const void* gamma, const void* beta, bool relu, void* y, cudaStream_t stream) {
+  check_shape("bn_apply", s);
+  detail::float_switch("bn_apply", t, [&](auto zero) {
+    using T = decltype(zero);
+    apply_kernel<T><<<detail::blocks_for(s.N * s.C * s.S), detail::kThreads, 0, stream>>>(
+        s, static_cast<const T*>(x), mean, invstd, static_cast<const T*>(gamma), static_cast<const T*>(beta), relu,
+        static_cast<T*>(y));
+    detail::check_launch("bn_apply");
+  });
+}
+
+void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
+                 const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta,
+                 void* workspace, cudaStream_t stream) {
+  check_shape("bn_backward", s);
+  const Chunking k = chunking(s);
+  auto partial = static_cast<double*>(workspace);
+  double* coef = partial + 2 * s.C * k.chunks;
+  detail::float_switch("bn_backward", t, [&](auto zero) {
+    using T = decltype(zero);
+    auto xt = static_cast<const T*>(x);
+    auto yt = static_cast<const T*>(y_relu);
+    auto gt = static_cast<const T*>(dy);
+    // The sums are needed by dx in training, and by dgamma/dbeta always.
+    if (training || dgamma != nullptr || dbeta != nullptr) {
+      backward_partial_kernel<T><<<partial_grid(s, k), detail::kThreads, 0, stream>>>(s, k, xt, yt, gt, mean, partial);
+      detail::check_launch("bn_backward (partial sums)");
+      backward_finish_kernel<T><<<unsigned(s.C), 32, 0, stream>>>(s, k, training, partial, invstd,
+                                                                 static_cast<T*>(dgamma), static_cast<T*>(dbeta), coef);
+      detail::check_launch("bn_backward (finish)");
+    } else {
+      detail::check_call(cudaMemsetAsync(coef, 0, size_t(2 * s.C) * sizeof(double), stream), "bn_backward",
+                         "clearing the coefficients");
+    }
+    if (dx != nullptr) {
+      backward_dx_kernel<T><<<detail::blocks_for(s.N * s.C * s.S), detail::kThreads, 0, stream>>>(
+          s, xt, yt, gt, mean, invstd, static_cast<const T*>(gamma), coef, static_cast<T*>(dx));
+      detail::check_launch("bn_backward (dx)");
+    }
+  });
+}
+
+}  // namespace mtmap::cuda

@@ -1,0 +1,49 @@
+#pragma once
+// CUDA launchers of batch norm and 3D pooling (f32, f64, bf16; bf16 computes in f32). Raw device
+// pointers, the shape structs the CPU kernels use, a stream; nothing is synchronised.
+// Deterministic: every reduction (BN statistics, BN gradient sums, the pooling gradients) adds its
+// terms in an order fixed by the shape alone; no atomics anywhere.
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+#include "kernels/common/dtype.h"
+#include "kernels/common/norm_pool.h"
+
+namespace mtmap::cuda {
+
+// Device scratch for bn_train_stats and bn_backward (per-block partial sums).
+size_t bn_workspace_bytes(const BatchNormShape& s);
+
+// Training statistics of x (N, C, S): per channel mean and 1/sqrt(biased var + eps) into the
+// double vectors mean, invstd (C each), and the running statistics (dtype t, C each) updated in
+// place: running = (1 − momentum)·running + momentum·batch, with the unbiased variance (PyTorch).
+// Needs N·S ≥ 2.
+void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum, void* running_mean,
+                    void* running_var, double* mean, double* invstd, void* workspace, cudaStream_t stream);
+// Eval statistics: mean = running_mean, invstd = 1/sqrt(running_var + eps) (doubles, C each).
+void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var, double* mean,
+                   double* invstd, cudaStream_t stream);
+// y = a·x + b per channel (a = γ·invstd, b = β − a·mean, as the CPU kernel), max(y, 0) when relu.
+void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
+              const void* gamma, const void* beta, bool relu, void* y, cudaStream_t stream);
+// Backward. y_relu: the forward output when the ReLU was fused (the gradient is kept where y > 0,
+// the mask is applied on the fly, no masked copy of dy), else null. dx, dgamma, dbeta may be null.
+// training: the gradient flows through the batch statistics too.
+void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
+                 const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta,
+                 void* workspace, cudaStream_t stream);
+
+// Max pooling; argmax per output as the CPU kernel (flat index in the plane, first on ties, NaN
+// wins, -1 never happens for a legal shape since padding ≤ kernel/2).
+void max_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, int64_t* argmax, cudaStream_t stream);
+// dx written whole (no memset needed): each input element gathers the dy of the windows whose
+// argmax is itself, in increasing output order (the CPU's order: bit-identical in f32 and f64).
+void max_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, const int64_t* argmax, void* dx,
+                         cudaStream_t stream);
+// Adaptive average pooling: cell i covers [floor(i·In/Out), ceil((i+1)·In/Out)); sums in double.
+void adaptive_avg_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, cudaStream_t stream);
+// dx written whole, each element gathering its cells in increasing order (the CPU's order).
+void adaptive_avg_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, void* dx, cudaStream_t stream);
+
+}  // namespace mtmap::cuda

@@ -1,0 +1,125 @@
+// End-to-end CUDA parity of the model: a tiny 3D ResNet (width 4, 4×16×16 clips, batch 2, both
+// stems) built twice from one seed, one copy moved to the GPU; the forward loss, every parameter
+// gradient and the BN running statistics against the CPU, then two SGD steps (forward, backward,
+// step) and the parameters after each. Needs conv3d on CUDA (engine/ops/conv3d.cpp).
+// Tolerances are norm-relative per parameter, ‖got − want‖ / ‖want‖ (elementwise tolerances fail
+// on gradients that cancel to near 0). The problem amplifies rounding: on the CPU in f64, a 1e-7
+// relative perturbation of the input moves some parameter gradients by up to 1.4e-4 (measured,
+// both stems, batch 2), a factor ~1000. The two devices round differently (other summation
+// orders in convolutions and batch statistics, each op a few float roundings of ~6e-8), so
+// f32 3e-3 (a few 1e-7 × 1000, with margin; a real bug moves gradients by O(1)); f64 1e-9
+// (~1e-16 × 1000, far under).
+#include <cmath>
+
+#include "engine/nn/flat_parameters.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "engine/optim/sgd.h"
+#include "models/resnet3d.h"
+#include "tests/cuda/cuda_test_util.h"
+
+namespace mtmap::test {
+namespace {
+
+// Moves every floating parameter and buffer of `m` to device d in place (every handle to it sees
+// the move). num_batches_tracked (i64) stays on the host, where BatchNorm3d counts it.
+void move_to(const nn::Module& m, Device d) {
+  auto move = [&](const std::vector<nn::NamedTensor>& ts) {
+    for (const nn::NamedTensor& nt : ts) {
+      if (nt.tensor.dtype() == DType::i64) continue;
+      Tensor moved = nt.tensor.detach().to(d).contiguous();
+      TensorImpl& impl = nt.tensor.impl();
+      impl.storage = moved.impl().storage;
+      impl.offset = moved.impl().offset;
+      impl.strides = moved.impl().strides;
+    }
+  };
+  move(m.named_parameters());
+  move(m.named_buffers());
+}
+
+double rel_diff(const Tensor& want, const Tensor& got) {
+  std::vector<double> w = want.to(Device::cpu()).to_vector<double>(), g = got.to(Device::cpu()).to_vector<double>();
+  double num = 0, den = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    num += (g[i] - w[i]) * (g[i] - w[i]);
+    den += w[i] * w[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), 1e-30);  // NaN in got → NaN → fails below
+}
+
+// Every segment of two flat buffers (parameters or gradients), each within tol, named on failure.
+void check_segments(const nn::FlatParameters& layout, const Tensor& want, const Tensor& got, double tol,
+                    const std::string& what) {
+  for (const nn::ParameterSegment& s : layout.segments()) {
+    double r = rel_diff(want.narrow(0, s.offset, s.numel), got.narrow(0, s.offset, s.numel));
+    INFO(what << " " << s.name << ": relative difference " << r << ", tolerance " << tol);
+    CHECK(r <= tol);
+  }
+}
+
+struct Side {
+  std::unique_ptr<models::ResNet3d> net;
+  std::unique_ptr<nn::FlatParameters> flat;
+  std::unique_ptr<optim::Sgd> sgd;
+};
+
+Side make_side(const models::ResNet3dConfig& c, Device d) {
+  Generator gen(2024);  // the same seed on both sides: identical initial weights
+  Side s;
+  s.net = std::make_unique<models::ResNet3d>(c, gen);
+  move_to(*s.net, d);
+  s.flat = std::make_unique<nn::FlatParameters>(*s.net);
+  s.sgd = std::make_unique<optim::Sgd>(*s.flat, optim::SgdOptions{0.9, 1e-3});
+  return s;
+}
+
+// A random-projection objective of the embedding and the pooled features (never a plain sum).
+Tensor loss_of(const models::ResNet3dOutput& out, const Tensor& p_embed, const Tensor& p_feat) {
+  return add(sum(mul(out.embedding, p_embed)), sum(mul(out.features, p_feat)));
+}
+
+}  // namespace
+
+TEST_CASE("cuda model: tiny ResNet3d loss, gradients and two SGD steps match the CPU") {
+  for (DType t : {DType::f64, DType::f32})
+    for (models::Stem stem : {models::Stem::r3d, models::Stem::hara}) {
+      PoisonScope poison;
+      models::ResNet3dConfig c;
+      c.stem = stem;
+      c.width = 4;
+      c.projection_dim = 8;
+      c.dtype = t;
+      const double tol = t == DType::f64 ? 1e-9 : 3e-3;
+      Side cpu = make_side(c, Device::cpu()), dev = make_side(c, gpu());
+      Generator gen(7);
+      Tensor x = random_input({2, 3, 4, 16, 16}, gen, t);
+      Tensor p_embed = random_input({2, 8}, gen, t), p_feat = random_input({2, 32}, gen, t);
+      const std::string name = fmt::format("resnet3d {} {}", dtype_name(t), stem == models::Stem::r3d ? "r3d" : "hara");
+      for (int step = 0; step < 3; ++step) {
+        const std::string what = fmt::format("{} step {}", name, step);
+        cpu.flat->zero_grad();
+        dev.flat->zero_grad();
+        Tensor want = loss_of(cpu.net->forward(x), p_embed, p_feat);
+        Tensor got = loss_of(dev.net->forward(x.to(gpu())), p_embed.to(gpu()), p_feat.to(gpu()));
+        INFO(what << " loss: want " << want.item() << ", got " << got.to(Device::cpu()).item());
+        CHECK(std::abs(got.to(Device::cpu()).item() - want.item()) <= tol * std::max(1.0, std::abs(want.item())));
+        want.backward();
+        got.backward();
+        check_segments(*cpu.flat, cpu.flat->grads(), dev.flat->grads(), tol, what + " grad");
+        std::vector<nn::NamedTensor> wb = cpu.net->named_buffers(), gb = dev.net->named_buffers();
+        for (size_t i = 0; i < wb.size(); ++i) {
+          if (wb[i].tensor.dtype() == DType::i64) continue;
+          double r = rel_diff(wb[i].tensor, gb[i].tensor);
+          INFO(what << " buffer " << wb[i].name << ": relative difference " << r);
+          CHECK(r <= tol);
+        }
+        if (step == 2) break;  // two steps taken; the third pass checked their result
+        cpu.sgd->step(0.05);
+        dev.sgd->step(0.05);
+        check_segments(*cpu.flat, cpu.flat->params(), dev.flat->params(), tol, what + " params after step");
+      }
+    }
+}
+
+}  // namespace mtmap::test
