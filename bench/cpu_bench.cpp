@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -57,10 +58,10 @@ std::vector<Layer> layer_shapes(const CpuBenchConfig& c) {
 }
 
 // Runs the PyTorch peer and collects its JSON lines by kind.
-bool run_peer(const CpuBenchConfig& c, int threads, std::vector<json>& lines) {
+bool run_peer(const CpuBenchConfig& c, int threads, bool layers, std::vector<json>& lines) {
   std::string cmd = fmt::format("{} {}/torch_bench.py --threads {} --reps {} --width {} --frames {} --size {} --batch {}{}",
                                 c.python, c.tools_dir, threads, c.reps, c.width, c.frames, c.size, c.batch,
-                                c.layers ? "" : " --step-only");
+                                layers ? "" : " --step-only");
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
   if (!pipe) return false;
   char buf[4096];
@@ -101,7 +102,7 @@ bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& tab
   out << json{{"kind", "machine"}, {"threads", threads}, {"fma_peak_gflops", peak.gflops}, {"isa", peak.isa}}.dump() << "\n";
 
   std::vector<json> peer;
-  bool peer_ok = !c.peer || run_peer(c, threads, peer);
+  bool peer_ok = !c.peer || run_peer(c, threads, c.layers, peer);
   std::map<std::string, json> peer_layers;
   double peer_step = 0;
   for (const json& j : peer) {
@@ -141,16 +142,50 @@ bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& tab
       }
     }
   }
-  double step = train_step_seconds(c);
-  json line{{"kind", "train_step"}, {"seconds", step}, {"clips_per_s", double(c.batch) / step}};
-  if (peer_step > 0) {
-    line["peer_clips_per_s"] = double(c.batch) / peer_step;
-    line["ratio_to_peer"] = peer_step / step;
+  // The training step in rounds, ours then the peer's (a fresh peer process from the second round
+  // on): on a shared machine the load drifts between two measurements minutes apart, and the
+  // median of per-round ratios is steadier than one ratio of two far-apart medians.
+  std::vector<double> steps, peer_steps, ratios;
+  for (int round = 0; round < std::max(c.rounds, 1); ++round) {
+    const double step = train_step_seconds(c);
+    double peer_s = 0;
+    if (c.peer && round == 0) {
+      peer_s = peer_step;
+    } else if (c.peer) {
+      std::vector<json> lines;
+      if (run_peer(c, threads, false, lines))
+        for (const json& j : lines)
+          if (j["kind"] == "train_step") peer_s = j["seconds"];
+    }
+    json line{{"kind", "train_step_round"}, {"round", round}, {"seconds", step}, {"clips_per_s", double(c.batch) / step}};
+    steps.push_back(step);
+    if (peer_s > 0) {
+      line["peer_clips_per_s"] = double(c.batch) / peer_s;
+      line["ratio_to_peer"] = peer_s / step;
+      peer_steps.push_back(peer_s);
+      ratios.push_back(peer_s / step);
+    }
+    out << line.dump() << std::endl;
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  const double step = median(steps);
+  json line{{"kind", "train_step"}, {"seconds", step}, {"clips_per_s", double(c.batch) / step}, {"rounds", steps.size()}};
+  if (!ratios.empty()) {
+    line["peer_clips_per_s"] = double(c.batch) / median(peer_steps);
+    line["ratio_to_peer"] = median(ratios);
+    line["ratio_to_peer_min"] = *std::min_element(ratios.begin(), ratios.end());
+    line["ratio_to_peer_max"] = *std::max_element(ratios.begin(), ratios.end());
   }
   out << line.dump() << "\n";
-  table << fmt::format("training step (forward, backward, SGD): {:.2f} clips/s", double(c.batch) / step);
-  if (peer_step > 0)
-    table << fmt::format("; PyTorch {:.2f} clips/s; ratio {:.2f}x", double(c.batch) / peer_step, peer_step / step);
+  table << fmt::format("training step (forward, backward, SGD), median of {} rounds: {:.2f} clips/s", steps.size(),
+                       double(c.batch) / step);
+  if (!ratios.empty())
+    table << fmt::format("; PyTorch {:.2f} clips/s; ratio {:.2f}x (rounds {:.2f}x to {:.2f}x)",
+                         double(c.batch) / median(peer_steps), median(ratios), double(line["ratio_to_peer_min"]),
+                         double(line["ratio_to_peer_max"]));
   else if (c.peer)
     table << "; PyTorch peer did not run (is python3-torch installed?)";
   table << "\n";

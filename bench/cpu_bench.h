@@ -16,6 +16,7 @@ struct CpuBenchConfig {
   std::string python = "/usr/bin/python3";
   std::string tools_dir;            // where torch_bench.py lives
   bool layers = true;               // per-layer conv3d numbers (else the training step only)
+  int rounds = 3;                   // training-step rounds, ours and the peer's alternating
 };
 
 // Prints JSON lines (one per measurement, units in the field names) to `json`, and a summary

@@ -15,6 +15,8 @@ void add_bench_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "CPU conv3d and training-step benchmarks against PyTorch (same run, same threads)");
   cmd->add_option("--threads", config->threads, "threads for both (0: every core)");
   cmd->add_option("--reps", config->reps, "timed repetitions (median reported)")->check(CLI::PositiveNumber);
+  cmd->add_option("--rounds", config->rounds, "training-step rounds, ours and the peer's alternating (median ratio)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--width", config->width, "ResNet width")->check(CLI::PositiveNumber);
   cmd->add_option("--frames", config->frames, "clip frames")->check(CLI::PositiveNumber);
   cmd->add_option("--size", config->size, "clip height and width")->check(CLI::PositiveNumber);
