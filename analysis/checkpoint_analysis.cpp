@@ -33,11 +33,14 @@ ResolvedSpec resolve_spec(const models::Checkpoint& ckpt, const CheckpointAnalys
   const std::string config_key = o.config_origin + ".model";
   if (!o.config.model.is_null()) from_config = models::model_spec_from_json(o.config.model, config_key);
   if (ckpt.spec && from_config) {
-    const std::string key = models::model_spec_difference(*ckpt.spec, *from_config);
+    // Only the keys the config gives count: the others hold defaults, not claims about the model.
+    const json mine = models::model_spec_to_json(*ckpt.spec), theirs = models::model_spec_to_json(*from_config);
+    std::string key;
+    for (const auto& [k, v] : o.config.model.items())
+      if (key.empty() && mine[k] != theirs[k]) key = k;
     MTMAP_CHECK(key.empty(), "{}: the checkpoint's model has {} = {} but {} says {} (leave the key out of the config or "
                 "use a matching checkpoint)",
-                ckpt.path, key, models::model_spec_to_json(*ckpt.spec)[key].dump(), config_key,
-                models::model_spec_to_json(*from_config)[key].dump());
+                ckpt.path, key, mine[key].dump(), config_key, theirs[key].dump());
   }
   if (ckpt.spec) return {*ckpt.spec, ckpt.path + " (metadata mtmap.model)"};
   MTMAP_CHECK(from_config.has_value(),

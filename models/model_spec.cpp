@@ -93,13 +93,6 @@ json model_spec_to_json(const ModelSpec& s) {
           {"std", s.std}};
 }
 
-std::string model_spec_difference(const ModelSpec& a, const ModelSpec& b) {
-  const json ja = model_spec_to_json(a), jb = model_spec_to_json(b);
-  for (const auto& [key, value] : ja.items())
-    if (value != jb[key]) return key;
-  return "";
-}
-
 std::vector<BlockShape> block_shapes(const ModelSpec& s) {
   // The block outputs' T, H, W do not depend on the width, so a width-1 twin without a head runs
   // one zero clip and gives them exactly (no second copy of the stride arithmetic to drift); the

@@ -29,10 +29,6 @@ struct ModelSpec {
 ModelSpec model_spec_from_json(const nlohmann::json& j, const std::string& origin);
 nlohmann::json model_spec_to_json(const ModelSpec& s);
 
-// The key where two specs differ ("" when equal): for messages about a checkpoint and a config
-// that disagree.
-std::string model_spec_difference(const ModelSpec& a, const ModelSpec& b);
-
 // Every block's output shape (C, T, H, W) for one clip of the spec's input, in block order.
 struct BlockShape {
   std::string name;
