@@ -64,6 +64,12 @@ void add_init_checkpoint_command(CLI::App& app) {
       sheets.push_back({b.name, it->side_mm, it->neighbourhood_mm,
                         losses::retinotopic_positions(b.channels, b.height, b.width, it->side_mm, gen)});
     }
+    const std::filesystem::path parent = std::filesystem::path(args->out).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      MTMAP_CHECK(!ec, "init-checkpoint: cannot create the folder {}: {}", parent.string(), ec.message());
+    }
     models::save_checkpoint(args->out, net, spec, sheets, {{"mtmap.init_seed", std::to_string(args->seed)}});
     int64_t params = 0;
     for (const Tensor& p : net.parameters()) params += p.numel();
