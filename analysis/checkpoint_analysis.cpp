@@ -113,6 +113,8 @@ CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o)
   const std::optional<Positions> pos = resolve_positions(ckpt, o, probe.layer, shape.units(), unit_shape);
   const Device device = Device::parse(probe.device);
   require_device(device, "mtmap analyze (probe.device / --device)");
+  MTMAP_CHECK(!fs::exists(o.out_dir) || fs::is_directory(o.out_dir), "output {} exists and is not a folder",
+              o.out_dir);
 
   log(o, fmt::format("model: {} from {}", models::model_spec_to_json(rs.spec).dump(), rs.origin));
   log(o, fmt::format("probing {}: {} units ({}), {} clips of {}×{}×{} in batches of {} on {}", probe.layer,
