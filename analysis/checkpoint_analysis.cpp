@@ -38,7 +38,8 @@ ResolvedSpec resolve_spec(const models::Checkpoint& ckpt, const CheckpointAnalys
     std::string key;
     for (const auto& [k, v] : o.config.model.items())
       if (key.empty() && mine[k] != theirs[k]) key = k;
-    MTMAP_CHECK(key.empty(), "{}: the checkpoint's model has {} = {} but {} says {} (leave the key out of the config or "
+    MTMAP_CHECK(key.empty(),
+                "{}: the checkpoint's model has {} = {} but {} says {} (leave the key out of the config or "
                 "use a matching checkpoint)",
                 ckpt.path, key, mine[key].dump(), config_key, theirs[key].dump());
   }
@@ -76,9 +77,8 @@ std::optional<Positions> resolve_positions(const models::Checkpoint& ckpt, const
   Positions p;
   const std::vector<double> xy = sheet.positions.contiguous().to_vector<double>();
   for (int64_t u = 0; u < units; ++u) p.x.push_back(xy[size_t(2 * u)]), p.y.push_back(xy[size_t(2 * u + 1)]);
-  p.source = {{"file", fs::absolute(file).string()},
-              {"side_mm", sheet.side_mm},
-              {"neighbourhood_mm", sheet.neighbourhood_mm}};
+  p.source = {
+      {"file", fs::absolute(file).string()}, {"side_mm", sheet.side_mm}, {"neighbourhood_mm", sheet.neighbourhood_mm}};
   return p;
 }
 
@@ -107,14 +107,13 @@ CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o)
   models::BlockShape shape;
   for (const models::BlockShape& s : models::block_shapes(input_spec))
     if (s.name == probe.layer) shape = s;
-  const std::string unit_shape = fmt::format("{} channels × {}×{} positions at input {}×{}×{}", shape.channels,
-                                             shape.height, shape.width, input_spec.frames, input_spec.size,
-                                             input_spec.size);
+  const std::string unit_shape =
+      fmt::format("{} channels × {}×{} positions at input {}×{}×{}", shape.channels, shape.height, shape.width,
+                  input_spec.frames, input_spec.size, input_spec.size);
   const std::optional<Positions> pos = resolve_positions(ckpt, o, probe.layer, shape.units(), unit_shape);
   const Device device = Device::parse(probe.device);
   require_device(device, "mtmap analyze (probe.device / --device)");
-  MTMAP_CHECK(!fs::exists(o.out_dir) || fs::is_directory(o.out_dir), "output {} exists and is not a folder",
-              o.out_dir);
+  MTMAP_CHECK(!fs::exists(o.out_dir) || fs::is_directory(o.out_dir), "output {} exists and is not a folder", o.out_dir);
 
   log(o, fmt::format("model: {} from {}", models::model_spec_to_json(rs.spec).dump(), rs.origin));
   log(o, fmt::format("probing {}: {} units ({}), {} clips of {}×{}×{} in batches of {} on {}", probe.layer,
@@ -162,7 +161,8 @@ CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o)
       {"model", models::model_spec_to_json(rs.spec)},
       {"model_source", rs.origin},
       {"layer", probe.layer},
-      {"block_output", {{"channels", r.channels}, {"frames", r.block_frames}, {"height", r.height}, {"width", r.width}}},
+      {"block_output",
+       {{"channels", r.channels}, {"frames", r.block_frames}, {"height", r.height}, {"width", r.width}}},
       {"units", r.responses.units},
       {"unit_index", "u = c*H*W + h*W + w; response = block output averaged over its frames"},
       {"sheet", pos ? pos->source : json(nullptr)},
@@ -182,8 +182,8 @@ CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o)
         {"device", device.str()},
         {"device_name", device.is_cuda() ? cuda_device_name(device.index) : std::string("cpu")},
         {"seconds", r.seconds}}},
-      {"responses_npy", probe.save_responses ? json("responses.npy (units, directions, SF, TF, phases); baseline.npy")
-                                             : json(nullptr)}};
+      {"responses_npy",
+       probe.save_responses ? json("responses.npy (units, directions, SF, TF, phases); baseline.npy") : json(nullptr)}};
 
   // 4. Outputs.
   write_run(o.out_dir, cfg, inputs, &t, pos ? &pos->x : nullptr, pos ? &pos->y : nullptr, m ? &*m : nullptr);

@@ -12,12 +12,12 @@
 namespace mtmap::analysis {
 
 struct CheckpointAnalysisOptions {
-  std::string checkpoint;     // safetensors file (models/checkpoint.h)
-  std::string sheet;          // optional: positions from this file instead of the checkpoint's
+  std::string checkpoint;  // safetensors file (models/checkpoint.h)
+  std::string sheet;       // optional: positions from this file instead of the checkpoint's
   std::string out_dir;
-  AnalysisConfig config;      // resolved: probe, model, tuning, map, …
-  std::string config_origin;  // names the config in messages ("defaults" without --config)
-  bool report = false;        // also write report.html
+  AnalysisConfig config;                        // resolved: probe, model, tuning, map, …
+  std::string config_origin;                    // names the config in messages ("defaults" without --config)
+  bool report = false;                          // also write report.html
   std::function<void(const std::string&)> log;  // progress lines; may be empty
 };
 

@@ -49,15 +49,18 @@ void check_one_of(const std::string& value, std::initializer_list<const char*> a
 void validate(const AnalysisConfig& c) {
   const auto& p = c.probe;
   MTMAP_CHECK(!p.layer.empty(), "config probe.layer is empty (e.g. layer3.1)");
-  MTMAP_CHECK(p.directions >= 4 && p.directions % 2 == 0, "config probe.directions = {} (need an even number ≥ 4, so "
-              "every direction has its opposite)", p.directions);
+  MTMAP_CHECK(p.directions >= 4 && p.directions % 2 == 0,
+              "config probe.directions = {} (need an even number ≥ 4, so every direction has its opposite)",
+              p.directions);
   MTMAP_CHECK(!p.wavelengths_px.empty(), "config probe.wavelengths_px is empty");
   for (double w : p.wavelengths_px)
     MTMAP_CHECK(std::isfinite(w) && w >= 2, "config probe.wavelengths_px contains {} (need ≥ 2 pixels: Nyquist)", w);
   MTMAP_CHECK(!p.periods_frames.empty(), "config probe.periods_frames is empty");
   for (double f : p.periods_frames)
-    MTMAP_CHECK(std::isfinite(f) && f > 2, "config probe.periods_frames contains {} (need > 2 frames: at 2 the "
-                "direction is ambiguous, below it aliases)", f);
+    MTMAP_CHECK(std::isfinite(f) && f > 2,
+                "config probe.periods_frames contains {} (need > 2 frames: at 2 the direction is ambiguous, below "
+                "it aliases)",
+                f);
   MTMAP_CHECK(p.phases >= 1, "config probe.phases = {} (need ≥ 1)", p.phases);
   MTMAP_CHECK(p.frames >= 0 && p.size >= 0, "config probe.frames = {}, probe.size = {} (need ≥ 0; 0 = the model's)",
               p.frames, p.size);

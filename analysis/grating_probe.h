@@ -31,11 +31,11 @@ struct ProbeProgress {
 };
 
 struct ProbeResult {
-  ResponseArray responses;        // (units, directions, wavelengths, periods, phases)
-  std::vector<double> baseline;   // (units): the grey clip
+  ResponseArray responses;                                        // (units, directions, wavelengths, periods, phases)
+  std::vector<double> baseline;                                   // (units): the grey clip
   int64_t channels = 0, height = 0, width = 0, block_frames = 0;  // the block output per clip
   int clips = 0, batches = 0;
-  double seconds = 0;             // wall time of generating, forwarding and averaging
+  double seconds = 0;  // wall time of generating, forwarding and averaging
 };
 
 // The stimulus of sweep index k = ((d·S + s)·F + f)·P + p, the order of ResponseArray's last four

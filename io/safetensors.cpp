@@ -191,7 +191,8 @@ void load_module(const SafetensorsFile& file, const std::string& path, nn::Modul
   }
   if (strict)
     for (const auto& [name, t] : file.tensors)
-      MTMAP_CHECK(used.count(name) || (!skip_prefix.empty() && name.starts_with(skip_prefix)), "load_module {}: the file's tensor '{}' {} has no place in the model", path, name,
+      MTMAP_CHECK(used.count(name) || (!skip_prefix.empty() && name.starts_with(skip_prefix)),
+                  "load_module {}: the file's tensor '{}' {} has no place in the model", path, name,
                   shape_str(t.shape()));
 }
 

@@ -110,9 +110,11 @@ SheetPositions read_sheet_positions(const std::string& path, const std::string& 
   }
   std::vector<std::string> blocks = sheet_blocks(f, kSheetPrefix);
   for (const std::string& b : sheet_blocks(f, "")) blocks.push_back(b);
-  MTMAP_FAIL("{}: no sheet positions for block {} (tensor '{}{}.positions' or '{}.positions'); the file has positions "
-             "for: {}",
-             path, block, kSheetPrefix, block, block, blocks.empty() ? "no block" : fmt::format("{}", fmt::join(blocks, ", ")));
+  MTMAP_FAIL(
+      "{}: no sheet positions for block {} (tensor '{}{}.positions' or '{}.positions'); the file has positions "
+      "for: {}",
+      path, block, kSheetPrefix, block, block,
+      blocks.empty() ? "no block" : fmt::format("{}", fmt::join(blocks, ", ")));
 }
 
 std::shared_ptr<ResNet3d> load_model(const Checkpoint& ckpt, const ModelSpec& spec, const std::string& spec_origin) {

@@ -3,10 +3,9 @@
 // and the input it was trained on (clip frames, frame size, the per-channel normalisation). Stored
 // as JSON in a checkpoint's metadata and accepted as the `model` section of a config, with the
 // same keys both ways, so a checkpoint exported from PyTorch (no metadata) can be described by hand.
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

@@ -1,7 +1,6 @@
 // Model checkpoints (spec, state, sheet) and `mtmap analyze --checkpoint` end to end on a tiny
 // random model: the run folder's contents, and every bad input named before anything is written.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -93,7 +92,8 @@ TEST_CASE("model spec: JSON round trip, strict keys, the data pipeline's normali
   CHECK(models::model_spec_to_json(tiny_spec(6)) != j);
   CHECK_THROWS_WITH(models::model_spec_from_json({{"widht", 4}}, "cfg.model"),
                     Catch::Contains("cfg.model.widht: unknown model key") && Catch::Contains("width"));
-  CHECK_THROWS_WITH(models::model_spec_from_json({{"width", "four"}}, "cfg.model"), Catch::Contains("cfg.model.width: wrong type"));
+  CHECK_THROWS_WITH(models::model_spec_from_json({{"width", "four"}}, "cfg.model"),
+                    Catch::Contains("cfg.model.width: wrong type"));
   CHECK_THROWS_WITH(models::model_spec_from_json({{"stem", "r2plus1d"}}, "m"), Catch::Contains("m.stem = 'r2plus1d'"));
   CHECK_THROWS_WITH(models::model_spec_from_json({{"depth", {2, 2}}}, "m"), Catch::Contains("m.depth has 2 entries"));
   // The probe normalises clips as training did: the spec's defaults are the augmentations' defaults.
@@ -216,7 +216,8 @@ TEST_CASE("analyze_checkpoint: a tiny random model end to end", "[checkpoint][an
   const analysis::CheckpointAnalysisSummary s2 = analysis::analyze_checkpoint(o2);
   CHECK(s2.units == 8 * 4 * 4);
   CHECK(!s2.map);
-  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.find("map is skipped") != std::string::npos; }));
+  CHECK(std::any_of(lines.begin(), lines.end(),
+                    [](const std::string& l) { return l.find("map is skipped") != std::string::npos; }));
   CHECK(analysis::read_metrics(o2.out_dir)["kind"] == "tuning");
   CHECK(!fs::exists(d / "out2" / "responses.npy"));
 }
@@ -254,9 +255,9 @@ TEST_CASE("analyze_checkpoint: bad inputs are named and leave the output folder 
     models::ResNet3d net(tiny_spec().net, gen);
     const std::string plain = (d / "plain.safetensors").string();
     io::save_module(plain, net);
-    CHECK_THROWS_WITH(analysis::analyze_checkpoint(tiny_options(plain, out)),
-                      Catch::Contains("plain.safetensors") && Catch::Contains("mtmap.model") &&
-                          Catch::Contains("\"model\" section"));
+    CHECK_THROWS_WITH(analysis::analyze_checkpoint(tiny_options(plain, out)), Catch::Contains("plain.safetensors") &&
+                                                                                  Catch::Contains("mtmap.model") &&
+                                                                                  Catch::Contains("\"model\" section"));
     // With the config's description it runs; a wrong one names the parameter and both shapes.
     auto o = tiny_options(plain, out);
     o.config.model = models::model_spec_to_json(tiny_spec(8));
@@ -267,8 +268,7 @@ TEST_CASE("analyze_checkpoint: bad inputs are named and leave the output folder 
   SECTION("checkpoint and config disagree") {
     auto o = tiny_options(ckpt, out);
     o.config.model = {{"width", 8}};
-    CHECK_THROWS_WITH(analysis::analyze_checkpoint(o),
-                      Catch::Contains("width = 4 but test-config.model says 8"));
+    CHECK_THROWS_WITH(analysis::analyze_checkpoint(o), Catch::Contains("width = 4 but test-config.model says 8"));
   }
   SECTION("sheet of the wrong size") {
     Generator sg(4);
@@ -277,9 +277,9 @@ TEST_CASE("analyze_checkpoint: bad inputs are named and leave the output folder 
     save_sheet(sheet_file, pos, 3.0, sg);
     auto o = tiny_options(ckpt, out);
     o.sheet = sheet_file;
-    CHECK_THROWS_WITH(analysis::analyze_checkpoint(o),
-                      Catch::Contains("small_sheet.safetensors") && Catch::Contains("64 unit positions") &&
-                          Catch::Contains("256 units"));
+    CHECK_THROWS_WITH(analysis::analyze_checkpoint(o), Catch::Contains("small_sheet.safetensors") &&
+                                                           Catch::Contains("64 unit positions") &&
+                                                           Catch::Contains("256 units"));
   }
   SECTION("a CUDA device") {
     auto o = tiny_options(ckpt, out);

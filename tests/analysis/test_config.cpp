@@ -38,8 +38,12 @@ TEST_CASE("Config keeps given values, defaults the rest and round-trips", "[anal
 }
 
 TEST_CASE("Config probe and model sections: strict keys, checked values, round trip", "[analysis][config]") {
-  const json j = {{"probe", {{"layer", "layer2.1"}, {"wavelengths_px", {8, 16}}, {"periods_frames", {3, 6}},
-                             {"device", "cuda:1"}, {"batch_size", 4}}},
+  const json j = {{"probe",
+                   {{"layer", "layer2.1"},
+                    {"wavelengths_px", {8, 16}},
+                    {"periods_frames", {3, 6}},
+                    {"device", "cuda:1"},
+                    {"batch_size", 4}}},
                   {"model", {{"width", 8}}}};
   const AnalysisConfig c = config_from_json(j, "cfg");
   CHECK(c.probe.layer == "layer2.1");
@@ -54,9 +58,11 @@ TEST_CASE("Config probe and model sections: strict keys, checked values, round t
   CHECK(!config_to_json(no_model).contains("model"));
   CHECK_THROWS_WITH(config_from_json({{"probe", {{"wavelength_px", {8}}}}}, "cfg"),
                     Catch::Contains("cfg.probe.wavelength_px: unknown config key"));
-  CHECK_THROWS_WITH(config_from_json({{"probe", {{"periods_frames", {2}}}}}), Catch::Contains("probe.periods_frames contains 2"));
+  CHECK_THROWS_WITH(config_from_json({{"probe", {{"periods_frames", {2}}}}}),
+                    Catch::Contains("probe.periods_frames contains 2"));
   CHECK_THROWS_WITH(config_from_json({{"probe", {{"directions", 15}}}}), Catch::Contains("probe.directions = 15"));
   CHECK_THROWS_WITH(config_from_json({{"probe", {{"device", "tpu"}}}}), Catch::Contains("probe.device = 'tpu'"));
-  CHECK_THROWS_WITH(config_from_json({{"probe", {{"wavelengths_px", {1}}}}}), Catch::Contains("probe.wavelengths_px contains 1"));
+  CHECK_THROWS_WITH(config_from_json({{"probe", {{"wavelengths_px", {1}}}}}),
+                    Catch::Contains("probe.wavelengths_px contains 1"));
   CHECK_THROWS_WITH(config_from_json({{"model", 4}}, "cfg"), Catch::Contains("cfg.model: expected a JSON object"));
 }

@@ -2,7 +2,6 @@
 // grating formula (a "model" that passes its input through), and a real ResNet3d with planted
 // direction-selective units whose preferred directions the analysis must recover.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "analysis/grating_probe.h"
@@ -94,7 +93,11 @@ TEST_CASE("probe: a block that returns the wrong shape is named", "[probe]") {
   ProbeConfig cfg = small_sweep();
   ProbeInput in;
   in.frames = 3, in.size = 4;
-  CHECK_THROWS_WITH(probe_gratings([](const Tensor& x) { return x.reshape({x.size(0), -1}); }, cfg, in),
+  CHECK_THROWS_WITH(probe_gratings(
+                        [](const Tensor& x) {
+                          return x.reshape({x.size(0), -1});
+                        },
+                        cfg, in),
                     Catch::Contains("need (N, C, T, H, W)"));
 }
 
@@ -119,8 +122,8 @@ TEST_CASE("probe + analysis recover the directions planted in a ResNet3d's stem"
   ProbeInput in;
   in.frames = 16, in.size = 32;
   in.mean = {0.485, 0.456, 0.406}, in.std = {0.229, 0.224, 0.225};
-  const ProbeResult r = probe_gratings(
-      [&](const Tensor& x) { return net.forward(x, {"layer3.1"}).blocks.at("layer3.1"); }, cfg, in);
+  const ProbeResult r =
+      probe_gratings([&](const Tensor& x) { return net.forward(x, {"layer3.1"}).blocks.at("layer3.1"); }, cfg, in);
   REQUIRE((r.channels == 16 && r.height == 4 && r.width == 4 && r.block_frames == 4));
 
   const TuningConfig tc;

@@ -20,8 +20,9 @@ void add_analyze_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "analyze", "Probe a model checkpoint's block with drifting gratings; tuning metrics, population tuning and the "
-                 "direction map of its units");
+      "analyze",
+      "Probe a model checkpoint's block with drifting gratings; tuning metrics, population tuning and the "
+      "direction map of its units");
   cmd->add_option("--checkpoint", args->checkpoint, "Model checkpoint (.safetensors; see mtmap init-checkpoint)")
       ->required();
   cmd->add_option("--sheet", args->sheet,

@@ -33,7 +33,8 @@ void add_init_checkpoint_command(CLI::App& app) {
   cmd->add_option("--width", args->width, "Override model.width");
   cmd->add_option("--frames", args->frames, "Override model.frames");
   cmd->add_option("--size", args->size, "Override model.size");
-  cmd->add_flag("--force", args->force, "Replace an existing file (a trained checkpoint is never replaced by accident)");
+  cmd->add_flag("--force", args->force,
+                "Replace an existing file (a trained checkpoint is never replaced by accident)");
   cmd->callback([args] {
     MTMAP_CHECK(args->force || !std::filesystem::exists(args->out),
                 "init-checkpoint: {} exists; give --force to replace it", args->out);
@@ -76,8 +77,9 @@ void add_init_checkpoint_command(CLI::App& app) {
     fmt::print("model: {} ({} parameters)\n", models::model_spec_to_json(spec).dump(), params);
     for (const models::BlockShape& b : shapes)
       fmt::print("  {}: {}×{}×{}×{} → {} units{}\n", b.name, b.channels, b.frames, b.height, b.width, b.units(),
-                 std::find(without.begin(), without.end(), b.name) == without.end() ? "" : " (no sheet: not in the "
-                                                                                           "preprint's table)");
+                 std::find(without.begin(), without.end(), b.name) == without.end() ? ""
+                                                                                    : " (no sheet: not in the "
+                                                                                      "preprint's table)");
     fmt::print("wrote {}\n", args->out);
   });
 }
