@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "analysis/config.h"
 #include "losses/sheet.h"
@@ -19,7 +20,7 @@ void add_init_checkpoint_command(CLI::App& app) {
   struct Args {
     std::string config, out;
     uint64_t seed = 0;
-    int64_t width = 0, frames = 0, size = 0;
+    std::optional<int64_t> width, frames, size;  // given: checked with the rest of the spec
     bool force = false;
   };
   auto args = std::make_shared<Args>();
@@ -45,9 +46,9 @@ void add_init_checkpoint_command(CLI::App& app) {
       if (!c.model.is_null()) model = c.model;
       origin = args->config + ".model";
     }
-    if (args->width) model["width"] = args->width;
-    if (args->frames) model["frames"] = args->frames;
-    if (args->size) model["size"] = args->size;
+    if (args->width) model["width"] = *args->width;
+    if (args->frames) model["frames"] = *args->frames;
+    if (args->size) model["size"] = *args->size;
     const models::ModelSpec spec = models::model_spec_from_json(model, origin);
     const std::vector<models::BlockShape> shapes = models::block_shapes(spec);  // also checks the input fits
 
