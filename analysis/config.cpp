@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 
+#include "engine/core/device.h"
 #include "engine/core/error.h"
 
 namespace mtmap::analysis {
@@ -46,6 +47,33 @@ void check_one_of(const std::string& value, std::initializer_list<const char*> a
 }  // namespace
 
 void validate(const AnalysisConfig& c) {
+  const auto& p = c.probe;
+  MTMAP_CHECK(!p.layer.empty(), "config probe.layer is empty (e.g. layer3.1)");
+  MTMAP_CHECK(p.directions >= 4 && p.directions % 2 == 0,
+              "config probe.directions = {} (need an even number ≥ 4, so every direction has its opposite)",
+              p.directions);
+  MTMAP_CHECK(!p.wavelengths_px.empty(), "config probe.wavelengths_px is empty");
+  for (double w : p.wavelengths_px)
+    MTMAP_CHECK(std::isfinite(w) && w >= 2, "config probe.wavelengths_px contains {} (need ≥ 2 pixels: Nyquist)", w);
+  MTMAP_CHECK(!p.periods_frames.empty(), "config probe.periods_frames is empty");
+  for (double f : p.periods_frames)
+    MTMAP_CHECK(std::isfinite(f) && f > 2,
+                "config probe.periods_frames contains {} (need > 2 frames: at 2 the direction is ambiguous, below "
+                "it aliases)",
+                f);
+  MTMAP_CHECK(p.phases >= 1, "config probe.phases = {} (need ≥ 1)", p.phases);
+  MTMAP_CHECK(p.frames >= 0 && p.size >= 0, "config probe.frames = {}, probe.size = {} (need ≥ 0; 0 = the model's)",
+              p.frames, p.size);
+  MTMAP_CHECK(std::isfinite(p.contrast) && p.contrast > 0 && p.contrast <= 1, "config probe.contrast = {} (need 0..1)",
+              p.contrast);
+  MTMAP_CHECK(p.batch_size >= 1, "config probe.batch_size = {} (need ≥ 1)", p.batch_size);
+  try {
+    (void)Device::parse(p.device);
+  } catch (const Error& e) {
+    MTMAP_FAIL("config probe.device = '{}': {}", p.device, e.what());
+  }
+  MTMAP_CHECK(c.model.is_null() || c.model.is_object(), "config model: expected a JSON object, got {}",
+              c.model.type_name());
   const auto& t = c.tuning;
   check_one_of(t.sf_tf, {"best", "average"}, "tuning.sf_tf");
   check_one_of(t.preferred_direction, {"vector_sum", "argmax"}, "tuning.preferred_direction");
@@ -95,7 +123,29 @@ AnalysisConfig config_from_json(const json& j, const std::string& origin) {
   auto& s = c.stats;
   auto& f = c.figures;
   auto& r = c.run;
+  auto& p = c.probe;
   std::map<std::string, Setter> top = {
+      {"probe",
+       [&](const json& v) {
+         parse_section(v, origin + ".probe",
+                       {{"layer", set(p.layer)},
+                        {"directions", set(p.directions)},
+                        {"wavelengths_px", set(p.wavelengths_px)},
+                        {"periods_frames", set(p.periods_frames)},
+                        {"phases", set(p.phases)},
+                        {"frames", set(p.frames)},
+                        {"size", set(p.size)},
+                        {"contrast", set(p.contrast)},
+                        {"batch_size", set(p.batch_size)},
+                        {"device", set(p.device)},
+                        {"save_responses", set(p.save_responses)}});
+       }},
+      // Checked key by key by models::model_spec_from_json where a checkpoint needs it.
+      {"model",
+       [&](const json& v) {
+         MTMAP_CHECK(v.is_object(), "{}.model: expected a JSON object, got {}", origin, v.type_name());
+         c.model = v;
+       }},
       {"tuning",
        [&](const json& v) {
          parse_section(v, origin + ".tuning",
@@ -169,7 +219,20 @@ json config_to_json(const AnalysisConfig& c) {
   const auto& m = c.map;
   const auto& s = c.stats;
   const auto& f = c.figures;
+  const auto& p = c.probe;
   json j;
+  j["probe"] = {{"layer", p.layer},
+                {"directions", p.directions},
+                {"wavelengths_px", p.wavelengths_px},
+                {"periods_frames", p.periods_frames},
+                {"phases", p.phases},
+                {"frames", p.frames},
+                {"size", p.size},
+                {"contrast", p.contrast},
+                {"batch_size", p.batch_size},
+                {"device", p.device},
+                {"save_responses", p.save_responses}};
+  if (!c.model.is_null()) j["model"] = c.model;
   j["tuning"] = {{"sf_tf", t.sf_tf},
                  {"subtract_baseline", t.subtract_baseline},
                  {"preferred_direction", t.preferred_direction},

@@ -62,7 +62,28 @@ struct RunInfo {
   std::string objective;  // e.g. "joint", "contrastive", "spatial" (preprint Fig. 3B)
 };
 
+// How `mtmap analyze` probes a model (ANALYSIS.md §1): which block, the grating sweep, the clip,
+// and how the clips are batched. Responses are the block output averaged over time (MODEL.md §2).
+struct ProbeConfig {
+  std::string layer = "layer3.1";                    // the MT-like block
+  int directions = 16;                               // θ_k = 360°·k/directions, 0° = rightward, counter-clockwise
+  std::vector<double> wavelengths_px = {8, 16, 32};  // spatial period (f_s = 1/λ cycles/pixel)
+  std::vector<double> periods_frames = {4, 8, 16};   // temporal period (f_t = 1/P cycles/frame; P > 2)
+  int phases = 4;                                    // φ = 360°·p/phases, averaged in the tuning curve
+  int frames = 0;                                    // clip length; 0: the model's training input
+  int size = 0;                                      // frame side in pixels; 0: the model's
+  double contrast = 1.0;
+  int batch_size = 8;          // clips per forward pass (eval mode: the result does not depend on it)
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
+  bool save_responses = true;  // also write responses.npy and baseline.npy into the run folder
+};
+
 struct AnalysisConfig {
+  ProbeConfig probe;
+  // The model's architecture and input (models::ModelSpec keys), for checkpoints that do not carry
+  // it in their metadata. Kept as JSON here and parsed strictly by the model side, so this library
+  // stays model-free; null when the config has no `model` section.
+  nlohmann::json model;
   TuningConfig tuning;
   MapConfig map;
   StatsConfig stats;

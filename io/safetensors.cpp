@@ -170,7 +170,11 @@ void save_module(const std::string& path, const nn::Module& module, const std::m
 }
 
 void load_module(const std::string& path, nn::Module& module, bool strict) {
-  SafetensorsFile file = load_safetensors(path);
+  load_module(load_safetensors(path), path, module, strict);
+}
+
+void load_module(const SafetensorsFile& file, const std::string& path, nn::Module& module, bool strict,
+                 const std::string& skip_prefix) {
   std::vector<nn::NamedTensor> targets = module.named_parameters();
   for (nn::NamedTensor& b : module.named_buffers()) targets.push_back(b);
   std::set<std::string> used;
@@ -187,7 +191,8 @@ void load_module(const std::string& path, nn::Module& module, bool strict) {
   }
   if (strict)
     for (const auto& [name, t] : file.tensors)
-      MTMAP_CHECK(used.count(name), "load_module {}: the file's tensor '{}' {} has no place in the model", path, name,
+      MTMAP_CHECK(used.count(name) || (!skip_prefix.empty() && name.starts_with(skip_prefix)),
+                  "load_module {}: the file's tensor '{}' {} has no place in the model", path, name,
                   shape_str(t.shape()));
 }
 

@@ -31,5 +31,9 @@ void save_module(const std::string& path, const nn::Module& module, const std::m
 // Copies a file's tensors into the module's parameters and buffers (converting the dtype).
 // strict: every parameter and buffer must be in the file and every tensor of the file must be used.
 void load_module(const std::string& path, nn::Module& module, bool strict = true);
+// The same from a file already read (`origin` names it in messages); tensors whose names start with
+// `skip_prefix` (when not empty) are not the module's and are left alone even when strict.
+void load_module(const SafetensorsFile& file, const std::string& origin, nn::Module& module, bool strict,
+                 const std::string& skip_prefix = "");
 
 }  // namespace mtmap::io

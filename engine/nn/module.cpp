@@ -37,6 +37,22 @@ std::vector<Tensor> Module::parameters() const {
   return out;
 }
 
+void Module::to(Device device) {
+  std::vector<NamedTensor> all = named_parameters();
+  for (NamedTensor& b : named_buffers()) all.push_back(b);
+  for (NamedTensor& t : all) {
+    if (t.tensor.device() == device) continue;
+    const Tensor moved = t.tensor.detach().to(device).contiguous();
+    // Re-point the existing TensorImpl rather than replacing the handle: the layers hold copies of
+    // the handle (Conv3d::weight, BatchNorm3d::running_mean, …) that must follow.
+    TensorImpl& impl = t.tensor.impl();
+    impl.storage = moved.impl().storage;
+    impl.offset = moved.offset();
+    impl.strides = moved.strides();
+    impl.grad.reset();
+  }
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& [name, child] : children_) child->train(on);

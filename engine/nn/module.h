@@ -29,6 +29,10 @@ class Module {
   std::vector<NamedTensor> named_buffers() const;
   std::vector<Tensor> parameters() const;
 
+  // Moves every parameter and buffer to `device` in place: each handle (the layers' own fields
+  // included) sees the new storage, as PyTorch's Module.to does. Gradients are dropped.
+  void to(Device device);
+
   void train(bool on = true);
   void eval() { train(false); }
   bool training() const { return training_; }

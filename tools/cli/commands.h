@@ -10,5 +10,7 @@ void add_data_command(CLI::App& app);
 void add_analyze_map_command(CLI::App& app);
 void add_analyze_responses_command(CLI::App& app);
 void add_analyze_report_command(CLI::App& app);
+void add_analyze_command(CLI::App& app);
+void add_init_checkpoint_command(CLI::App& app);
 
 }  // namespace mtmap::cli

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   mtmap::cli::add_analyze_map_command(app);
   mtmap::cli::add_analyze_responses_command(app);
   mtmap::cli::add_analyze_report_command(app);
+  mtmap::cli::add_analyze_command(app);
+  mtmap::cli::add_init_checkpoint_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,32 @@
+#pragma once
+// `mtmap analyze --checkpoint`: a trained (or freshly initialised) model → its probed block's
+// responses to the grating sweep → the same per-unit, population and map analysis, run folder and
+// report as `mtmap analyze-responses`. Everything that can be wrong with the inputs (checkpoint,
+// model description, layer, sheet, device) is checked before the first clip and before anything is
+// written, so a failed run leaves the output folder as it was.
+#include <functional>
+#include <string>
+
+#include "analysis/config.h"
+
+namespace mtmap::analysis {
+
+struct CheckpointAnalysisOptions {
+  std::string checkpoint;  // safetensors file (models/checkpoint.h)
+  std::string sheet;       // optional: positions from this file instead of the checkpoint's
+  std::string out_dir;
+  AnalysisConfig config;                        // resolved: probe, model, tuning, map, …
+  std::string config_origin;                    // names the config in messages ("defaults" without --config)
+  bool report = false;                          // also write report.html
+  std::function<void(const std::string&)> log;  // progress lines; may be empty
+};
+
+struct CheckpointAnalysisSummary {
+  int units = 0, responsive = 0, selective = 0, clips = 0, batches = 0;
+  bool map = false;
+  double probe_seconds = 0, total_seconds = 0;
+};
+
+CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o);
+
+}  // namespace mtmap::analysis
