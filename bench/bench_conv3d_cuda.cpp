@@ -40,14 +40,13 @@ using mtmap::BFloat16;
 using mtmap::Conv3dProblem;
 using mtmap::ConvOperator;
 
-#define BENCH_CUDA(call)                                                                                 \
-  do {                                                                                                   \
-    cudaError_t e_ = (call);                                                                             \
-    if (e_ != cudaSuccess) {                                                                             \
-      std::fprintf(stderr, "bench_conv3d_cuda: %s failed: %s (line %d)\n", #call, cudaGetErrorString(e_), \
-                   __LINE__);                                                                            \
-      std::exit(1);                                                                                      \
-    }                                                                                                    \
+#define BENCH_CUDA(call)                                                                                             \
+  do {                                                                                                               \
+    cudaError_t e_ = (call);                                                                                         \
+    if (e_ != cudaSuccess) {                                                                                         \
+      std::fprintf(stderr, "bench_conv3d_cuda: %s failed: %s (line %d)\n", #call, cudaGetErrorString(e_), __LINE__); \
+      std::exit(1);                                                                                                  \
+    }                                                                                                                \
   } while (0)
 
 struct Layer {
@@ -173,9 +172,12 @@ struct Extents {
 Extents extents(const Conv3dProblem& p, ConvOperator op) {
   int64_t x = p.input_elements(), w = p.weight_elements(), y = p.output_elements();
   switch (op) {
-    case ConvOperator::fprop: return {x, w, y};
-    case ConvOperator::dgrad: return {y, w, x};
-    case ConvOperator::wgrad: return {x, y, w};
+    case ConvOperator::fprop:
+      return {x, w, y};
+    case ConvOperator::dgrad:
+      return {y, w, x};
+    case ConvOperator::wgrad:
+      return {x, y, w};
   }
   return {};
 }
@@ -185,16 +187,22 @@ void run_mtmap(ConvOperator op, const Conv3dProblem& p, const void* in0, const v
                size_t ws_bytes, cudaStream_t s) {
   mtmap::cuda::ConvConfig cfg;  // automatic: bf16 → implicit_gemm (stem for C = 3)
   switch (op) {
-    case ConvOperator::fprop: mtmap::cuda::conv3d_cl_fprop(mtmap::DType::bf16, p, cfg, in0, in1, out, ws, ws_bytes, s); break;
-    case ConvOperator::dgrad: mtmap::cuda::conv3d_cl_dgrad(mtmap::DType::bf16, p, cfg, in0, in1, out, ws, ws_bytes, s); break;
-    case ConvOperator::wgrad: mtmap::cuda::conv3d_cl_wgrad(mtmap::DType::bf16, p, cfg, in0, in1, out, ws, ws_bytes, s); break;
+    case ConvOperator::fprop:
+      mtmap::cuda::conv3d_cl_fprop(mtmap::DType::bf16, p, cfg, in0, in1, out, ws, ws_bytes, s);
+      break;
+    case ConvOperator::dgrad:
+      mtmap::cuda::conv3d_cl_dgrad(mtmap::DType::bf16, p, cfg, in0, in1, out, ws, ws_bytes, s);
+      break;
+    case ConvOperator::wgrad:
+      mtmap::cuda::conv3d_cl_wgrad(mtmap::DType::bf16, p, cfg, in0, in1, out, ws, ws_bytes, s);
+      break;
   }
 }
 
 #ifdef MTMAP_BENCH_CUDNN
-#define BENCH_CUDNN(call)                                                                                    \
-  do {                                                                                                       \
-    cudnnStatus_t s_ = (call);                                                                               \
+#define BENCH_CUDNN(call)                                                                                          \
+  do {                                                                                                             \
+    cudnnStatus_t s_ = (call);                                                                                     \
     if (s_ != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string(#call) + ": " + cudnnGetErrorString(s_)); \
   } while (0)
 
@@ -390,8 +398,9 @@ int main(int argc, char** argv) {
 #else
   const bool have_cudnn = false;
   (void)kCudnnWorkspace;
-  std::printf("bench_conv3d_cuda: built without cuDNN (not found at configure time): mtmap alone, validated "
-              "against its analytic kernel at batch 1\n");
+  std::printf(
+      "bench_conv3d_cuda: built without cuDNN (not found at configure time): mtmap alone, validated "
+      "against its analytic kernel at batch 1\n");
 #endif
 
   std::vector<Row> rows;
@@ -441,9 +450,15 @@ int main(int argc, char** argv) {
           DeviceBuffer w1(ws1);
           auto ncdhw = [&](const mtmap::cuda::ConvConfig& c, void* out, void* w, size_t wb) {
             switch (op) {
-              case ConvOperator::fprop: mtmap::cuda::conv3d_fprop(mtmap::DType::bf16, p1, c, in0.p, in1.p, out, w, wb, stream); break;
-              case ConvOperator::dgrad: mtmap::cuda::conv3d_dgrad(mtmap::DType::bf16, p1, c, in0.p, in1.p, out, w, wb, stream); break;
-              case ConvOperator::wgrad: mtmap::cuda::conv3d_wgrad(mtmap::DType::bf16, p1, c, in0.p, in1.p, out, w, wb, stream); break;
+              case ConvOperator::fprop:
+                mtmap::cuda::conv3d_fprop(mtmap::DType::bf16, p1, c, in0.p, in1.p, out, w, wb, stream);
+                break;
+              case ConvOperator::dgrad:
+                mtmap::cuda::conv3d_dgrad(mtmap::DType::bf16, p1, c, in0.p, in1.p, out, w, wb, stream);
+                break;
+              case ConvOperator::wgrad:
+                mtmap::cuda::conv3d_wgrad(mtmap::DType::bf16, p1, c, in0.p, in1.p, out, w, wb, stream);
+                break;
             }
           };
           BENCH_CUDA(cudaMemset(out_r.p, 0xFF, size_t(e1.out) * 2));
@@ -466,12 +481,14 @@ int main(int argc, char** argv) {
           if (check.ok) {
             row.mtmap_ms = time_ms([&] { run_mtmap(op, p, in0.p, in1.p, out_m.p, ws.p, ws_bytes, stream); }, stream);
 #ifdef MTMAP_BENCH_CUDNN
-            row.cudnn_ms = time_ms([&] { run_cudnn(cudnn, desc, op, choice, in0.p, in1.p, out_r.p, cudnn_ws.p); }, stream);
-            std::snprintf(buf, sizeof buf,
-                          ", \"cudnn_ms\": %.4f, \"cudnn_tflops\": %.2f, \"cudnn_algo\": %d, \"cudnn_deterministic\": %s"
-                          ", \"speedup_vs_cudnn\": %.3f",
-                          row.cudnn_ms, double(p.flops()) / (row.cudnn_ms * 1e9), choice.algo,
-                          choice.deterministic ? "true" : "false", row.cudnn_ms / row.mtmap_ms);
+            row.cudnn_ms =
+                time_ms([&] { run_cudnn(cudnn, desc, op, choice, in0.p, in1.p, out_r.p, cudnn_ws.p); }, stream);
+            std::snprintf(
+                buf, sizeof buf,
+                ", \"cudnn_ms\": %.4f, \"cudnn_tflops\": %.2f, \"cudnn_algo\": %d, \"cudnn_deterministic\": %s"
+                ", \"speedup_vs_cudnn\": %.3f",
+                row.cudnn_ms, double(p.flops()) / (row.cudnn_ms * 1e9), choice.algo,
+                choice.deterministic ? "true" : "false", row.cudnn_ms / row.mtmap_ms);
             cudnn_fields = buf;
 #endif
             row.tflops = double(p.flops()) / (row.mtmap_ms * 1e9);
@@ -483,13 +500,14 @@ int main(int argc, char** argv) {
         }
         all_valid &= row.valid;
         mtmap::GemmShape g = p.gemm_view(op);
-        std::printf("{\"bench\": \"conv3d_cuda\", \"device\": \"%s\", \"layer\": \"%s\", \"batch\": %lld, \"op\": \"%s\", "
-                    "\"dtype\": \"bf16\", \"layout\": \"NDHWC\", \"gemm_m\": %lld, \"gemm_n\": %lld, \"gemm_k\": %lld, "
-                    "\"gflop\": %.3f, \"mtmap_ms\": %.4f, \"mtmap_tflops\": %.2f, \"bf16_peak_tflops\": %.1f, "
-                    "\"mtmap_pct_of_peak\": %.1f%s%s}\n",
-                    device.c_str(), l.name, (long long)batch, op_name(op), (long long)g.m, (long long)g.n,
-                    (long long)g.k, double(p.flops()) / 1e9, row.mtmap_ms, row.tflops, peak, row.pct,
-                    check_fields.c_str(), cudnn_fields.c_str());
+        std::printf(
+            "{\"bench\": \"conv3d_cuda\", \"device\": \"%s\", \"layer\": \"%s\", \"batch\": %lld, \"op\": \"%s\", "
+            "\"dtype\": \"bf16\", \"layout\": \"NDHWC\", \"gemm_m\": %lld, \"gemm_n\": %lld, \"gemm_k\": %lld, "
+            "\"gflop\": %.3f, \"mtmap_ms\": %.4f, \"mtmap_tflops\": %.2f, \"bf16_peak_tflops\": %.1f, "
+            "\"mtmap_pct_of_peak\": %.1f%s%s}\n",
+            device.c_str(), l.name, (long long)batch, op_name(op), (long long)g.m, (long long)g.n, (long long)g.k,
+            double(p.flops()) / 1e9, row.mtmap_ms, row.tflops, peak, row.pct, check_fields.c_str(),
+            cudnn_fields.c_str());
         std::fflush(stdout);
         rows.push_back(row);
       }

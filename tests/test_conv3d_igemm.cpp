@@ -119,7 +119,8 @@ std::vector<double> gemm_through_maps(const IgemmGeom& g, const std::vector<doub
   for (int m = 0; m < g.M; ++m)
     for (int n = 0; n < g.Ngemm; ++n) {
       double s = 0;
-      for (int k = 0; k < k_pad; ++k) s += da[size_t(m) * size_t(k_pad) + size_t(k)] * db[size_t(n) * size_t(k_pad) + size_t(k)];
+      for (int k = 0; k < k_pad; ++k)
+        s += da[size_t(m) * size_t(k_pad) + size_t(k)] * db[size_t(n) * size_t(k_pad) + size_t(k)];
       c[size_t(m) * size_t(g.Ngemm) + size_t(n)] = s;
     }
   return c;
@@ -148,8 +149,8 @@ TEST_CASE("conv3d implicit-GEMM maps reproduce the direct loops for all three op
     ref.stride = c.stride, ref.padding = c.pad, ref.dilation = c.dil, ref.cpu_algo = cpu::ConvAlgo::reference;
     const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
     std::vector<double> x_cl = to_last(x.to_vector<double>(), p.N, p.C, dhw);
-    std::vector<double> w_cl = to_last(w.to_vector<double>(), p.K, p.C, trs);        // (K,T,R,S,C)
-    std::vector<double> w_dg = to_last(w.to_vector<double>(), 1, p.K, p.C * trs);    // (C,T,R,S,K)
+    std::vector<double> w_cl = to_last(w.to_vector<double>(), p.K, p.C, trs);      // (K,T,R,S,C)
+    std::vector<double> w_dg = to_last(w.to_vector<double>(), 1, p.K, p.C * trs);  // (C,T,R,S,K)
     std::vector<double> dy_cl = to_last(dy.to_vector<double>(), p.N, p.K, zpq);
 
     std::vector<double> y = gemm_through_maps<IgemmFprop>(make_igemm_geom(p, ConvOperator::fprop), x_cl, w_cl);
@@ -176,11 +177,11 @@ TEST_CASE("conv3d split-K plans cover the reduction exactly", "[conv3d][igemm]")
   struct L {
     int64_t C, K, D, HW, t, rs, sd, shw, pad_t, pad_rs;
   };
-  std::vector<L> layers = {{3, 64, 16, 112, 3, 7, 1, 2, 1, 3},   {64, 64, 16, 56, 3, 3, 1, 1, 1, 1},
-                           {64, 128, 16, 56, 3, 3, 2, 2, 1, 1},  {64, 128, 16, 56, 1, 1, 2, 2, 0, 0},
-                           {128, 128, 8, 28, 3, 3, 1, 1, 1, 1},  {128, 256, 8, 28, 3, 3, 2, 2, 1, 1},
-                           {256, 256, 4, 14, 3, 3, 1, 1, 1, 1},  {256, 512, 4, 14, 3, 3, 2, 2, 1, 1},
-                           {512, 512, 2, 7, 3, 3, 1, 1, 1, 1},   {5, 3, 3, 5, 2, 3, 1, 1, 0, 1}};
+  std::vector<L> layers = {{3, 64, 16, 112, 3, 7, 1, 2, 1, 3},  {64, 64, 16, 56, 3, 3, 1, 1, 1, 1},
+                           {64, 128, 16, 56, 3, 3, 2, 2, 1, 1}, {64, 128, 16, 56, 1, 1, 2, 2, 0, 0},
+                           {128, 128, 8, 28, 3, 3, 1, 1, 1, 1}, {128, 256, 8, 28, 3, 3, 2, 2, 1, 1},
+                           {256, 256, 4, 14, 3, 3, 1, 1, 1, 1}, {256, 512, 4, 14, 3, 3, 2, 2, 1, 1},
+                           {512, 512, 2, 7, 3, 3, 1, 1, 1, 1},  {5, 3, 3, 5, 2, 3, 1, 1, 0, 1}};
   for (int64_t batch : {1, 8, 32})
     for (const L& l : layers)
       for (ConvOperator op : {ConvOperator::fprop, ConvOperator::dgrad, ConvOperator::wgrad}) {
@@ -196,8 +197,8 @@ TEST_CASE("conv3d split-K plans cover the reduction exactly", "[conv3d][igemm]")
         INFO("C " << l.C << " K " << l.K << " batch " << batch << " op " << int(op));
         CHECK(plan.splits >= 1);
         CHECK(plan.splits <= igemm::kMaxSplits);
-        CHECK(int64_t(plan.splits) * plan.k_tiles_per_split >= k_tiles);       // everything covered
-        CHECK(int64_t(plan.splits - 1) * plan.k_tiles_per_split < k_tiles);    // no empty split
+        CHECK(int64_t(plan.splits) * plan.k_tiles_per_split >= k_tiles);     // everything covered
+        CHECK(int64_t(plan.splits - 1) * plan.k_tiles_per_split < k_tiles);  // no empty split
         if (plan.splits > 1) CHECK(plan.k_tiles_per_split >= igemm::kMinTilesPerSplit);
         CHECK((g.Ngemm <= 64) == (plan.tile == igemm::Tile::t128x64));
         CHECK(plan.vector == conv3d_igemm_vector(op, g.C, g.K));

@@ -22,7 +22,7 @@ void run_cuda(ConvOperator op, const Conv3dOptions& o, const Conv3dProblem& p, c
               Tensor& out) {
   const DType t = out.dtype();
   size_t bytes = cuda::conv3d_workspace_bytes(op, t, p, o.cuda);
-  Tensor ws = empty({int64_t(bytes)}, DType::u8, out.device());
+  Tensor ws = bytes ? empty({int64_t(bytes)}, DType::u8, out.device()) : Tensor();
   void* wp = bytes ? ws.raw() : nullptr;
   cudaStream_t s = detail::stream_of(out.device());
   switch (op) {

@@ -44,19 +44,22 @@ inline bool igemm_fits(const Conv3dProblem& p) {
 
 inline IgemmGeom make_igemm_geom(const Conv3dProblem& p, ConvOperator op) {
   GemmShape s = p.gemm_view(op);
-  return IgemmGeom{int(p.N),       int(p.C),       int(p.D),       int(p.H),     int(p.W),     int(p.K),     int(p.T),
-                   int(p.R),       int(p.S),       int(p.pad_d),   int(p.pad_h), int(p.pad_w), int(p.stride_d),
-                   int(p.stride_h), int(p.stride_w), int(p.dil_d), int(p.dil_h), int(p.dil_w), int(p.Z),     int(p.P),
-                   int(p.Q),       int(s.m),       int(s.n),       int(s.k)};
+  return IgemmGeom{int(p.N),        int(p.C),        int(p.D),        int(p.H),     int(p.W),     int(p.K),
+                   int(p.T),        int(p.R),        int(p.S),        int(p.pad_d), int(p.pad_h), int(p.pad_w),
+                   int(p.stride_d), int(p.stride_h), int(p.stride_w), int(p.dil_d), int(p.dil_h), int(p.dil_w),
+                   int(p.Z),        int(p.P),        int(p.Q),        int(s.m),     int(s.n),     int(s.k)};
 }
 
 // Whether the 8-element vector loads apply: the channel counts the chunks run along are multiples
 // of 8 (then a chunk never straddles a filter tap, a row or the GEMM's reduction edge).
 MTMAP_HD inline bool conv3d_igemm_vector(ConvOperator op, int C, int K) {
   switch (op) {
-    case ConvOperator::fprop: return C % 8 == 0;
-    case ConvOperator::dgrad: return K % 8 == 0;
-    case ConvOperator::wgrad: return C % 8 == 0 && K % 8 == 0;
+    case ConvOperator::fprop:
+      return C % 8 == 0;
+    case ConvOperator::dgrad:
+      return K % 8 == 0;
+    case ConvOperator::wgrad:
+      return C % 8 == 0 && K % 8 == 0;
   }
   return false;
 }

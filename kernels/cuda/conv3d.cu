@@ -7,13 +7,11 @@
 // stride of D·H·W. The transforms cost a read and a write of each activation (memory-bound, a few
 // percent of a 3×3×3 layer's time at 64+ channels), and go away when the engine keeps activations
 // channels-last; the channels-last entry points below are already that interface.
-#include "kernels/cuda/conv3d.h"
-
 #include <stdexcept>
 #include <string>
 
 #include "kernels/common/conv3d_igemm.h"
-#include "kernels/cuda/conv3d_igemm.cuh"
+#include "kernels/cuda/conv3d.h"
 #include "kernels/cuda/conv3d_internal.h"
 #include "kernels/cuda/launch.cuh"
 
@@ -24,9 +22,12 @@ using conv_detail::igemm_binary_version;
 
 const char* op_name(ConvOperator op) {
   switch (op) {
-    case ConvOperator::fprop: return "conv3d_fprop";
-    case ConvOperator::dgrad: return "conv3d_dgrad";
-    case ConvOperator::wgrad: return "conv3d_wgrad";
+    case ConvOperator::fprop:
+      return "conv3d_fprop";
+    case ConvOperator::dgrad:
+      return "conv3d_dgrad";
+    case ConvOperator::wgrad:
+      return "conv3d_wgrad";
   }
   return "conv3d";
 }
@@ -79,20 +80,26 @@ int64_t padded_channels(int64_t C) { return (C + 7) / 8 * 8; }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Runs the tensor-core GEMM of `op` on channels-last operands (a, b as conv3d_igemm.h names
-// them: fprop x, w(KTRSC); dgrad dy, w(CTRSK); wgrad dy, x), writing the channels-last output.
-void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, const void* a, const void* b, void* out, Carve& ws,
+// Runs the tensor-core GEMM of `op` on channels-last operands, given in the launchers' order
+// (fprop x, w (K,T,R,S,C); dgrad dy, w (C,T,R,S,K); wgrad x, dy), writing the channels-last output.
+void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, const void* in0, const void* in1, void* out, Carve& ws,
               cudaStream_t stream, bool measure) {
   IgemmGeom g = make_igemm_geom(p, op);
   ::mtmap::igemm::Plan plan = ::mtmap::igemm::make_plan(op, g);
   float* partial = nullptr;
   if (plan.splits > 1) partial = static_cast<float*>(ws.take(size_t(plan.splits) * size_t(g.M) * size_t(g.Ngemm) * 4));
   if (measure) return;
-  plan.vector = plan.vector && aligned16(a) && aligned16(b);
+  plan.vector = plan.vector && aligned16(in0) && aligned16(in1);
   switch (op) {
-    case ConvOperator::fprop: conv_detail::igemm_fprop(t, plan, g, a, b, out, partial, stream); break;
-    case ConvOperator::dgrad: conv_detail::igemm_dgrad(t, plan, g, a, b, out, partial, stream); break;
-    case ConvOperator::wgrad: conv_detail::igemm_wgrad(t, plan, g, b, a, out, partial, stream); break;
+    case ConvOperator::fprop:
+      conv_detail::igemm_fprop(t, plan, g, in0, in1, out, partial, stream);
+      break;
+    case ConvOperator::dgrad:
+      conv_detail::igemm_dgrad(t, plan, g, in0, in1, out, partial, stream);
+      break;
+    case ConvOperator::wgrad:
+      conv_detail::igemm_wgrad(t, plan, g, in0, in1, out, partial, stream);
+      break;
   }
   detail::check_launch(op_name(op));
 }
@@ -197,17 +204,28 @@ void check_problem(ConvOperator op, const Conv3dProblem& p) {
 
 // Shared body of the six launchers (NCDHW or channels-last).
 void launch(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p, const ConvConfig& cfg,
-            const void* in0, const void* in1, void* out, void* workspace, size_t workspace_bytes,
-            cudaStream_t stream) {
+            const void* in0, const void* in1, void* out, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
   check_problem(op, p);
   ConvAlgo algo = conv3d_resolve(op, t, p, cfg);
-  if (p.N == 0) return;
+  if (p.N == 0) {
+    // An empty batch: fprop and dgrad outputs are empty, wgrad's is a sum of nothing.
+    if (op == ConvOperator::wgrad)
+      detail::check_call(cudaMemsetAsync(out, 0, size_t(p.weight_elements()) * dtype_size(t), stream), op_name(op),
+                         "cudaMemsetAsync");
+    return;
+  }
   if (algo == ConvAlgo::analytic) {
     if (channels_last) fail(op, "the channels-last entry points run the tensor-core algorithms only");
     switch (op) {
-      case ConvOperator::fprop: conv_detail::analytic_fprop(t, p, in0, in1, out, stream); return;
-      case ConvOperator::dgrad: conv_detail::analytic_dgrad(t, p, in0, in1, out, stream); return;
-      case ConvOperator::wgrad: conv_detail::analytic_wgrad(t, p, in0, in1, out, stream); return;
+      case ConvOperator::fprop:
+        conv_detail::analytic_fprop(t, p, in0, in1, out, stream);
+        return;
+      case ConvOperator::dgrad:
+        conv_detail::analytic_dgrad(t, p, in0, in1, out, stream);
+        return;
+      case ConvOperator::wgrad:
+        conv_detail::analytic_wgrad(t, p, in0, in1, out, stream);
+        return;
     }
   }
   require_tensor_cores(op);
@@ -234,10 +252,14 @@ size_t workspace(ConvOperator op, bool channels_last, DType t, const Conv3dProbl
 
 const char* conv_algo_name(ConvAlgo a) {
   switch (a) {
-    case ConvAlgo::automatic: return "auto";
-    case ConvAlgo::analytic: return "analytic";
-    case ConvAlgo::implicit_gemm: return "implicit_gemm";
-    case ConvAlgo::stem: return "stem";
+    case ConvAlgo::automatic:
+      return "auto";
+    case ConvAlgo::analytic:
+      return "analytic";
+    case ConvAlgo::implicit_gemm:
+      return "implicit_gemm";
+    case ConvAlgo::stem:
+      return "stem";
   }
   return "?";
 }
@@ -259,7 +281,8 @@ ConvAlgo conv3d_resolve(ConvOperator op, DType t, const Conv3dProblem& p, const 
   padded.C = padded_channels(p.C);
   if (!igemm_fits(p) || !igemm_fits(padded))
     fail(op, "tensors of 2^31 or more elements (N " + std::to_string(p.N) + ", C " + std::to_string(p.C) + ", K " +
-                 std::to_string(p.K) + "): the implicit-GEMM kernels index in 32 bits; use analytic or a smaller batch");
+                 std::to_string(p.K) +
+                 "): the implicit-GEMM kernels index in 32 bits; use analytic or a smaller batch");
   return algo;
 }
 

@@ -80,8 +80,8 @@ constexpr int kWgradThreads = 256;
 // One block per weight element: each thread sums a strided share of the N·Z·P·Q positions, then
 // a fixed tree adds the 256 partial sums (the same order every run).
 template <class T>
-__global__ void __launch_bounds__(kWgradThreads) wgrad_kernel(Conv3dProblem p, const T* __restrict__ x,
-                                                               const T* __restrict__ dy, T* __restrict__ dw) {
+__global__ void __launch_bounds__(kWgradThreads)
+    wgrad_kernel(Conv3dProblem p, const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ dw) {
   using A = compute_t<T>;
   __shared__ A part[kWgradThreads];
   const int64_t i = blockIdx.x;

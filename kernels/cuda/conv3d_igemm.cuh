@@ -32,7 +32,7 @@ using ::mtmap::igemm::Tile;
 using ::mtmap::igemm::tile_m;
 using ::mtmap::igemm::tile_n;
 
-inline constexpr int kChunk = 8;   // elements per vector chunk
+inline constexpr int kChunk = 8;  // elements per vector chunk
 inline constexpr int kThreads = 256;
 
 struct Args {
@@ -349,9 +349,15 @@ void run(const Plan& plan, const IgemmGeom& g, const void* a, const void* b, voi
   dim3 grid(unsigned((g.M + tile_m(plan.tile) - 1) / tile_m(plan.tile)),
             unsigned((g.Ngemm + tile_n(plan.tile) - 1) / tile_n(plan.tile)), unsigned(plan.splits));
   switch (plan.tile) {
-    case Tile::t128x128: igemm_kernel<Op, T, 128, 128, 2, 4><<<grid, kThreads, 0, stream>>>(args); break;
-    case Tile::t128x64: igemm_kernel<Op, T, 128, 64, 4, 2><<<grid, kThreads, 0, stream>>>(args); break;
-    case Tile::t64x128: igemm_kernel<Op, T, 64, 128, 2, 4><<<grid, kThreads, 0, stream>>>(args); break;
+    case Tile::t128x128:
+      igemm_kernel<Op, T, 128, 128, 2, 4><<<grid, kThreads, 0, stream>>>(args);
+      break;
+    case Tile::t128x64:
+      igemm_kernel<Op, T, 128, 64, 4, 2><<<grid, kThreads, 0, stream>>>(args);
+      break;
+    case Tile::t64x128:
+      igemm_kernel<Op, T, 64, 128, 2, 4><<<grid, kThreads, 0, stream>>>(args);
+      break;
   }
   if (plan.splits > 1) {
     int64_t n = int64_t(g.M) * g.Ngemm;

@@ -9,11 +9,15 @@
 namespace mtmap::cuda::conv_detail {
 
 void igemm_fprop(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* w, void* y,
-               float* partial, cudaStream_t stream) {
+                 float* partial, cudaStream_t stream) {
   // GEMM operand A is x, B is w (conv3d_igemm.h).
   switch (t) {
-    case DType::bf16: igemm::run<IgemmFprop, BFloat16>(plan, g, x, w, y, partial, stream); return;
-    case DType::f32: igemm::run<IgemmFprop, float>(plan, g, x, w, y, partial, stream); return;
+    case DType::bf16:
+      igemm::run<IgemmFprop, BFloat16>(plan, g, x, w, y, partial, stream);
+      return;
+    case DType::f32:
+      igemm::run<IgemmFprop, float>(plan, g, x, w, y, partial, stream);
+      return;
     default:
       throw std::invalid_argument(std::string("cuda launcher conv3d_fprop: implicit GEMM takes bf16 or f32, not ") +
                                   dtype_name(t));

@@ -14,8 +14,8 @@ namespace mtmap::cuda::conv_detail {
 // t: bf16 or f32 (TF32). Operands channels-last as in kernels/common/conv3d_igemm.h.
 void igemm_fprop(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* w, void* y,
                  float* partial, cudaStream_t stream);
-void igemm_dgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* dy, const void* w_ctrsk, void* dx,
-                 float* partial, cudaStream_t stream);
+void igemm_dgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* dy, const void* w_ctrsk,
+                 void* dx, float* partial, cudaStream_t stream);
 void igemm_wgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* dy, void* dw,
                  float* partial, cudaStream_t stream);
 // The compiled architecture of the tensor-core kernels (e.g. 90; 0 when none loads on this GPU).

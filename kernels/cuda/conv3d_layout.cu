@@ -92,8 +92,9 @@ void to_channels_last(size_t elem, int64_t B, int64_t C, int64_t X, int64_t Cp, 
                       cudaStream_t stream) {
   word_switch("conv3d to_channels_last", elem, [&](auto w) {
     using E = decltype(w);
-    to_channels_last_kernel<E><<<transpose_grid("conv3d to_channels_last", B, Cp, X), dim3(kTile, kRowsPerPass), 0,
-                                 stream>>>(C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
+    to_channels_last_kernel<E>
+        <<<transpose_grid("conv3d to_channels_last", B, Cp, X), dim3(kTile, kRowsPerPass), 0, stream>>>(
+            C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
   });
   detail::check_launch("conv3d to_channels_last");
 }
@@ -102,8 +103,9 @@ void to_channels_first(size_t elem, int64_t B, int64_t C, int64_t X, int64_t Cp,
                        cudaStream_t stream) {
   word_switch("conv3d to_channels_first", elem, [&](auto w) {
     using E = decltype(w);
-    to_channels_first_kernel<E><<<transpose_grid("conv3d to_channels_first", B, C, X), dim3(kTile, kRowsPerPass), 0,
-                                  stream>>>(C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
+    to_channels_first_kernel<E>
+        <<<transpose_grid("conv3d to_channels_first", B, C, X), dim3(kTile, kRowsPerPass), 0, stream>>>(
+            C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
   });
   detail::check_launch("conv3d to_channels_first");
 }

@@ -95,8 +95,10 @@ struct Variant {
 // self-check mode's "GPU" is the CPU, which ignores the CUDA configuration and has no bf16).
 std::vector<Variant> variants() {
   using A = cuda::ConvAlgo;
-  std::vector<Variant> v = {{DType::f64, A::automatic, false}, {DType::f64, A::analytic, false},
-                            {DType::f32, A::automatic, false}, {DType::f32, A::analytic, false}};
+  std::vector<Variant> v = {{DType::f64, A::automatic, false},
+                            {DType::f64, A::analytic, false},
+                            {DType::f32, A::automatic, false},
+                            {DType::f32, A::analytic, false}};
 #ifndef MTMAP_TEST_GPU_IS_CPU
   for (A a : {A::automatic, A::implicit_gemm, A::stem}) v.push_back({DType::f32, a, true});
   for (A a : {A::automatic, A::analytic, A::implicit_gemm, A::stem}) v.push_back({DType::bf16, a, false});
@@ -106,10 +108,14 @@ std::vector<Variant> variants() {
 
 const char* algo_name(cuda::ConvAlgo a) {
   switch (a) {
-    case cuda::ConvAlgo::automatic: return "auto";
-    case cuda::ConvAlgo::analytic: return "analytic";
-    case cuda::ConvAlgo::implicit_gemm: return "implicit_gemm";
-    case cuda::ConvAlgo::stem: return "stem";
+    case cuda::ConvAlgo::automatic:
+      return "auto";
+    case cuda::ConvAlgo::analytic:
+      return "analytic";
+    case cuda::ConvAlgo::implicit_gemm:
+      return "implicit_gemm";
+    case cuda::ConvAlgo::stem:
+      return "stem";
   }
   return "?";
 }
@@ -234,6 +240,22 @@ TEST_CASE("cuda conv3d autograd: input and weight gradients match the CPU", "[cu
     check_close(gx_want, gx, td.rtol, td.atol, fmt::format("autograd dx {}", dtype_name(t)));
     check_close(gw_want, gw, tw.rtol, tw.atol, fmt::format("autograd dw {}", dtype_name(t)));
   }
+}
+
+TEST_CASE("cuda conv3d with an empty batch: empty outputs, zero weight gradient", "[cuda][conv3d]") {
+  for (DType t : float_types())
+    for (cuda::ConvAlgo a : {cuda::ConvAlgo::automatic, cuda::ConvAlgo::analytic}) {
+      PoisonScope poison;
+      Generator gen(4850);
+      Case c{"empty", {0, 8, 3, 4, 4}, {8, 8, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}};
+      Conv3dOptions o = options(c, a, false);
+      Conv3dProblem p = conv3d_problem(c.x, c.w, o);
+      Tensor x = zeros(c.x, t, gpu()), w = random_input(c.w, gen, t).to(gpu());
+      Tensor dy = zeros({0, 8, 3, 4, 4}, t, gpu());
+      CHECK(conv3d(x, w, o).shape() == Shape({0, 8, 3, 4, 4}));
+      CHECK(conv3d_dgrad(dy, w, p, o).shape() == c.x);
+      check_equal(zeros(c.w, t), conv3d_wgrad(x, dy, p, o), fmt::format("wgrad of an empty batch, {}", dtype_name(t)));
+    }
 }
 
 #ifndef MTMAP_TEST_GPU_IS_CPU
