@@ -8,6 +8,7 @@
 //    8 consecutive elements (or 8 zeros): the assumption behind the 16-byte loads.
 //  - Every offset stays inside its tensor.
 //  - The split-K plan covers the reduction exactly, with no empty split.
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -213,4 +214,34 @@ TEST_CASE("conv3d implicit-GEMM size limit: 2^31 elements", "[conv3d][igemm]") {
   CHECK(igemm_fits(p));  // the largest r3d-18 activation at batch 32: 411M elements
   p.N = 256;             // 3.3G elements
   CHECK_FALSE(igemm_fits(p));
+}
+
+TEST_CASE("conv3d implicit-GEMM tile loads cover each tile element exactly once", "[conv3d][igemm]") {
+  // The kernel's CTA: 256 threads; operand tiles of 64 or 128 rows × kBK, chunks along either axis.
+  constexpr int kThreads = 256;
+  for (int rows : {64, 128})
+    for (bool along_k : {true, false}) {
+      INFO("rows " << rows << (along_k ? ", chunks along k" : ", chunks along rows"));
+      const int per_thread = rows * igemm::kBK / igemm::kChunk / kThreads;
+      REQUIRE(per_thread * igemm::kChunk * kThreads == rows * igemm::kBK);
+      std::vector<int> hits(size_t(rows) * igemm::kBK, 0);
+      int64_t outside = 0;
+      for (int tid = 0; tid < kThreads; ++tid)
+        for (int i = 0; i < per_thread; ++i) {
+          igemm::ChunkPos c = igemm::chunk_pos(tid, i, kThreads, rows, along_k);
+          for (int e = 0; e < igemm::kChunk; ++e) {
+            int r = c.row + (along_k ? 0 : e), k = c.kk + (along_k ? e : 0);
+            if (r < 0 || r >= rows || k < 0 || k >= igemm::kBK)
+              ++outside;
+            else
+              ++hits[size_t(r) * igemm::kBK + size_t(k)];
+          }
+          if (along_k)
+            CHECK(c.kk % igemm::kChunk == 0);  // 16-byte aligned shared-memory stores
+          else
+            CHECK(c.row % igemm::kChunk == 0);  // vector chunks start on 8-row boundaries
+        }
+      CHECK(outside == 0);
+      CHECK(std::count(hits.begin(), hits.end(), 1) == int64_t(hits.size()));
+    }
 }

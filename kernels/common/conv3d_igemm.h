@@ -216,6 +216,23 @@ inline constexpr int kBK = 32;  // reduction step of one CTA tile
 // dgrad of the 64-channel layers, wgrad's K = 64 rows), so no tile is half empty.
 enum class Tile : uint8_t { t128x128, t128x64, t64x128 };
 
+inline constexpr int kChunk = 8;  // elements per vector chunk (16 bytes of bf16)
+
+// Which chunk of a ROWS × kBK operand tile the i-th load of thread `tid` (of `threads`) reads:
+// its first row and first reduction index within the tile. Along the reduction, four chunks
+// cover a row and neighbouring threads take neighbouring chunks of one row; along the rows,
+// ROWS/8 chunks cover a reduction index and neighbouring threads take neighbouring rows. Either
+// way a warp's loads are contiguous runs of memory, and each thread keeps its rows for the whole
+// reduction (so their prep is computed once).
+struct ChunkPos {
+  int row, kk;
+};
+MTMAP_HD inline ChunkPos chunk_pos(int tid, int i, int threads, int rows, bool along_k) {
+  int id = tid + i * threads;
+  if (along_k) return {id / (kBK / kChunk), (id % (kBK / kChunk)) * kChunk};
+  return {(id % (rows / kChunk)) * kChunk, id / (rows / kChunk)};
+}
+
 inline int tile_m(Tile t) { return t == Tile::t64x128 ? 64 : 128; }
 inline int tile_n(Tile t) { return t == Tile::t128x64 ? 64 : 128; }
 

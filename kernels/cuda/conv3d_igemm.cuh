@@ -26,13 +26,15 @@
 namespace mtmap::cuda::igemm {
 
 // The tiling and the split plan are host code in the common header (the CPU tests check them).
+using ::mtmap::igemm::chunk_pos;
+using ::mtmap::igemm::ChunkPos;
 using ::mtmap::igemm::kBK;
+using ::mtmap::igemm::kChunk;
 using ::mtmap::igemm::Plan;
 using ::mtmap::igemm::Tile;
 using ::mtmap::igemm::tile_m;
 using ::mtmap::igemm::tile_n;
 
-inline constexpr int kChunk = 8;  // elements per vector chunk
 inline constexpr int kThreads = 256;
 
 struct Args {
@@ -119,16 +121,9 @@ struct TileLoader {
   __device__ void init(const IgemmGeom& g, int row0, int tid) {
 #pragma unroll
     for (int i = 0; i < kChunks; ++i) {
-      int id = tid + i * kThreads;
-      if constexpr (AlongK) {
-        // 4 chunks per row: neighbouring threads read one row's consecutive 16-byte chunks.
-        row[i] = id / (kBK / kChunk);
-        kk[i] = (id % (kBK / kChunk)) * kChunk;
-      } else {
-        // ROWS/8 chunks per reduction index: neighbouring threads read consecutive rows.
-        row[i] = (id % (ROWS / kChunk)) * kChunk;
-        kk[i] = id / (ROWS / kChunk);
-      }
+      ChunkPos c = chunk_pos(tid, i, kThreads, ROWS, AlongK);
+      row[i] = c.row;
+      kk[i] = c.kk;
       prep[i] = Map::prep(g, row0 + row[i]);
     }
   }

@@ -19,12 +19,17 @@
 //    4 for the partial sums' size), 2^-53 for f64;
 //  - r = 2^-8 for bf16 outputs (one rounding to 8 significant bits: ≤ 2^-9, doubled), 1e-6 for f32,
 //    1e-12 for f64.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/ops/conv3d.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "tests/cuda/cuda_test_util.h"
+
+#ifndef MTMAP_TEST_GPU_IS_CPU
+#include "kernels/cuda/conv3d.h"
+#endif
 
 namespace mtmap::test {
 namespace {
@@ -270,6 +275,61 @@ TEST_CASE("cuda conv3d refuses what it cannot run, naming why", "[cuda][conv3d][
   CHECK_THROWS_WITH(conv3d(x64.to(DType::f32), w64.to(DType::f32), o), Catch::Contains("allow_tf32"));
   CHECK_THROWS_WITH(conv3d(x64.to(DType::f32), w64.to(DType::f32).to(Device::cpu()), o),
                     Catch::Contains("different devices"));
+}
+
+TEST_CASE("cuda conv3d channels-last launchers match the engine-layout ones", "[cuda][conv3d][launcher]") {
+  // The conv3d_cl_* entry points the benchmark times, called directly: NDHWC / KTRSC operands
+  // made by permuting the engine's tensors; results permuted back and compared with the NCDHW
+  // launchers (same kernels behind both, so the same tolerance as the float64 comparison above).
+  using A = cuda::ConvAlgo;
+  cudaStream_t stream = cuda::context(0).stream();
+  for (int ci : {1, 2, 4}) {  // c8_k8 (vector loads), stride2_c16_k24 (K % 8 ≠ 0), the stem
+    const Case& c = cases()[size_t(ci)];
+    for (A a : {A::automatic, A::implicit_gemm, A::stem}) {
+      PoisonScope poison;
+      Generator gen(5000 + uint64_t(ci));
+      Conv3dOptions o = options(c, a, false);
+      Conv3dProblem p = conv3d_problem(c.x, c.w, o);
+      Tensor x = random_input(c.x, gen, DType::bf16).to(gpu()), w = random_input(c.w, gen, DType::bf16).to(gpu());
+      Tensor dy = random_input({p.N, p.K, p.Z, p.P, p.Q}, gen, DType::bf16).to(gpu());
+      auto last = [](const Tensor& t) { return t.permute({0, 2, 3, 4, 1}).contiguous(); };  // (N,C,...) → (N,...,C)
+      auto first = [](const Tensor& t) { return t.permute({0, 4, 1, 2, 3}).contiguous(); };
+      Tensor xl = last(x), wl = last(w), dyl = last(dy);
+      std::string what = fmt::format("{} {}", c.name, algo_name(a));
+      auto run = [&](ConvOperator op, const Tensor& in0, const Tensor& in1, const Shape& out_shape) {
+        Tensor out = empty(out_shape, DType::bf16, gpu());
+        size_t bytes = cuda::conv3d_cl_workspace_bytes(op, DType::bf16, p, o.cuda);
+        Tensor ws = empty({int64_t(std::max<size_t>(bytes, 1))}, DType::u8, gpu());
+        switch (op) {
+          case ConvOperator::fprop:
+            cuda::conv3d_cl_fprop(DType::bf16, p, o.cuda, in0.raw(), in1.raw(), out.raw(), ws.raw(), bytes, stream);
+            break;
+          case ConvOperator::dgrad:
+            cuda::conv3d_cl_dgrad(DType::bf16, p, o.cuda, in0.raw(), in1.raw(), out.raw(), ws.raw(), bytes, stream);
+            break;
+          case ConvOperator::wgrad:
+            cuda::conv3d_cl_wgrad(DType::bf16, p, o.cuda, in0.raw(), in1.raw(), out.raw(), ws.raw(), bytes, stream);
+            break;
+        }
+        return first(out);
+      };
+      Tol tf = conv_tol(DType::bf16, false, p.C * p.filter_volume(), rms(x) * rms(w));
+      Tol td = conv_tol(DType::bf16, false, p.K * p.filter_volume(), rms(dy) * rms(w));
+      Tol tw = conv_tol(DType::bf16, false, p.output_positions(), rms(x) * rms(dy));
+      // Two bf16 results of different summation orders: twice the one-sided tolerance.
+      check_close(conv3d(x, w, o), run(ConvOperator::fprop, xl, wl, {p.N, p.Z, p.P, p.Q, p.K}), 2 * tf.rtol,
+                  2 * tf.atol, what + " fprop");
+      check_close(conv3d_dgrad(dy, w, p, o), run(ConvOperator::dgrad, dyl, wl, {p.N, p.D, p.H, p.W, p.C}), 2 * td.rtol,
+                  2 * td.atol, what + " dgrad");
+      check_close(conv3d_wgrad(x, dy, p, o), run(ConvOperator::wgrad, xl, dyl, {p.K, p.T, p.R, p.S, p.C}), 2 * tw.rtol,
+                  2 * tw.atol, what + " wgrad");
+    }
+  }
+  // Analytic has no channels-last form: a clear refusal.
+  Conv3dOptions o = options(cases()[1], A::analytic, false);
+  Conv3dProblem p = conv3d_problem(cases()[1].x, cases()[1].w, o);
+  CHECK_THROWS_WITH(cuda::conv3d_cl_fprop(DType::bf16, p, o.cuda, nullptr, nullptr, nullptr, nullptr, 0, stream),
+                    Catch::Contains("tensor-core algorithms only"));
 }
 #endif
 
