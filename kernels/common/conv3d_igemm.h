@@ -245,8 +245,8 @@ struct Plan {
 
 // The split-K plan depends on the problem alone, not on the GPU: the workspace size is known
 // before a device is asked, and a result is the same bits on every GPU. It aims at 264 CTAs,
-// two per SM of an H100 / H200 (132 SMs; the 128×64 and 64×128 tiles fit two CTAs per SM, the
-// 128×128 tile one: ~170 registers a thread, ptxas on sm_90).
+// two per SM of an H100 / H200 (132 SMs; ptxas on sm_90 gives ≤ 128 registers a thread, so two
+// CTAs per SM, to every kernel but the 128×128 TF32 ones and bf16 wgrad's, ~165: one CTA).
 inline constexpr int64_t kTargetCtas = 264;
 inline constexpr int kMinTilesPerSplit = 8, kMaxSplits = 64;
 
