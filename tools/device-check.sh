@@ -98,7 +98,7 @@ if [ $memcheck -eq 1 ] && [ -x "$build/tests/test_cuda" ]; then
     # The small tests only: memcheck slows kernels ~100x. API errors are not reported: the
     # allocator test provokes a cudaMalloc failure on purpose.
     if timeout 180 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$build/tests/test_cuda" \
-          "[allocator],[index],[gemm]" > "$logs/memcheck.log" 2>&1; then
+          "[allocator],[index],[gemm],[conv3d_memcheck]" > "$logs/memcheck.log" 2>&1; then
       memcheck_result="clean"
     else
       memcheck_result="ERRORS or timeout (see memcheck.log)"

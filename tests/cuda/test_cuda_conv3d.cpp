@@ -127,40 +127,57 @@ const char* algo_name(cuda::ConvAlgo a) {
   return "?";
 }
 
+// One problem, every variant, all three operators, against the float64 direct loops.
+void check_all_variants(const Case& c, uint64_t seed) {
+  Generator gen(seed);
+  Conv3dOptions ref = options(c, cuda::ConvAlgo::automatic, false);
+  Conv3dProblem p = conv3d_problem(c.x, c.w, ref);
+  Tensor x64 = random_input(c.x, gen, DType::f64), w64 = random_input(c.w, gen, DType::f64);
+  Tensor dy64 = random_input({p.N, p.K, p.Z, p.P, p.Q}, gen, DType::f64);
+  const int64_t red_f = p.C * p.filter_volume(), red_d = p.K * p.filter_volume(), red_w = p.output_positions();
+  for (DType t : {DType::f64, DType::f32, DType::bf16}) {
+    bool any = false;
+    for (const Variant& v : variants()) any |= v.dtype == t;
+    if (!any) continue;
+    // The reference runs once per dtype, on exactly the values the GPU sees (rounded to t).
+    Tensor x = x64.to(t), w = w64.to(t), dy = dy64.to(t);
+    Tensor xr = x.to(DType::f64), wr = w.to(DType::f64), dyr = dy.to(DType::f64);
+    Tensor y_want = conv3d(xr, wr, ref), dx_want = conv3d_dgrad(dyr, wr, p, ref);
+    Tensor dw_want = conv3d_wgrad(xr, dyr, p, ref);
+    for (const Variant& v : variants()) {
+      if (v.dtype != t) continue;
+      PoisonScope poison;
+      Conv3dOptions o = options(c, v.algo, v.tf32);
+      std::string what = fmt::format("{} {} {}{}", c.name, dtype_name(t), algo_name(v.algo), v.tf32 ? " tf32" : "");
+      Tol tf = conv_tol(t, v.tf32, red_f, rms(xr) * rms(wr));
+      Tol td = conv_tol(t, v.tf32, red_d, rms(dyr) * rms(wr));
+      Tol tw = conv_tol(t, v.tf32, red_w, rms(xr) * rms(dyr));
+      check_close(y_want, conv3d(x.to(gpu()), w.to(gpu()), o), tf.rtol, tf.atol, what + " fprop");
+      check_close(dx_want, conv3d_dgrad(dy.to(gpu()), w.to(gpu()), p, o), td.rtol, td.atol, what + " dgrad");
+      check_close(dw_want, conv3d_wgrad(x.to(gpu()), dy.to(gpu()), p, o), tw.rtol, tw.atol, what + " wgrad");
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("cuda conv3d fprop, dgrad and wgrad match the float64 direct loops", "[cuda][conv3d]") {
   uint64_t seed = 4000;
-  for (const Case& c : cases()) {
-    Generator gen(++seed);
-    Conv3dOptions ref = options(c, cuda::ConvAlgo::automatic, false);
-    Conv3dProblem p = conv3d_problem(c.x, c.w, ref);
-    Tensor x64 = random_input(c.x, gen, DType::f64), w64 = random_input(c.w, gen, DType::f64);
-    Tensor dy64 = random_input({p.N, p.K, p.Z, p.P, p.Q}, gen, DType::f64);
-    const int64_t red_f = p.C * p.filter_volume(), red_d = p.K * p.filter_volume(), red_w = p.output_positions();
-    for (DType t : {DType::f64, DType::f32, DType::bf16}) {
-      bool any = false;
-      for (const Variant& v : variants()) any |= v.dtype == t;
-      if (!any) continue;
-      // The reference runs once per dtype, on exactly the values the GPU sees (rounded to t).
-      Tensor x = x64.to(t), w = w64.to(t), dy = dy64.to(t);
-      Tensor xr = x.to(DType::f64), wr = w.to(DType::f64), dyr = dy.to(DType::f64);
-      Tensor y_want = conv3d(xr, wr, ref), dx_want = conv3d_dgrad(dyr, wr, p, ref);
-      Tensor dw_want = conv3d_wgrad(xr, dyr, p, ref);
-      for (const Variant& v : variants()) {
-        if (v.dtype != t) continue;
-        PoisonScope poison;
-        Conv3dOptions o = options(c, v.algo, v.tf32);
-        std::string what = fmt::format("{} {} {}{}", c.name, dtype_name(t), algo_name(v.algo), v.tf32 ? " tf32" : "");
-        Tol tf = conv_tol(t, v.tf32, red_f, rms(xr) * rms(wr));
-        Tol td = conv_tol(t, v.tf32, red_d, rms(dyr) * rms(wr));
-        Tol tw = conv_tol(t, v.tf32, red_w, rms(xr) * rms(dyr));
-        check_close(y_want, conv3d(x.to(gpu()), w.to(gpu()), o), tf.rtol, tf.atol, what + " fprop");
-        check_close(dx_want, conv3d_dgrad(dy.to(gpu()), w.to(gpu()), p, o), td.rtol, td.atol, what + " dgrad");
-        check_close(dw_want, conv3d_wgrad(x.to(gpu()), dy.to(gpu()), p, o), tw.rtol, tw.atol, what + " wgrad");
-      }
-    }
-  }
+  for (const Case& c : cases()) check_all_variants(c, ++seed);
+}
+
+// Small problems that still reach every branch (element-wise and vector loads, the stem's
+// padding, split-K with two splits, ragged tile edges), cheap enough for compute-sanitizer
+// (tools/device-check.sh --memcheck runs this tag).
+TEST_CASE("cuda conv3d small problems for memcheck", "[cuda][conv3d_memcheck]") {
+  std::vector<Case> small = {
+      {"odd_c5_k3", {1, 5, 4, 5, 3}, {3, 5, 2, 3, 2}, {1, 1, 1}, {1, 0, 1}, {1, 1, 1}},
+      {"split2_wgrad_c8_k8", {1, 8, 8, 8, 8}, {8, 8, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}},
+      {"stem_tiny", {1, 3, 2, 9, 7}, {16, 3, 3, 7, 7}, {1, 2, 2}, {1, 3, 3}, {1, 1, 1}},
+      {"stride2_c16_k24", {1, 16, 5, 7, 6}, {24, 16, 3, 3, 3}, {2, 2, 2}, {1, 1, 1}, {1, 1, 1}},
+  };
+  uint64_t seed = 4400;
+  for (const Case& c : small) check_all_variants(c, ++seed);
 }
 
 TEST_CASE("cuda conv3d r3d-18 layer shapes in bf16 and TF32 (reduced spatial size)", "[cuda][conv3d]") {
