@@ -53,7 +53,7 @@ if ! pkg-config --exists libavformat fftw3 2>/dev/null || ! [ -f /usr/include/CL
     export LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:$deps/usr/lib/x86_64-linux-gnu/openblas-openmp${LIBRARY_PATH:+:$LIBRARY_PATH}"
   fi
   extra_cmake+=(-DMTMAP_MINIMAL=ON)
-  targets=(--target test_cuda --target test_io_cuda --target bench_losses --target bench_norm_pool_cuda)
+  targets=(--target test_cuda --target test_io_cuda --target bench_losses --target bench_norm_pool_cuda --target bench_conv3d_cuda)
 fi
 
 step "configure"
@@ -98,7 +98,7 @@ if [ $memcheck -eq 1 ] && [ -x "$build/tests/test_cuda" ]; then
     # The small tests only: memcheck slows kernels ~100x. API errors are not reported: the
     # allocator test provokes a cudaMalloc failure on purpose.
     if timeout 180 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 "$build/tests/test_cuda" \
-          "[allocator],[index],[gemm],[bn_small],[pool_small],[optim]" > "$logs/memcheck.log" 2>&1; then
+          "[allocator],[index],[gemm],[bn_small],[pool_small],[optim],[conv3d_memcheck]" > "$logs/memcheck.log" 2>&1; then
       memcheck_result="clean"
     else
       memcheck_result="ERRORS or timeout (see memcheck.log)"

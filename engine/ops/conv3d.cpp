@@ -3,13 +3,40 @@
 #include "engine/autograd/node.h"
 #include "engine/ops/dispatch.h"
 
+#ifdef MTMAP_WITH_CUDA
+#include "kernels/cuda/conv3d.h"
+#endif
+
 namespace mtmap {
 namespace {
 
 void check_output_gradient(const char* op, const Tensor& dy, const Conv3dProblem& p) {
-  detail::check_cpu_only(op, dy);
   MTMAP_CHECK(dy.shape() == Shape({p.N, p.K, p.Z, p.P, p.Q}), "{}: gradient {} does not match the output [{}, {}, {}, {}, {}]",
               op, shape_str(dy.shape()), p.N, p.K, p.Z, p.P, p.Q);
+}
+
+#ifdef MTMAP_WITH_CUDA
+// One CUDA operator: workspace from the device's caching allocator (freed when the tensor goes,
+// safe since every op runs on the device's one stream), then the launcher.
+void run_cuda(ConvOperator op, const Conv3dOptions& o, const Conv3dProblem& p, const Tensor& a, const Tensor& b,
+              Tensor& out) {
+  const DType t = out.dtype();
+  size_t bytes = cuda::conv3d_workspace_bytes(op, t, p, o.cuda);
+  Tensor ws = bytes ? empty({int64_t(bytes)}, DType::u8, out.device()) : Tensor();
+  void* wp = bytes ? ws.raw() : nullptr;
+  cudaStream_t s = detail::stream_of(out.device());
+  switch (op) {
+    case ConvOperator::fprop: cuda::conv3d_fprop(t, p, o.cuda, a.raw(), b.raw(), out.raw(), wp, bytes, s); break;
+    case ConvOperator::dgrad: cuda::conv3d_dgrad(t, p, o.cuda, a.raw(), b.raw(), out.raw(), wp, bytes, s); break;
+    case ConvOperator::wgrad: cuda::conv3d_wgrad(t, p, o.cuda, a.raw(), b.raw(), out.raw(), wp, bytes, s); break;
+  }
+}
+#endif
+
+Conv3dOptions with_cpu_algo(cpu::ConvAlgo algo) {
+  Conv3dOptions o;
+  o.cpu_algo = algo;
+  return o;
 }
 
 }  // namespace
@@ -40,34 +67,59 @@ Tensor conv3d(const Tensor& x_in, const Tensor& w_in, const Conv3dOptions& o) {
   detail::check_same_device("conv3d", {&x_in, &w_in});
   detail::check_same_dtype("conv3d", x_in, w_in);
   detail::check_float("conv3d", x_in);
-  detail::check_cpu_only("conv3d", x_in);
   Conv3dProblem p = conv3d_problem(x_in.shape(), w_in.shape(), o);
   Tensor x = x_in.detach().contiguous(), w = w_in.detach().contiguous();
   Tensor y = empty({p.N, p.K, p.Z, p.P, p.Q}, x.dtype(), x.device());
-  if (y.numel() > 0) cpu::conv3d_fprop(x.dtype(), o.cpu_algo, p, x.raw(), w.raw(), y.raw());
+  if (y.numel() > 0) {
+    if (x.device().is_cpu())
+      cpu::conv3d_fprop(x.dtype(), o.cpu_algo, p, x.raw(), w.raw(), y.raw());
+    else
+      MTMAP_ON_CUDA("conv3d", run_cuda(ConvOperator::fprop, o, p, x, w, y));
+  }
   if (autograd::needs_grad({&x_in, &w_in}))
-    autograd::record("conv3d", {x_in, w_in}, y, [x, w, p, algo = o.cpu_algo](const Tensor& g, const std::vector<bool>& n) {
+    autograd::record("conv3d", {x_in, w_in}, y, [x, w, p, o](const Tensor& g, const std::vector<bool>& n) {
       Tensor gc = g.contiguous();
-      return std::vector<Tensor>{n[0] ? conv3d_dgrad(gc, w, p, algo) : Tensor(),
-                                 n[1] ? conv3d_wgrad(x, gc, p, algo) : Tensor()};
+      return std::vector<Tensor>{n[0] ? conv3d_dgrad(gc, w, p, o) : Tensor(), n[1] ? conv3d_wgrad(x, gc, p, o) : Tensor()};
     });
   return y;
 }
 
-Tensor conv3d_dgrad(const Tensor& dy_in, const Tensor& w_in, const Conv3dProblem& p, cpu::ConvAlgo algo) {
+Tensor conv3d_dgrad(const Tensor& dy_in, const Tensor& w_in, const Conv3dProblem& p, const Conv3dOptions& o) {
   check_output_gradient("conv3d_dgrad", dy_in, p);
+  detail::check_same_device("conv3d_dgrad", {&dy_in, &w_in});
+  detail::check_same_dtype("conv3d_dgrad", dy_in, w_in);
   Tensor dy = dy_in.contiguous(), w = w_in.contiguous();
   Tensor dx = empty({p.N, p.C, p.D, p.H, p.W}, dy.dtype(), dy.device());
-  if (dx.numel() > 0) cpu::conv3d_dgrad(dy.dtype(), algo, p, dy.raw(), w.raw(), dx.raw());
+  if (dx.numel() > 0) {
+    if (dy.device().is_cpu())
+      cpu::conv3d_dgrad(dy.dtype(), o.cpu_algo, p, dy.raw(), w.raw(), dx.raw());
+    else
+      MTMAP_ON_CUDA("conv3d_dgrad", run_cuda(ConvOperator::dgrad, o, p, dy, w, dx));
+  }
   return dx;
 }
 
-Tensor conv3d_wgrad(const Tensor& x_in, const Tensor& dy_in, const Conv3dProblem& p, cpu::ConvAlgo algo) {
+Tensor conv3d_wgrad(const Tensor& x_in, const Tensor& dy_in, const Conv3dProblem& p, const Conv3dOptions& o) {
   check_output_gradient("conv3d_wgrad", dy_in, p);
+  detail::check_same_device("conv3d_wgrad", {&x_in, &dy_in});
+  detail::check_same_dtype("conv3d_wgrad", x_in, dy_in);
   Tensor x = x_in.contiguous(), dy = dy_in.contiguous();
   Tensor dw = empty({p.K, p.C, p.T, p.R, p.S}, dy.dtype(), dy.device());
-  if (dw.numel() > 0) cpu::conv3d_wgrad(dy.dtype(), algo, p, x.raw(), dy.raw(), dw.raw());
+  if (dw.numel() > 0) {
+    if (dy.device().is_cpu())
+      cpu::conv3d_wgrad(dy.dtype(), o.cpu_algo, p, x.raw(), dy.raw(), dw.raw());
+    else
+      MTMAP_ON_CUDA("conv3d_wgrad", run_cuda(ConvOperator::wgrad, o, p, x, dy, dw));
+  }
   return dw;
+}
+
+Tensor conv3d_dgrad(const Tensor& dy, const Tensor& w, const Conv3dProblem& p, cpu::ConvAlgo algo) {
+  return conv3d_dgrad(dy, w, p, with_cpu_algo(algo));
+}
+
+Tensor conv3d_wgrad(const Tensor& x, const Tensor& dy, const Conv3dProblem& p, cpu::ConvAlgo algo) {
+  return conv3d_wgrad(x, dy, p, with_cpu_algo(algo));
 }
 
 }  // namespace mtmap

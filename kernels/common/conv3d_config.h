@@ -1,0 +1,18 @@
+#pragma once
+// The choices a caller makes for a CUDA conv3d (kernels/cuda/conv3d.h describes the algorithms).
+// Kept free of CUDA headers so the engine's options can hold it in builds without CUDA.
+#include <cstdint>
+
+namespace mtmap::cuda {
+
+enum class ConvAlgo : uint8_t { automatic, analytic, implicit_gemm, stem };
+
+struct ConvConfig {
+  ConvAlgo algo = ConvAlgo::automatic;
+  // f32 on tensor cores with TF32 operands (10-bit mantissa, f32 accumulation). Off by default:
+  // PyTorch allows TF32 in cuDNN convolutions by default, but here f32 means f32 (as in the
+  // engine's matmul); the fast training path is bf16, and f32 is the accuracy reference.
+  bool allow_tf32 = false;
+};
+
+}  // namespace mtmap::cuda

@@ -1,0 +1,272 @@
+#pragma once
+// The implicit-GEMM coordinate maps of the CUDA conv3d kernels, as plain host/device functions so
+// the CPU test suite (tests/test_conv3d_igemm.cpp) checks them against the direct loops.
+//
+// Every tensor is channels-last here: x (N, D, H, W, C), dy / y (N, Z, P, Q, K), and the weights
+// as fprop reads them (K, T, R, S, C) or as dgrad reads them (C, T, R, S, K). The three operators
+// are one row-major GEMM C[M][Ngemm] = Σ_kr A[m][kr] · B[n][kr] (both operands indexed row, then
+// reduction index), whose C lands, unpermuted, in a channels-last output:
+//   fprop: m = (n,z,p,q), n = k, kr = (t,r,s,c)  → y  (N,Z,P,Q,K)
+//   dgrad: m = (n,d,h,w), n = c, kr = (t,r,s,k)  → dx (N,D,H,W,C)
+//   wgrad: m = k, n = (t,r,s,c), kr = (n,z,p,q)  → dw (K,T,R,S,C)
+// The channel is the fastest index of each reduction (fprop, dgrad) or column (wgrad), so eight
+// consecutive reduction indices (or columns) are eight consecutive elements in memory whenever the
+// channel count is a multiple of 8: that is the kernels' vector condition (conv3d_igemm_vector).
+//
+// Each operand is read through prep(row) (the per-row part, computed once per thread and kept for
+// the whole reduction) and offset(prep, kr): the element offset, or -1 where the element is zero
+// (padding, a dgrad tap that hits no output, or a row / reduction index past the GEMM's edge).
+// Indices are 32-bit: the launchers refuse tensors of 2^31 elements or more.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/common/conv3d_problem.h"
+#include "kernels/common/host_device.h"
+
+namespace mtmap {
+
+// The problem in 32-bit integers (the GPU's integer division is much cheaper at 32 bits).
+struct IgemmGeom {
+  int N, C, D, H, W, K, T, R, S;
+  int pd, ph, pw, sd, sh, sw, dd, dh, dw;
+  int Z, P, Q;
+  int M, Ngemm, Kred;  // the GEMM of the operator this geometry was made for
+};
+
+// Largest element count any operand or output may have (offsets are int).
+inline constexpr int64_t kIgemmMaxElements = int64_t(1) << 31;
+
+inline bool igemm_fits(const Conv3dProblem& p) {
+  auto ok = [](int64_t v) { return v >= 0 && v < kIgemmMaxElements; };
+  return ok(p.input_elements()) && ok(p.output_elements()) && ok(p.weight_elements()) &&
+         ok(p.N * p.D * p.H * p.W * p.K) && ok(p.output_positions() * p.C);
+}
+
+inline IgemmGeom make_igemm_geom(const Conv3dProblem& p, ConvOperator op) {
+  GemmShape s = p.gemm_view(op);
+  return IgemmGeom{int(p.N),        int(p.C),        int(p.D),        int(p.H),     int(p.W),     int(p.K),
+                   int(p.T),        int(p.R),        int(p.S),        int(p.pad_d), int(p.pad_h), int(p.pad_w),
+                   int(p.stride_d), int(p.stride_h), int(p.stride_w), int(p.dil_d), int(p.dil_h), int(p.dil_w),
+                   int(p.Z),        int(p.P),        int(p.Q),        int(s.m),     int(s.n),     int(s.k)};
+}
+
+// Whether the 8-element vector loads apply: the channel counts the chunks run along are multiples
+// of 8 (then a chunk never straddles a filter tap, a row or the GEMM's reduction edge).
+MTMAP_HD inline bool conv3d_igemm_vector(ConvOperator op, int C, int K) {
+  switch (op) {
+    case ConvOperator::fprop:
+      return C % 8 == 0;
+    case ConvOperator::dgrad:
+      return K % 8 == 0;
+    case ConvOperator::wgrad:
+      return C % 8 == 0 && K % 8 == 0;
+  }
+  return false;
+}
+
+// fprop. A = x (N,D,H,W,C): row m = (n,z,p,q), kr = ((t·R + r)·S + s)·C + c.
+struct IgemmFpropA {
+  struct Prep {
+    int base, d0, h0, w0;  // base: offset of sample n; d0 = z·sd − pd, ...
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int m) {
+    if (m >= g.M) return {0, 0, 0, 0, false};
+    int q = m % g.Q, rest = m / g.Q;
+    int p = rest % g.P;
+    rest /= g.P;
+    int z = rest % g.Z, n = rest / g.Z;
+    return {n * g.D * g.H * g.W * g.C, z * g.sd - g.pd, p * g.sh - g.ph, q * g.sw - g.pw, true};
+  }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
+    if (!pr.valid || kr >= g.Kred) return -1;
+    int c = kr % g.C, trs = kr / g.C;
+    int s = trs % g.S, tr = trs / g.S;
+    int r = tr % g.R, t = tr / g.R;
+    int d = pr.d0 + t * g.dd, h = pr.h0 + r * g.dh, w = pr.w0 + s * g.dw;
+    if (d < 0 || d >= g.D || h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
+    return pr.base + ((d * g.H + h) * g.W + w) * g.C + c;
+  }
+};
+
+// fprop. B = w (K,T,R,S,C) read as [k][kr]: the reduction index is the offset within a filter.
+struct IgemmFpropB {
+  struct Prep {
+    int base;
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int n) { return {n * g.Kred, n < g.Ngemm}; }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
+    return pr.valid && kr < g.Kred ? pr.base + kr : -1;
+  }
+};
+
+// dgrad. A = dy (N,Z,P,Q,K): row m = (n,d,h,w), kr = ((t·R + r)·S + s)·K + k. Tap t of input d
+// reads output z = (d + pd − t·dd) / sd when that division is exact and z is in range.
+struct IgemmDgradA {
+  struct Prep {
+    int base, d1, h1, w1;  // d1 = d + pd, ...
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int m) {
+    if (m >= g.M) return {0, 0, 0, 0, false};
+    int w = m % g.W, rest = m / g.W;
+    int h = rest % g.H;
+    rest /= g.H;
+    int d = rest % g.D, n = rest / g.D;
+    return {n * g.Z * g.P * g.Q * g.K, d + g.pd, h + g.ph, w + g.pw, true};
+  }
+  // One axis: the output index tap `tap` reaches from padded input position `i1`, or -1.
+  MTMAP_HD static int source(int i1, int tap, int dil, int stride, int extent) {
+    int num = i1 - tap * dil;
+    if (num < 0 || num % stride != 0) return -1;
+    int o = num / stride;
+    return o < extent ? o : -1;
+  }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
+    if (!pr.valid || kr >= g.Kred) return -1;
+    int k = kr % g.K, trs = kr / g.K;
+    int s = trs % g.S, tr = trs / g.S;
+    int r = tr % g.R, t = tr / g.R;
+    int z = source(pr.d1, t, g.dd, g.sd, g.Z);
+    int p = source(pr.h1, r, g.dh, g.sh, g.P);
+    int q = source(pr.w1, s, g.dw, g.sw, g.Q);
+    if (z < 0 || p < 0 || q < 0) return -1;
+    return pr.base + ((z * g.P + p) * g.Q + q) * g.K + k;
+  }
+};
+
+// dgrad. B = w as (C,T,R,S,K) read as [c][kr]: the same reduction order as IgemmDgradA.
+struct IgemmDgradB {
+  struct Prep {
+    int base;
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int c) { return {c * g.Kred, c < g.Ngemm}; }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
+    return pr.valid && kr < g.Kred ? pr.base + kr : -1;
+  }
+};
+
+// wgrad. A = dy (N,Z,P,Q,K) read as [k][l], l = (n,z,p,q): the row (output channel) is the
+// fastest index in memory, so this operand's vector chunks run along rows.
+struct IgemmWgradA {
+  struct Prep {
+    int k;
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int k) { return {k, k < g.M}; }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int l) {
+    return pr.valid && l < g.Kred ? l * g.K + pr.k : -1;
+  }
+};
+
+// wgrad. B = x (N,D,H,W,C) read as [j][l], j = ((t·R + r)·S + s)·C + c: channel fastest, so
+// chunks run along rows (j) here too.
+struct IgemmWgradB {
+  struct Prep {
+    int c, dt, hr, ws;  // c and the tap's displacement t·dd − pd, r·dh − ph, s·dw − pw
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int j) {
+    if (j >= g.Ngemm) return {0, 0, 0, 0, false};
+    int c = j % g.C, trs = j / g.C;
+    int s = trs % g.S, tr = trs / g.S;
+    int r = tr % g.R, t = tr / g.R;
+    return {c, t * g.dd - g.pd, r * g.dh - g.ph, s * g.dw - g.pw, true};
+  }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int l) {
+    if (!pr.valid || l >= g.Kred) return -1;
+    int q = l % g.Q, rest = l / g.Q;
+    int p = rest % g.P;
+    rest /= g.P;
+    int z = rest % g.Z, n = rest / g.Z;
+    int d = z * g.sd + pr.dt, h = p * g.sh + pr.hr, w = q * g.sw + pr.ws;
+    if (d < 0 || d >= g.D || h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
+    return (((n * g.D + d) * g.H + h) * g.W + w) * g.C + pr.c;
+  }
+};
+
+// The operand pairs, and which way each operand's 8-element vector chunks run: along the
+// reduction (kr .. kr+7 of one row) or along the rows (rows .. rows+7 at one kr).
+struct IgemmFprop {
+  using A = IgemmFpropA;
+  using B = IgemmFpropB;
+  static constexpr ConvOperator op = ConvOperator::fprop;
+  static constexpr bool a_along_k = true, b_along_k = true;
+};
+struct IgemmDgrad {
+  using A = IgemmDgradA;
+  using B = IgemmDgradB;
+  static constexpr ConvOperator op = ConvOperator::dgrad;
+  static constexpr bool a_along_k = true, b_along_k = true;
+};
+struct IgemmWgrad {
+  using A = IgemmWgradA;
+  using B = IgemmWgradB;
+  static constexpr ConvOperator op = ConvOperator::wgrad;
+  static constexpr bool a_along_k = false, b_along_k = false;
+};
+
+namespace igemm {
+
+inline constexpr int kBK = 32;  // reduction step of one CTA tile
+
+// Tile shapes (BM × BN): a square tile by default; half ones when a GEMM side is ≤ 64 (fprop /
+// dgrad of the 64-channel layers, wgrad's K = 64 rows), so no tile is half empty.
+enum class Tile : uint8_t { t128x128, t128x64, t64x128 };
+
+inline constexpr int kChunk = 8;  // elements per vector chunk (16 bytes of bf16)
+
+// Which chunk of a ROWS × kBK operand tile the i-th load of thread `tid` (of `threads`) reads:
+// its first row and first reduction index within the tile. Along the reduction, four chunks
+// cover a row and neighbouring threads take neighbouring chunks of one row; along the rows,
+// ROWS/8 chunks cover a reduction index and neighbouring threads take neighbouring rows. Either
+// way a warp's loads are contiguous runs of memory, and each thread keeps its rows for the whole
+// reduction (so their prep is computed once).
+struct ChunkPos {
+  int row, kk;
+};
+MTMAP_HD inline ChunkPos chunk_pos(int tid, int i, int threads, int rows, bool along_k) {
+  int id = tid + i * threads;
+  if (along_k) return {id / (kBK / kChunk), (id % (kBK / kChunk)) * kChunk};
+  return {(id % (rows / kChunk)) * kChunk, id / (rows / kChunk)};
+}
+
+inline int tile_m(Tile t) { return t == Tile::t64x128 ? 64 : 128; }
+inline int tile_n(Tile t) { return t == Tile::t128x64 ? 64 : 128; }
+
+struct Plan {
+  Tile tile;
+  int splits;             // gridDim.z; fp32 partials and a fixed-order reduction pass when > 1
+  int k_tiles_per_split;  // every split gets this many reduction tiles, the last one the rest
+  bool vector;            // conv3d_igemm_vector (the launcher also requires 16-byte alignment)
+};
+
+// The split-K plan depends on the problem alone, not on the GPU: the workspace size is known
+// before a device is asked, and a result is the same bits on every GPU. It aims at 264 CTAs,
+// two per SM of an H100 / H200 (132 SMs; ptxas on sm_90 gives ≤ 128 registers a thread, so two
+// CTAs per SM, to every kernel but the 128×128 TF32 ones and bf16 wgrad's, ~165: one CTA).
+inline constexpr int64_t kTargetCtas = 264;
+inline constexpr int kMinTilesPerSplit = 8, kMaxSplits = 64;
+
+inline Plan make_plan(ConvOperator op, const IgemmGeom& g) {
+  Plan plan{};
+  plan.tile = g.Ngemm <= 64 ? Tile::t128x64 : g.M <= 64 ? Tile::t64x128 : Tile::t128x128;
+  plan.vector = conv3d_igemm_vector(op, g.C, g.K);
+  int64_t tiles = int64_t((g.M + tile_m(plan.tile) - 1) / tile_m(plan.tile)) *
+                  ((g.Ngemm + tile_n(plan.tile) - 1) / tile_n(plan.tile));
+  int k_tiles = (g.Kred + kBK - 1) / kBK;
+  // Split the reduction until kTargetCtas CTAs are busy, keeping at least kMinTilesPerSplit
+  // reduction tiles per split so the partial sums' extra traffic stays small next to the GEMM's.
+  int64_t want = (kTargetCtas + tiles - 1) / tiles;
+  int64_t most = std::max(1, k_tiles / kMinTilesPerSplit);
+  int splits = int(std::clamp<int64_t>(std::min(want, most), 1, kMaxSplits));
+  plan.k_tiles_per_split = std::max(1, (k_tiles + splits - 1) / splits);
+  plan.splits = std::max(1, (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split);
+  return plan;
+}
+
+}  // namespace igemm
+
+}  // namespace mtmap

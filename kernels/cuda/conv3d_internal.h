@@ -1,0 +1,43 @@
+#pragma once
+// The pieces conv3d.cu assembles (not a public header): the implicit-GEMM runs of each operator
+// (one .cu each, so nvcc compiles them in parallel), the layout transforms and the analytic
+// kernels.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "kernels/common/conv3d_igemm.h"
+#include "kernels/common/dtype.h"
+
+namespace mtmap::cuda::conv_detail {
+
+// t: bf16 or f32 (TF32). Operands channels-last as in kernels/common/conv3d_igemm.h.
+void igemm_fprop(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* w, void* y,
+                 float* partial, cudaStream_t stream);
+void igemm_dgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* dy, const void* w_ctrsk,
+                 void* dx, float* partial, cudaStream_t stream);
+void igemm_wgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* dy, void* dw,
+                 float* partial, cudaStream_t stream);
+// The compiled architecture of the tensor-core kernels (e.g. 90; 0 when none loads on this GPU).
+int igemm_binary_version();
+
+// Layout moves of 2- or 4-byte elements (the bit patterns are copied; zeros are all-zero bits).
+// [B][C][X] → [B][X][Cp] with channels C..Cp-1 zero (Cp ≥ C).
+void to_channels_last(size_t elem, int64_t B, int64_t C, int64_t X, int64_t Cp, const void* src, void* dst,
+                      cudaStream_t stream);
+// [B][X][Cp] → [B][C][X] (channels C..Cp-1 dropped).
+void to_channels_first(size_t elem, int64_t B, int64_t C, int64_t X, int64_t Cp, const void* src, void* dst,
+                       cudaStream_t stream);
+// [rows][Cs] → [rows][Cd]: the first min(Cs, Cd) channels copied, the rest zero.
+void repack_channels(size_t elem, int64_t rows, int64_t Cs, int64_t Cd, const void* src, void* dst,
+                     cudaStream_t stream);
+// Weights (K, T·R·S, C) → (C, T·R·S, K), the operand dgrad reads.
+void weights_ktrsc_to_ctrsk(size_t elem, int64_t K, int64_t TRS, int64_t C, const void* src, void* dst,
+                            cudaStream_t stream);
+
+// The analytic kernels (NCDHW / KCTRS), f32, f64, bf16.
+void analytic_fprop(DType t, const Conv3dProblem& p, const void* x, const void* w, void* y, cudaStream_t stream);
+void analytic_dgrad(DType t, const Conv3dProblem& p, const void* dy, const void* w, void* dx, cudaStream_t stream);
+void analytic_wgrad(DType t, const Conv3dProblem& p, const void* x, const void* dy, void* dw, cudaStream_t stream);
+
+}  // namespace mtmap::cuda::conv_detail
