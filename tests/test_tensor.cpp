@@ -1,7 +1,11 @@
 // Tensors: dtypes, conversions, views and their storage sharing, allocator, devices.
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "engine/core/backend.h"
+#include "engine/core/memory_policy.h"
 #include "engine/ops/copy.h"
 #include "engine/ops/elementwise.h"
 #include "tests/test_support.h"
@@ -98,4 +102,19 @@ TEST_CASE("data access is checked", "[tensor]") {
   CHECK(scalar_tensor(2.0).ndim() == 0);
   CHECK(scalar_tensor(2.0).item() == 2.0);
   CHECK_THROWS_WITH(zeros({2}).item(), Catch::Contains("[2]"));
+}
+
+TEST_CASE("retain_freed_cpu_memory keeps freed large blocks in the heap", "[tensor][allocator]") {
+#if defined(__GLIBC__)
+  REQUIRE(retain_freed_cpu_memory());
+  const size_t bytes = size_t(16) << 20;  // far above glibc's default 128 KiB mmap threshold
+  {
+    Tensor t = empty({int64_t(bytes / 4)});
+    t.data<float>()[0] = 1.0f;  // touch it
+  }
+  // Freed, the block stays in the heap's free space instead of going back to the system.
+  CHECK(mallinfo2().fordblks >= bytes);
+#else
+  CHECK_FALSE(retain_freed_cpu_memory());
+#endif
 }

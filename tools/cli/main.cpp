@@ -6,9 +6,13 @@
 #include <exception>
 
 #include "engine/core/error.h"
+#include "engine/core/memory_policy.h"
 #include "tools/cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Training and benchmarks free and reallocate the same large blocks every step: keep them in the
+  // heap rather than unmapping them (engine/core/memory_policy.h).
+  mtmap::retain_freed_cpu_memory();
   CLI::App app{"mtmap: train and analyse topographic models of visual area MT"};
   app.require_subcommand(1);
   mtmap::cli::add_info_command(app);
