@@ -135,6 +135,7 @@ static bool flippable(const Conv3dProblem& p) {
 // w' (C, K, T, R, S): every tap reversed in space, channels transposed.
 static std::vector<float> flipped_weights(const Conv3dProblem& p, const float* w) {
   std::vector<float> wf(static_cast<size_t>(p.weight_elements()));
+#pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t c = 0; c < p.C; ++c)
       for (int64_t t = 0; t < p.T; ++t)

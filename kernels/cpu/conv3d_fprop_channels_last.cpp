@@ -93,9 +93,11 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
   // Weights (K, C, T, R, S) → (T, R, S, C, K).
   const int64_t taps = p.filter_volume();
   std::vector<float> wt(static_cast<size_t>(p.weight_elements()));
-  for (int64_t k = 0; k < p.K; ++k)
-    for (int64_t c = 0; c < p.C; ++c)
-      for (int64_t tap = 0; tap < taps; ++tap) wt[static_cast<size_t>((tap * p.C + c) * p.K + k)] = w[(k * p.C + c) * taps + tap];
+#pragma omp parallel for schedule(static)
+  for (int64_t tc = 0; tc < taps * p.C; ++tc) {  // one output row (tap, c) per iteration
+    const int64_t tap = tc / p.C, c = tc % p.C;
+    for (int64_t k = 0; k < p.K; ++k) wt[static_cast<size_t>(tc * p.K + k)] = w[(k * p.C + c) * taps + tap];
+  }
   // Each output position's offset in x_cl at tap (0, 0, 0).
   const int64_t positions = p.output_positions(), zpq = p.Z * p.P * p.Q;
   std::vector<int64_t> base(static_cast<size_t>(positions));
