@@ -5,6 +5,9 @@
 #
 #   tools/device-check.sh [--memcheck]
 #
+# Through the device tool: first `git rev-parse --short HEAD > .device-commit` (the tree travels
+# without .git), then run it with carry [".devdeps", ".device-commit"] (both git-ignored locally).
+#
 # Logs go to $OUT when it is set (else build-device/device-check-logs). Exits non-zero when the
 # build fails or any CUDA test fails (skipped tests on a GPU machine also count as a failure:
 # they mean the GPU was not usable).
@@ -127,6 +130,9 @@ fi
 
 card="$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)"
 commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet 2>/dev/null || echo '+dirty')"
+# The device tool copies the working tree without .git: the caller writes the commit beside it
+# (`git rev-parse --short HEAD > .device-commit`, carried like .devdeps).
+[ -z "${commit%+dirty}" ] && [ -f "$root/.device-commit" ] && commit="$(cat "$root/.device-commit") (from .device-commit)"
 {
   echo
   echo "================ device-check summary ================"
