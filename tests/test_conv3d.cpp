@@ -179,6 +179,11 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
       {"cl_k64_c32_q1", {3, 32, 2, 1, 1}, {64, 32, 3, 3, 3}, {1, 1, 1}},
       {"cl_k80_c16_s222", {2, 16, 5, 6, 7}, {80, 16, 3, 3, 3}, {1, 1, 1}, {2, 2, 2}},
       {"cl_k128_c48_q4", {2, 48, 1, 4, 4}, {128, 48, 3, 3, 3}, {1, 1, 1}},
+      // Strided input gradients (the channels-last dgrad's stride phases): stride 3 along W only,
+      // a 1×1×1 stride-2 downsample (phases without taps), padding beyond kernel − 1.
+      {"cl_dgrad_c16_s113", {1, 16, 3, 4, 11}, {8, 16, 3, 3, 3}, {0, 1, 1}, {1, 1, 3}},
+      {"cl_dgrad_ds_c16_k32_s222", {2, 16, 5, 5, 4}, {32, 16, 1, 1, 1}, {0, 0, 0}, {2, 2, 2}},
+      {"cl_dgrad_pad2_c32_s222", {1, 32, 5, 6, 7}, {16, 32, 3, 3, 3}, {2, 2, 2}, {2, 2, 2}},
   };
   uint64_t seed = 500;
   for (const DirectCase& c : direct_cases) {

@@ -10,7 +10,7 @@ namespace mtmap {
 
 // Blocks up to `max_block_bytes` (glibc caps it at 32 MiB on 64-bit) come from the heap and stay
 // there when freed, up to `keep_bytes` of free memory at the top of the heap. Returns false where
-// the C library has no such settings (not glibc).
+// the C library has no such settings (not glibc) or malloc is not the C library's (sanitizers).
 bool retain_freed_cpu_memory(size_t max_block_bytes = size_t(32) << 20, size_t keep_bytes = size_t(1) << 30);
 
 }  // namespace mtmap

@@ -154,12 +154,4 @@ void conv3d_dgrad_direct(const Conv3dProblem& p, const float* dy, const float* w
   run_direct(flipped(p), dy, flipped_weights(p, w).data(), dx);
 }
 
-bool conv3d_dgrad_channels_last_supported(const Conv3dProblem& p) {
-  return flippable(p) && conv3d_fprop_channels_last_supported(flipped(p));
-}
-
-void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const float* w, float* dx) {
-  conv3d_fprop_channels_last(flipped(p), dy, flipped_weights(p, w).data(), dx);
-}
-
 }  // namespace mtmap::cpu

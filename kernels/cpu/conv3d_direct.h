@@ -22,11 +22,14 @@ void conv3d_fprop_direct(const Conv3dProblem& p, const float* x, const float* w,
 // conv3d_direct_supported for the flipped problem (input channels C a multiple of 8).
 bool conv3d_dgrad_direct_supported(const Conv3dProblem& p);
 void conv3d_dgrad_direct(const Conv3dProblem& p, const float* dy, const float* w, float* dx);
-// The same forward pass (and stride-1 dgrad through the flipped problem) vectorised over output
-// channels, channels-last inside: dilation 1, any stride, output channels (dgrad: input channels)
-// a multiple of 16, an AVX-512 CPU. For short rows, which conv_row's 16-column vectors waste.
+// The forward pass vectorised over output channels, channels-last inside: dilation 1, any
+// stride, output channels a multiple of 16, an AVX-512 CPU. For short rows, which conv_row's
+// 16-column vectors waste (conv3d_fprop_channels_last.cpp).
 bool conv3d_fprop_channels_last_supported(const Conv3dProblem& p);
 void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const float* w, float* y);
+// dgrad vectorised over input channels, one stride-1 sub-problem per stride phase
+// (conv3d_dgrad_channels_last.cpp): dilation 1, any stride and padding, input channels a multiple
+// of 16, an AVX-512 CPU.
 bool conv3d_dgrad_channels_last_supported(const Conv3dProblem& p);
 void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const float* w, float* dx);
 // x (N, C, D, H, W), dy (N, K, Z, P, Q) → dw (K, C, T, R, S), channels-last inside (see

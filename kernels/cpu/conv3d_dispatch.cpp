@@ -3,8 +3,9 @@
 // layers at the quickstart scale (2 AVX-512 cores; docs/perf/cpu.md):
 //  - conv_row (`direct`, vectorised along output rows) where the rows fill at least 3/4 of their
 //    16-lane vectors: layer1/2 (32 and 16 columns) and the stem;
-//  - the channels-last kernel (vectorised along output channels) for shorter rows: layer3's 8
-//    columns and layer4's 4 fill half and a quarter of conv_row's vectors;
+//  - the channels-last kernels (vectorised along output channels) for shorter rows: layer3's 8
+//    columns and layer4's 4 fill half and a quarter of conv_row's vectors; and for every strided
+//    dgrad (one stride-1 sub-problem per stride phase), which conv_row cannot take;
 //  - vol2col + GEMM for 1×1×1 filters (too few FMAs per element to repay a padded copy of the
 //    input), dilations, float64, channel counts the direct kernels do not take, no AVX-512.
 // wgrad's direct kernel vectorises along channels, so row length does not matter to it.
@@ -85,7 +86,7 @@ void conv3d_dgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void*
   const Options o{conv3d_dgrad_direct_supported(p), taps && rows_fill_vectors(p.W),
                   conv3d_dgrad_channels_last_supported(p), taps,
                   "stride 1, no dilation, padding below the kernel size and channels in multiples of 8",
-                  "stride 1, no dilation, padding below the kernel size and input channels in multiples of 16"};
+                  "no dilation and input channels in multiples of 16"};
   const ConvAlgo algo = resolve(algo_in, t, o, "conv3d_dgrad");
   if (algo == ConvAlgo::direct) return conv3d_dgrad_direct(p, f(dy), f(w), f(dx));
   if (algo == ConvAlgo::direct_channels_last) return conv3d_dgrad_channels_last(p, f(dy), f(w), f(dx));
