@@ -16,6 +16,7 @@
 #include "kernels/cpu/channels_last_block.h"
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/scratch.h"
 
 namespace mtmap::cpu {
 namespace {
@@ -61,24 +62,24 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
                       {p.stride_w, p.pad_w, p.S, p.W, p.Q}};
   const int64_t Zp = ax[0].padded(), Pp = ax[1].padded(), Qp = ax[2].padded();
   // dy (N, K, Z, P, Q) → dy_p (N, Zp, Pp, Qp, K) with zero margins.
-  std::vector<float> dyp(static_cast<size_t>(p.N * Zp * Pp * Qp * p.K), 0.0f);
+  std::unique_ptr<float[]> dyp = zeroed_buffer<float>(static_cast<size_t>(p.N * Zp * Pp * Qp * p.K));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < p.N; ++n)
     for (int64_t z = 0; z < p.Z; ++z)
       for (int64_t k = 0; k < p.K; ++k)
         for (int64_t row = 0; row < p.P; ++row) {
           const float* src = dy + (((n * p.K + k) * p.Z + z) * p.P + row) * p.Q;
-          float* dst = dyp.data() +
+          float* dst = dyp.get() +
                        (((n * Zp + z + ax[0].before()) * Pp + row + ax[1].before()) * Qp + ax[2].before()) * p.K + k;
           for (int64_t q = 0; q < p.Q; ++q) dst[q * p.K] = src[q];
         }
   // Weights (K, C, T, R, S) → (T, R, S, K, C).
   const int64_t taps = p.filter_volume();
-  std::vector<float> wdg(static_cast<size_t>(p.weight_elements()));
+  std::unique_ptr<float[]> wdg = uninitialized_buffer<float>(static_cast<size_t>(p.weight_elements()));
 #pragma omp parallel for schedule(static)
   for (int64_t tk = 0; tk < taps * p.K; ++tk) {
     const int64_t tap = tk / p.K, k = tk % p.K;
-    for (int64_t c = 0; c < p.C; ++c) wdg[static_cast<size_t>(tk * p.C + c)] = w[(k * p.C + c) * taps + tap];
+    for (int64_t c = 0; c < p.C; ++c) wdg[tk * p.C + c] = w[(k * p.C + c) * taps + tap];
   }
   // Input positions grouped by phase, in order within each phase.
   const int64_t phases = p.stride_d * p.stride_h * p.stride_w;
@@ -104,7 +105,7 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
     for (int64_t first = 0; first < int64_t(by_phase[static_cast<size_t>(ph)].size()); first += kJobPositions)
       for (int64_t c0 = 0; c0 < p.C; c0 += kVectors * kLanes) jobs.push_back({ph, first, c0});
 
-  std::vector<float> dx_rows(static_cast<size_t>(p.input_elements()));
+  std::unique_ptr<float[]> dx_rows = uninitialized_buffer<float>(static_cast<size_t>(p.input_elements()));
 #pragma omp parallel
   {
     std::vector<cl::Tap> list;  // this thread's tap list, rebuilt per block
@@ -134,7 +135,7 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
           for (int64_t js = lo[2]; js < hi[2]; ++js) {
             const int64_t t = phase[0] + jt * p.stride_d, r = phase[1] + jr * p.stride_h,
                           s = phase[2] + js * p.stride_w;
-            list.push_back({-((jt * Pp + jr) * Qp + js) * p.K, wdg.data() + ((t * p.R + r) * p.S + s) * p.K * p.C + job.c0});
+            list.push_back({-((jt * Pp + jr) * Qp + js) * p.K, wdg.get() + ((t * p.R + r) * p.S + s) * p.K * p.C + job.c0});
           }
       for (int64_t b = 0; b < count; b += kPositions) {
         const int pb = int(std::min<int64_t>(kPositions, count - b));
@@ -143,14 +144,14 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
         for (int j = 0; j < pb; ++j) {
           const Position& q = pos[static_cast<size_t>(job.first + b + j)];
           base[j] = q.base;
-          out[j] = dx_rows.data() + q.row * p.C + job.c0;
+          out[j] = dx_rows.get() + q.row * p.C + job.c0;
         }
-        cl::run_block(pb, kv, dyp.data(), base, list.data(), int(list.size()), p.K, p.C, out);
+        cl::run_block(pb, kv, dyp.get(), base, list.data(), int(list.size()), p.K, p.C, out);
       }
     }
   }
   const int64_t dhw = p.D * p.H * p.W;
-  for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.C, dhw, dx_rows.data() + n * dhw * p.C, dx + n * p.C * dhw);
+  for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.C, dhw, dx_rows.get() + n * dhw * p.C, dx + n * p.C * dhw);
 }
 
 }  // namespace mtmap::cpu

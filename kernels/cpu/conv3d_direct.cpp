@@ -7,6 +7,7 @@
 
 #include "kernels/common/conv3d_taps.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/scratch.h"
 
 namespace mtmap::cpu {
 namespace {
@@ -57,14 +58,14 @@ __attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const f
 
 // The input zero-padded by the problem's padding, (N, C, Dp, Hp, sw, Wph). A masked load never
 // reads past a phase row, so no extra tail is needed.
-std::vector<float> padded_input(const Conv3dProblem& p, const float* x, const Padded& g) {
-  std::vector<float> xp(static_cast<size_t>(p.N * p.C * g.Dp * g.Hp * g.row_elements()), 0.0f);
+std::unique_ptr<float[]> padded_input(const Conv3dProblem& p, const float* x, const Padded& g) {
+  std::unique_ptr<float[]> xp = zeroed_buffer<float>(static_cast<size_t>(p.N * p.C * g.Dp * g.Hp * g.row_elements()));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t nc = 0; nc < p.N * p.C; ++nc)
     for (int64_t d = 0; d < p.D; ++d)
       for (int64_t h = 0; h < p.H; ++h) {
         const float* src = x + ((nc * p.D + d) * p.H + h) * p.W;
-        float* dst = xp.data() + ((nc * g.Dp + d + p.pad_d) * g.Hp + h + p.pad_h) * g.row_elements();
+        float* dst = xp.get() + ((nc * g.Dp + d + p.pad_d) * g.Hp + h + p.pad_h) * g.row_elements();
         if (g.sw == 1) {
           std::memcpy(dst + p.pad_w, src, sizeof(float) * static_cast<size_t>(p.W));
           continue;
@@ -83,10 +84,10 @@ std::vector<float> padded_input(const Conv3dProblem& p, const float* x, const Pa
 void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y) {
   const int64_t Wp = p.W + 2 * p.pad_w;
   const Padded g{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, Wp, (Wp + p.stride_w - 1) / p.stride_w, p.stride_w};
-  std::vector<float> xp = padded_input(p, x, g);
+  std::unique_ptr<float[]> xp = padded_input(p, x, g);
   // Weights as (C, T, R, S, K).
   const int64_t taps = p.C * p.T * p.R * p.S;
-  std::vector<float> wt(static_cast<size_t>(taps * p.K));
+  std::unique_ptr<float[]> wt = uninitialized_buffer<float>(static_cast<size_t>(taps * p.K));
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t tap = 0; tap < taps; ++tap) wt[static_cast<size_t>(tap * p.K + k)] = w[k * taps + tap];
 
@@ -96,12 +97,12 @@ void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y
 #pragma omp parallel for schedule(static)
   for (int64_t job = 0; job < rows; ++job) {
     int64_t row = job % p.P, z = (job / p.P) % p.Z, kbi = (job / (p.P * p.Z)) % kblocks, n = job / (p.P * p.Z * kblocks);
-    const float* xp_n = xp.data() + n * sample;
+    const float* xp_n = xp.get() + n * sample;
     float* y_n = y + n * p.K * p.Z * p.P * p.Q;
     if (kb == 16)
-      conv_row<16>(p, xp_n, g, wt.data(), kbi * 16, z, row, y_n);
+      conv_row<16>(p, xp_n, g, wt.get(), kbi * 16, z, row, y_n);
     else
-      conv_row<8>(p, xp_n, g, wt.data(), kbi * 8, z, row, y_n);
+      conv_row<8>(p, xp_n, g, wt.get(), kbi * 8, z, row, y_n);
   }
 }
 
@@ -133,8 +134,8 @@ static bool flippable(const Conv3dProblem& p) {
 }
 
 // w' (C, K, T, R, S): every tap reversed in space, channels transposed.
-static std::vector<float> flipped_weights(const Conv3dProblem& p, const float* w) {
-  std::vector<float> wf(static_cast<size_t>(p.weight_elements()));
+static std::unique_ptr<float[]> flipped_weights(const Conv3dProblem& p, const float* w) {
+  std::unique_ptr<float[]> wf = uninitialized_buffer<float>(static_cast<size_t>(p.weight_elements()));
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t c = 0; c < p.C; ++c)
@@ -151,7 +152,7 @@ bool conv3d_dgrad_direct_supported(const Conv3dProblem& p) {
 }
 
 void conv3d_dgrad_direct(const Conv3dProblem& p, const float* dy, const float* w, float* dx) {
-  run_direct(flipped(p), dy, flipped_weights(p, w).data(), dx);
+  run_direct(flipped(p), dy, flipped_weights(p, w).get(), dx);
 }
 
 }  // namespace mtmap::cpu

@@ -17,6 +17,7 @@
 #include "kernels/cpu/channels_last_block.h"
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/scratch.h"
 
 namespace mtmap::cpu {
 
@@ -30,26 +31,26 @@ bool conv3d_fprop_channels_last_supported(const Conv3dProblem& p) {
 
 void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const float* w, float* y) {
   const PaddedChannelsLast l{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, p.W + 2 * p.pad_w, p.C};
-  std::vector<float> xcl(static_cast<size_t>(p.N * l.sample()), 0.0f);
+  std::unique_ptr<float[]> xcl = zeroed_buffer<float>(static_cast<size_t>(p.N * l.sample()));
   for (int64_t n = 0; n < p.N; ++n)
-    pad_to_channels_last(p, l, x + n * p.C * p.D * p.H * p.W, xcl.data() + n * l.sample());
+    pad_to_channels_last(p, l, x + n * p.C * p.D * p.H * p.W, xcl.get() + n * l.sample());
   // Weights (K, C, T, R, S) → (T, R, S, C, K).
   const int64_t taps = p.filter_volume();
-  std::vector<float> wt(static_cast<size_t>(p.weight_elements()));
+  std::unique_ptr<float[]> wt = uninitialized_buffer<float>(static_cast<size_t>(p.weight_elements()));
 #pragma omp parallel for schedule(static)
   for (int64_t tc = 0; tc < taps * p.C; ++tc) {  // one output row (tap, c) per iteration
     const int64_t tap = tc / p.C, c = tc % p.C;
-    for (int64_t k = 0; k < p.K; ++k) wt[static_cast<size_t>(tc * p.K + k)] = w[(k * p.C + c) * taps + tap];
+    for (int64_t k = 0; k < p.K; ++k) wt[tc * p.K + k] = w[(k * p.C + c) * taps + tap];
   }
   // Each output position's offset in x_cl at tap (0, 0, 0).
   const int64_t positions = p.output_positions(), zpq = p.Z * p.P * p.Q;
-  std::vector<int64_t> base(static_cast<size_t>(positions));
+  std::unique_ptr<int64_t[]> base = uninitialized_buffer<int64_t>(static_cast<size_t>(positions));
   for (int64_t i = 0; i < positions; ++i) {
     const int64_t q = i % p.Q, row = (i / p.Q) % p.P, z = (i / (p.Q * p.P)) % p.Z, n = i / zpq;
-    base[static_cast<size_t>(i)] =
+    base[i] =
         n * l.sample() + ((z * p.stride_d * l.Hp + row * p.stride_h) * l.Wp + q * p.stride_w) * p.C;
   }
-  std::vector<float> y_rows(static_cast<size_t>(positions * p.K));
+  std::unique_ptr<float[]> y_rows = uninitialized_buffer<float>(static_cast<size_t>(positions * p.K));
   const int64_t pblocks = (positions + kPositions - 1) / kPositions;
   const int64_t kblocks = (p.K + kVectors * kLanes - 1) / (kVectors * kLanes);
 #pragma omp parallel
@@ -79,13 +80,13 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
     for (int64_t t = lo[0]; t < hi[0]; ++t)
       for (int64_t r = lo[1]; r < hi[1]; ++r)
         for (int64_t s = lo[2]; s < hi[2]; ++s)
-          list.push_back({((t * l.Hp + r) * l.Wp + s) * p.C, wt.data() + ((t * p.R + r) * p.S + s) * p.C * p.K + k0});
+          list.push_back({((t * l.Hp + r) * l.Wp + s) * p.C, wt.get() + ((t * p.R + r) * p.S + s) * p.C * p.K + k0});
     float* out[kPositions];
-    for (int j = 0; j < pb; ++j) out[j] = y_rows.data() + (first + j) * p.K + k0;
-    cl::run_block(pb, kv, xcl.data(), base.data() + first, list.data(), int(list.size()), p.C, p.K, out);
+    for (int j = 0; j < pb; ++j) out[j] = y_rows.get() + (first + j) * p.K + k0;
+    cl::run_block(pb, kv, xcl.get(), base.get() + first, list.data(), int(list.size()), p.C, p.K, out);
   }
   }
-  for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.K, zpq, y_rows.data() + n * zpq * p.K, y + n * p.K * zpq);
+  for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.K, zpq, y_rows.get() + n * zpq * p.K, y + n * p.K * zpq);
 }
 
 }  // namespace mtmap::cpu

@@ -25,6 +25,7 @@
 #include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/scratch.h"
 
 namespace mtmap::cpu {
 namespace {
@@ -136,27 +137,27 @@ void conv3d_wgrad_direct(const Conv3dProblem& p, const float* x, const float* dy
   // summation order (chunk by chunk, sample by sample) is the same for any thread count.
   const int64_t dy_sample = p.Z * p.P * p.Q * p.K;
   const int64_t chunk = std::clamp<int64_t>((int64_t(1) << 20) / (l.sample() + dy_sample), 1, std::max<int64_t>(p.N, 1));
-  std::vector<float> xcl(static_cast<size_t>(chunk * l.sample()), 0.0f);
-  std::vector<float> dycl(static_cast<size_t>(chunk * dy_sample));
-  std::vector<float> out(static_cast<size_t>(taps * u.K * l.Cp), 0.0f);  // (taps, K, Cp)
+  std::unique_ptr<float[]> xcl = zeroed_buffer<float>(static_cast<size_t>(chunk * l.sample()));
+  std::unique_ptr<float[]> dycl = uninitialized_buffer<float>(static_cast<size_t>(chunk * dy_sample));
+  std::unique_ptr<float[]> out = zeroed_buffer<float>(static_cast<size_t>(taps * u.K * l.Cp));  // (taps, K, Cp)
   for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
     const int64_t samples = std::min(chunk, p.N - n0);
     for (int64_t i = 0; i < samples; ++i) {
       const float* xn = x + (n0 + i) * p.C * p.D * p.H * p.W;
-      float* xi = xcl.data() + i * l.sample();
+      float* xi = xcl.get() + i * l.sample();
       if (unfold)
         input_unfolded(p, l, xn, xi);
       else
         pad_to_channels_last(p, l, xn, xi);
-      planes_to_rows(p.K, p.Z * p.P * p.Q, dy + (n0 + i) * dy_sample, dycl.data() + i * dy_sample);
+      planes_to_rows(p.K, p.Z * p.P * p.Q, dy + (n0 + i) * dy_sample, dycl.get() + i * dy_sample);
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < tasks.size(); ++i) {
       const int rows = int(std::min(kb, u.K - tasks[i].k0));
       if (nv == 1)
-        dispatch_block<1>(rows, u, l, xcl.data(), dycl.data(), samples, tasks[i], n0 == 0, out.data());
+        dispatch_block<1>(rows, u, l, xcl.get(), dycl.get(), samples, tasks[i], n0 == 0, out.get());
       else
-        dispatch_block<2>(rows, u, l, xcl.data(), dycl.data(), samples, tasks[i], n0 == 0, out.data());
+        dispatch_block<2>(rows, u, l, xcl.get(), dycl.get(), samples, tasks[i], n0 == 0, out.get());
     }
   }
   // (taps, K, Cp) → (K, C, T, R, S); unfolded channel c·S + s is filter column s of channel c.
