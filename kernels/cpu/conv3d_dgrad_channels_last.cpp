@@ -10,6 +10,7 @@
 // outside for every position of a block are not listed at all. A phase without taps (a 1×1×1
 // stride-2 filter's odd positions) gets zeros. Stride 1 is the one-phase case.
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "kernels/cpu/channels_last.h"
@@ -36,6 +37,9 @@ struct Axis {
   int64_t phase(int64_t i) const { return (i + pad) % stride; }
   int64_t z0(int64_t i) const { return (i + pad) / stride; }  // dy index of tap j = 0
   int64_t phase_taps(int64_t phase) const { return phase < taps ? (taps - phase + stride - 1) / stride : 0; }
+  // The input indices of phase φ: first(φ), first(φ) + stride, …, count(φ) of them.
+  int64_t first(int64_t phase) const { return ((phase - pad) % stride + stride) % stride; }
+  int64_t count(int64_t phase) const { return first(phase) < in ? (in - 1 - first(phase)) / stride + 1 : 0; }
   // j in [lo, hi) whose dy index z0 − j lies in [0, out).
   void valid(int64_t i, int64_t* lo, int64_t* hi) const {
     const int64_t j_max = phase_taps(phase(i));
@@ -43,12 +47,6 @@ struct Axis {
     *hi = std::min(j_max, z0(i) + 1);
     if (*hi < *lo) *hi = *lo;
   }
-};
-
-struct Position {
-  int64_t row;   // index into dx_cl (N, D, H, W) rows
-  int64_t base;  // dy_p offset of (n, z0, p0, q0)
-  int64_t in[3];
 };
 
 }  // namespace
@@ -81,19 +79,15 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
     const int64_t tap = tk / p.K, k = tk % p.K;
     for (int64_t c = 0; c < p.C; ++c) wdg[tk * p.C + c] = w[(k * p.C + c) * taps + tap];
   }
-  // Input positions grouped by phase, in order within each phase.
+  // Input positions by phase (φd, φh, φw), in (n, d, h, w) order within a phase: position i of a
+  // phase is found from i, nothing is listed.
   const int64_t phases = p.stride_d * p.stride_h * p.stride_w;
-  std::vector<std::vector<Position>> by_phase(static_cast<size_t>(phases));
-  for (int64_t n = 0; n < p.N; ++n)
-    for (int64_t d = 0; d < p.D; ++d)
-      for (int64_t h = 0; h < p.H; ++h)
-        for (int64_t x = 0; x < p.W; ++x) {
-          const int64_t phase = (ax[0].phase(d) * p.stride_h + ax[1].phase(h)) * p.stride_w + ax[2].phase(x);
-          const int64_t base = (((n * Zp + ax[0].z0(d) + ax[0].before()) * Pp + ax[1].z0(h) + ax[1].before()) * Qp +
-                                ax[2].z0(x) + ax[2].before()) *
-                               p.K;
-          by_phase[static_cast<size_t>(phase)].push_back({((n * p.D + d) * p.H + h) * p.W + x, base, {d, h, x}});
-        }
+  auto phase_of = [&](int64_t ph) {
+    return std::array<int64_t, 3>{ph / (p.stride_h * p.stride_w), (ph / p.stride_w) % p.stride_h, ph % p.stride_w};
+  };
+  auto phase_size = [&](const std::array<int64_t, 3>& phi) {
+    return p.N * ax[0].count(phi[0]) * ax[1].count(phi[1]) * ax[2].count(phi[2]);
+  };
   // A job is 8 blocks of one phase sharing one tap list: a strided phase has few taps (27 / 8 on
   // average at stride 2), so one block's work alone would not repay building its list.
   constexpr int64_t kJobPositions = 8 * kPositions;
@@ -102,7 +96,7 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
   };
   std::vector<Job> jobs;
   for (int64_t ph = 0; ph < phases; ++ph)
-    for (int64_t first = 0; first < int64_t(by_phase[static_cast<size_t>(ph)].size()); first += kJobPositions)
+    for (int64_t first = 0; first < phase_size(phase_of(ph)); first += kJobPositions)
       for (int64_t c0 = 0; c0 < p.C; c0 += kVectors * kLanes) jobs.push_back({ph, first, c0});
 
   std::unique_ptr<float[]> dx_rows = uninitialized_buffer<float>(static_cast<size_t>(p.input_elements()));
@@ -113,22 +107,31 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
 #pragma omp for schedule(static)
     for (size_t i = 0; i < jobs.size(); ++i) {
       const Job& job = jobs[i];
-      const std::vector<Position>& pos = by_phase[static_cast<size_t>(job.phase)];
-      const int64_t count = std::min<int64_t>(kJobPositions, int64_t(pos.size()) - job.first);
+      const std::array<int64_t, 3> phase = phase_of(job.phase);
+      const int64_t cnt[3] = {ax[0].count(phase[0]), ax[1].count(phase[1]), ax[2].count(phase[2])};
+      const int64_t count = std::min<int64_t>(kJobPositions, phase_size(phase) - job.first);
       const int kv = int(std::min<int64_t>(kVectors, (p.C - job.c0) / kLanes));
+      // Position j of the job: its sample and input indices.
+      auto input_of = [&](int64_t j, int64_t* n, int64_t in[3]) {
+        int64_t i = job.first + j;
+        for (int a = 2; a >= 0; --a) {
+          in[a] = ax[a].first(phase[a]) + (i % cnt[a]) * ax[a].stride;
+          i /= cnt[a];
+        }
+        *n = i;
+      };
       // The phase's taps (the same for every position of the job), cut to the j that some
       // position reads real dy with.
       int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi[3] = {0, 0, 0};
       for (int64_t j = 0; j < count; ++j) {
-        const Position& q = pos[static_cast<size_t>(job.first + j)];
+        int64_t n, in[3];
+        input_of(j, &n, in);
         for (int a = 0; a < 3; ++a) {
           int64_t a_lo, a_hi;
-          ax[a].valid(q.in[a], &a_lo, &a_hi);
+          ax[a].valid(in[a], &a_lo, &a_hi);
           if (a_lo < a_hi) lo[a] = std::min(lo[a], a_lo), hi[a] = std::max(hi[a], a_hi);
         }
       }
-      const Position& first = pos[static_cast<size_t>(job.first)];
-      const int64_t phase[3] = {ax[0].phase(first.in[0]), ax[1].phase(first.in[1]), ax[2].phase(first.in[2])};
       list.clear();
       for (int64_t jt = lo[0]; jt < hi[0]; ++jt)
         for (int64_t jr = lo[1]; jr < hi[1]; ++jr)
@@ -142,9 +145,12 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
         int64_t base[kPositions];
         float* out[kPositions];
         for (int j = 0; j < pb; ++j) {
-          const Position& q = pos[static_cast<size_t>(job.first + b + j)];
-          base[j] = q.base;
-          out[j] = dx_rows.get() + q.row * p.C + job.c0;
+          int64_t n, in[3];
+          input_of(b + j, &n, in);
+          base[j] = (((n * Zp + ax[0].z0(in[0]) + ax[0].before()) * Pp + ax[1].z0(in[1]) + ax[1].before()) * Qp +
+                     ax[2].z0(in[2]) + ax[2].before()) *
+                    p.K;
+          out[j] = dx_rows.get() + (((n * p.D + in[0]) * p.H + in[1]) * p.W + in[2]) * p.C + job.c0;
         }
         cl::run_block(pb, kv, dyp.get(), base, list.data(), int(list.size()), p.K, p.C, out);
       }
