@@ -167,25 +167,23 @@ bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& tab
     }
     out << line.dump() << std::endl;
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-  };
   const double step = median(steps);
   json line{{"kind", "train_step"}, {"seconds", step}, {"clips_per_s", double(c.batch) / step}, {"rounds", steps.size()}};
+  double ratio_min = 0, ratio_max = 0;
   if (!ratios.empty()) {
+    ratio_min = *std::min_element(ratios.begin(), ratios.end());
+    ratio_max = *std::max_element(ratios.begin(), ratios.end());
     line["peer_clips_per_s"] = double(c.batch) / median(peer_steps);
     line["ratio_to_peer"] = median(ratios);
-    line["ratio_to_peer_min"] = *std::min_element(ratios.begin(), ratios.end());
-    line["ratio_to_peer_max"] = *std::max_element(ratios.begin(), ratios.end());
+    line["ratio_to_peer_min"] = ratio_min;
+    line["ratio_to_peer_max"] = ratio_max;
   }
   out << line.dump() << "\n";
   table << fmt::format("training step (forward, backward, SGD), median of {} rounds: {:.2f} clips/s", steps.size(),
                        double(c.batch) / step);
   if (!ratios.empty())
     table << fmt::format("; PyTorch {:.2f} clips/s; ratio {:.2f}x (rounds {:.2f}x to {:.2f}x)",
-                         double(c.batch) / median(peer_steps), median(ratios), double(line["ratio_to_peer_min"]),
-                         double(line["ratio_to_peer_max"]));
+                         double(c.batch) / median(peer_steps), median(ratios), ratio_min, ratio_max);
   else if (c.peer)
     table << "; PyTorch peer did not run (is python3-torch installed?)";
   table << "\n";
