@@ -109,20 +109,25 @@ void col2vol(const Conv3dProblem& p, const T* col, T* dx) {
         }
 }
 
+// Sample n's column matrix (C·T·R·S × Z·P·Q): x[n] itself for a pointwise problem, else
+// vol2col into `col` (sized once by the caller's first call).
+template <class T>
+const T* columns(const Conv3dProblem& p, const T* x, int64_t n, std::vector<T>& col) {
+  const T* xn = x + n * p.C * p.D * p.H * p.W;
+  if (is_pointwise(p)) return xn;
+  col.resize(size_t(p.C * p.filter_volume() * p.Z * p.P * p.Q));
+  vol2col(p, xn, col.data());
+  return col.data();
+}
+
 }  // namespace
 
 template <class T>
 void fprop_gemm(const Conv3dProblem& p, const T* x, const T* w, T* y) {
   const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
-  const bool pointwise = is_pointwise(p);
-  std::vector<T> col(pointwise ? 0 : size_t(ctrs * zpq));
+  std::vector<T> col;
   for (int64_t n = 0; n < p.N; ++n) {
-    const T* xn = x + n * p.C * p.D * p.H * p.W;
-    const T* b = xn;
-    if (!pointwise) {
-      vol2col(p, xn, col.data());
-      b = col.data();
-    }
+    const T* b = columns(p, x, n, col);
     gemm_rm(false, false, p.K, zpq, ctrs, T(1), w, ctrs, b, zpq, T(0), y + n * p.K * zpq, zpq);
   }
 }
@@ -148,15 +153,9 @@ void dgrad_gemm(const Conv3dProblem& p, const T* dy, const T* w, T* dx) {
 template <class T>
 void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
   const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
-  const bool pointwise = is_pointwise(p);
-  std::vector<T> col(pointwise ? 0 : size_t(ctrs * zpq));
+  std::vector<T> col;
   for (int64_t n = 0; n < p.N; ++n) {
-    const T* xn = x + n * p.C * p.D * p.H * p.W;
-    const T* b = xn;
-    if (!pointwise) {
-      vol2col(p, xn, col.data());
-      b = col.data();
-    }
+    const T* b = columns(p, x, n, col);
     // dw (K × CTRS) += dy[n] (K × ZPQ) · colᵀ (ZPQ × CTRS); samples in order (deterministic).
     gemm_rm(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, b, zpq, n == 0 ? T(0) : T(1), dw, ctrs);
   }
