@@ -14,14 +14,13 @@
 // when conv3d_igemm_vector holds, else element by element (odd channel counts).
 // Output: with one split, the tile is written in the storage type; with several, fp32 partials go
 // to workspace [split][M][Ngemm] and igemm_reduce_splits sums them in split order: deterministic.
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
 
 #include "kernels/common/bf16.h"
 #include "kernels/common/conv3d_igemm.h"
+#include "kernels/cuda/dialect.h"
 
 namespace mtmap::cuda::igemm {
 
@@ -64,9 +63,13 @@ __device__ __forceinline__ typename Smem<T>::type to_smem(T v) {
   if constexpr (std::is_same_v<T, BFloat16>) {
     return v.bits;
   } else {
+#if defined(MTMAP_CUDA_EMU)
+    return ::mtmap::emu::cvt_rna_tf32(v);
+#else
     uint32_t r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
     return r;
+#endif
   }
 }
 
@@ -166,7 +169,7 @@ struct TileLoader {
         for (int e = 0; e < kChunk; ++e) tmp[e] = to_smem(reg[i].v[e]);
         uint4* dst = reinterpret_cast<uint4*>(tile + row[i] * ld + kk[i]);
 #pragma unroll
-        for (int v = 0; v < int(sizeof(tmp) / sizeof(uint4)); ++v) dst[v] = reinterpret_cast<const uint4*>(tmp)[v];
+        for (int v = 0; v < int(sizeof(tmp)) / int(sizeof(uint4)); ++v) dst[v] = reinterpret_cast<const uint4*>(tmp)[v];
       } else {
 #pragma unroll
         for (int e = 0; e < kChunk; ++e) tile[(row[i] + e) * ld + kk[i]] = to_smem(reg[i].v[e]);
@@ -177,7 +180,12 @@ struct TileLoader {
 
 template <class T>
 __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#if defined(MTMAP_CUDA_EMU)
+  if constexpr (std::is_same_v<T, BFloat16>)
+    ::mtmap::emu::mma_m16n8k16_bf16(d, a, b);
+  else
+    ::mtmap::emu::mma_m16n8k8_tf32(d, a, b);
+#elif MTMAP_SM80_CODE
   if constexpr (std::is_same_v<T, BFloat16>) {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
@@ -210,7 +218,7 @@ __device__ __forceinline__ void store_out(T* out, int64_t i, float v) {
 //   C (both): {C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1]}
 template <class Op, class T, int BM, int BN, int WARPS_M, int WARPS_N>
 __global__ void __launch_bounds__(kThreads) igemm_kernel(Args args) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#if MTMAP_SM80_CODE
   static_assert(WARPS_M * WARPS_N * 32 == kThreads, "8 warps per CTA");
   constexpr int WTM = BM / WARPS_M, WTN = BN / WARPS_N;  // warp tile
   constexpr int MT = WTM / 16, NT = WTN / 8;             // MMA tiles per warp
@@ -345,22 +353,24 @@ void run(const Plan& plan, const IgemmGeom& g, const void* a, const void* b, voi
             unsigned((g.Ngemm + tile_n(plan.tile) - 1) / tile_n(plan.tile)), unsigned(plan.splits));
   switch (plan.tile) {
     case Tile::t128x128:
-      igemm_kernel<Op, T, 128, 128, 2, 4><<<grid, kThreads, 0, stream>>>(args);
+      launch_kernel(igemm_kernel<Op, T, 128, 128, 2, 4>, grid, dim3(kThreads), 0, stream, args);
       break;
     case Tile::t128x64:
-      igemm_kernel<Op, T, 128, 64, 4, 2><<<grid, kThreads, 0, stream>>>(args);
+      launch_kernel(igemm_kernel<Op, T, 128, 64, 4, 2>, grid, dim3(kThreads), 0, stream, args);
       break;
     case Tile::t64x128:
-      igemm_kernel<Op, T, 64, 128, 2, 4><<<grid, kThreads, 0, stream>>>(args);
+      launch_kernel(igemm_kernel<Op, T, 64, 128, 2, 4>, grid, dim3(kThreads), 0, stream, args);
       break;
   }
   if (plan.splits > 1) {
     int64_t n = int64_t(g.M) * g.Ngemm;
     unsigned blocks = unsigned(std::min<int64_t>((n + 255) / 256, 65536));
-    igemm_reduce_splits<T><<<blocks, 256, 0, stream>>>(partial, n, plan.splits, static_cast<T*>(out));
+    launch_kernel(igemm_reduce_splits<T>, dim3(blocks), dim3(256), 0, stream, static_cast<const float*>(partial), n,
+                  plan.splits, static_cast<T*>(out));
   }
 }
 
+#if !defined(MTMAP_CUDA_EMU)
 // The kernel's compiled architecture (cudaFuncAttributes::binaryVersion, e.g. 90), to refuse a
 // build without sm_80+ code before launching a kernel that would trap.
 template <class Op, class T>
@@ -369,5 +379,6 @@ int binary_version() {
   if (cudaFuncGetAttributes(&attr, igemm_kernel<Op, T, 128, 128, 2, 4>) != cudaSuccess) return 0;
   return attr.binaryVersion;
 }
+#endif
 
 }  // namespace mtmap::cuda::igemm

@@ -1,0 +1,194 @@
+// The tensor-core implicit-GEMM conv3d kernel (kernels/cuda/conv3d_igemm.cuh), its own source
+// compiled for the CPU emulator (kernels/cuda_emu), against the float64 direct loops.
+//
+// Operands are multiples of 1/8 in [-1, 1]: exact in bf16 and TF32, with products and every
+// partial sum exact in fp32, so whatever order the MMAs and the split-K reduction add in, the
+// kernel's result must equal the reference rounded once to the output type: bit for bit. A wrong
+// fragment layout, tile edge, split or loader branch cannot hide inside a tolerance.
+// Every case runs each tile shape, with one split and with three, on both loader branches (16-byte
+// chunks where the channel counts allow, element loads always), the output poisoned with NaN.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/conv3d_reference.h"
+#include "kernels/cuda/conv3d_igemm.cuh"
+#include "kernels/cuda_emu/emu.h"
+
+using namespace mtmap;
+
+namespace {
+
+struct Case {
+  const char* name;
+  int N, C, D, H, W, K, T, R, S;
+  int sd, sh, sw, pd, ph, pw, dd, dh, dw;
+};
+
+// Small enough for the emulator, big enough for several tiles along M (and N for wgrad), ragged
+// edges on every side, odd and multiple-of-8 channel counts, strides, dilation, the stem's 3 channels.
+const Case kCases[] = {
+    {"3x3x3_c16_k16", 2, 16, 4, 5, 6, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {"3x3x3_stride2_c8_k24", 1, 8, 5, 7, 6, 24, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1},
+    {"1x1x1_downsample_c16_k72", 2, 16, 5, 6, 4, 72, 1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1},
+    {"stem_c3_k8", 1, 3, 3, 9, 8, 8, 3, 7, 7, 1, 2, 2, 1, 3, 3, 1, 1, 1},
+    {"odd_c5_k3", 2, 5, 4, 5, 3, 3, 2, 3, 2, 1, 1, 1, 1, 0, 1, 1, 1, 1},
+    {"dilated_c8_k8", 1, 8, 5, 6, 7, 8, 2, 3, 2, 1, 2, 1, 0, 2, 1, 2, 1, 3},
+    {"wide_m_c8_k136", 1, 8, 2, 16, 10, 136, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1},
+};
+
+Conv3dProblem problem_of(const Case& c) {
+  Conv3dProblem p;
+  p.N = c.N, p.C = c.C, p.D = c.D, p.H = c.H, p.W = c.W, p.K = c.K, p.T = c.T, p.R = c.R, p.S = c.S;
+  p.stride_d = c.sd, p.stride_h = c.sh, p.stride_w = c.sw;
+  p.pad_d = c.pd, p.pad_h = c.ph, p.pad_w = c.pw;
+  p.dil_d = c.dd, p.dil_h = c.dh, p.dil_w = c.dw;
+  p.compute_output();
+  return p;
+}
+
+std::vector<double> random_eighths(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(-8, 8);
+  std::vector<double> v(n);
+  for (double& e : v) e = d(rng) / 8.0;
+  return v;
+}
+
+// [B][C][X] → [B][X][C].
+std::vector<double> channels_last(const std::vector<double>& v, int64_t B, int64_t C, int64_t X) {
+  std::vector<double> out(v.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t x = 0; x < X; ++x) out[size_t((b * X + x) * C + c)] = v[size_t((b * C + c) * X + x)];
+  return out;
+}
+
+template <class T>
+std::vector<T> to_storage(const std::vector<double>& v) {
+  std::vector<T> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if constexpr (std::is_same_v<T, BFloat16>)
+      out[i] = float_to_bf16(float(v[i]));
+    else
+      out[i] = float(v[i]);
+  }
+  return out;
+}
+
+template <class T>
+float as_float(T v) {
+  if constexpr (std::is_same_v<T, BFloat16>)
+    return bf16_to_float(v);
+  else
+    return v;
+}
+
+template <class T>
+T poison() {
+  if constexpr (std::is_same_v<T, BFloat16>)
+    return BFloat16{0x7fc1};
+  else
+    return std::nanf("");
+}
+
+struct Operands {
+  std::vector<double> a, b, expected;  // channels-last GEMM operands and the channels-last result
+};
+
+Operands operands(const Conv3dProblem& p, ConvOperator op, uint32_t seed) {
+  const int64_t in_sp = p.D * p.H * p.W, out_sp = p.Z * p.P * p.Q, taps = p.filter_volume();
+  auto x = random_eighths(size_t(p.input_elements()), seed);
+  auto w = random_eighths(size_t(p.weight_elements()), seed + 1);
+  auto dy = random_eighths(size_t(p.output_elements()), seed + 2);
+  Operands o;
+  switch (op) {
+    case ConvOperator::fprop: {
+      std::vector<double> y(size_t(p.output_elements()));
+      cpu::conv3d_fprop_reference(p, x.data(), w.data(), y.data());
+      o.a = channels_last(x, p.N, p.C, in_sp);
+      o.b = channels_last(w, p.K, p.C, taps);  // (K,T,R,S,C)
+      o.expected = channels_last(y, p.N, p.K, out_sp);
+      break;
+    }
+    case ConvOperator::dgrad: {
+      std::vector<double> dx(size_t(p.input_elements()));
+      cpu::conv3d_dgrad_reference(p, dy.data(), w.data(), dx.data());
+      o.a = channels_last(dy, p.N, p.K, out_sp);
+      // (C,T,R,S,K): the transpose of KCTRS seen as [K][C·T·R·S].
+      o.b = channels_last(w, 1, p.K, p.C * taps);
+      o.expected = channels_last(dx, p.N, p.C, in_sp);
+      break;
+    }
+    case ConvOperator::wgrad: {
+      std::vector<double> dw(size_t(p.weight_elements()));
+      cpu::conv3d_wgrad_reference(p, x.data(), dy.data(), dw.data());
+      o.a = channels_last(dy, p.N, p.K, out_sp);
+      o.b = channels_last(x, p.N, p.C, in_sp);
+      o.expected = channels_last(dw, p.K, p.C, taps);
+      break;
+    }
+  }
+  return o;
+}
+
+const char* op_name(ConvOperator op) {
+  return op == ConvOperator::fprop ? "fprop" : op == ConvOperator::dgrad ? "dgrad" : "wgrad";
+}
+
+template <class Op, class T>
+void check_operator(const Case& c, uint32_t seed) {
+  const Conv3dProblem p = problem_of(c);
+  const IgemmGeom g = make_igemm_geom(p, Op::op);
+  const Operands o = operands(p, Op::op, seed);
+  std::vector<T> a = to_storage<T>(o.a), b = to_storage<T>(o.b);
+  emu::DeviceBuffer da(a.data(), a.size() * sizeof(T)), db(b.data(), b.size() * sizeof(T));
+  const int k_tiles = (g.Kred + igemm::kBK - 1) / igemm::kBK;
+  const bool vector_ok = conv3d_igemm_vector(Op::op, g.C, g.K);
+
+  for (igemm::Tile tile : {igemm::Tile::t128x128, igemm::Tile::t128x64, igemm::Tile::t64x128}) {
+    for (int want_splits : {1, 3}) {
+      for (bool vector : {false, true}) {
+        if (vector && !vector_ok) continue;
+        igemm::Plan plan{tile, 1, k_tiles, vector};
+        if (want_splits > 1 && k_tiles >= want_splits) {
+          plan.k_tiles_per_split = (k_tiles + want_splits - 1) / want_splits;
+          plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+        }
+        std::vector<T> out(o.expected.size(), poison<T>());
+        std::vector<float> partial(size_t(plan.splits) * g.M * g.Ngemm, std::nanf(""));
+        emu::DeviceBuffer dp(partial.data(), partial.size() * sizeof(float));
+        INFO(c.name << " " << op_name(Op::op) << (std::is_same_v<T, BFloat16> ? " bf16" : " tf32") << " tile "
+                    << igemm::tile_m(tile) << "x" << igemm::tile_n(tile) << " splits " << plan.splits
+                    << (vector ? " vector" : " element"));
+        cuda::igemm::run<Op, T>(plan, g, a.data(), b.data(), out.data(), partial.data(), nullptr);
+        size_t bad = 0, first = 0;
+        for (size_t i = 0; i < out.size(); ++i) {
+          T want = to_storage<T>({o.expected[i]})[0];
+          if (std::memcmp(&out[i], &want, sizeof(T)) != 0 && bad++ == 0) first = i;
+        }
+        INFO("first mismatch at " << first << ": " << as_float(out[first]) << " vs " << o.expected[first]);
+        CHECK(bad == 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// One test case per operator and type, so CTest runs them side by side.
+#define EMU_CONV_TEST(OP, TYPE, NAME, SEED)                                                        \
+  TEST_CASE("emulated igemm conv3d: " NAME " equals the float64 loops bit for bit", "[emu][conv3d]") { \
+    uint32_t seed = SEED;                                                                          \
+    for (const Case& c : kCases) check_operator<OP, TYPE>(c, seed += 10);                          \
+  }
+EMU_CONV_TEST(IgemmFprop, BFloat16, "bf16 fprop", 100)
+EMU_CONV_TEST(IgemmDgrad, BFloat16, "bf16 dgrad", 200)
+EMU_CONV_TEST(IgemmWgrad, BFloat16, "bf16 wgrad", 300)
+EMU_CONV_TEST(IgemmFprop, float, "tf32 fprop", 400)
+EMU_CONV_TEST(IgemmDgrad, float, "tf32 dgrad", 500)
+EMU_CONV_TEST(IgemmWgrad, float, "tf32 wgrad", 600)
