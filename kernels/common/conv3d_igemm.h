@@ -31,6 +31,7 @@ struct IgemmGeom {
   int pd, ph, pw, sd, sh, sw, dd, dh, dw;
   int Z, P, Q;
   int M, Ngemm, Kred;  // the GEMM of the operator this geometry was made for
+  int SC = 0;          // stem kernel only: one filter row's S·C taps, rounded up to a multiple of 8
 };
 
 // Largest element count any operand or output may have (offsets are int).
@@ -187,6 +188,86 @@ struct IgemmWgradB {
   }
 };
 
+// The stem kernel (a few input channels, a wide filter: the 3-channel 3×7×7 stem). Padding C to 8
+// would multiply its reduction by 8/3; instead one filter row's S·C taps (s, c), which are S·C
+// consecutive elements of a channels-last input row when the width dilation is 1, form the fastest
+// part of the reduction index, rounded up to SC (a multiple of 8) with zero weights beyond S·C:
+//   fprop: kr = (t·R + r)·SC + j, j = s·C + c;  w as (K, T, R, SC);  Kred = T·R·SC
+//   wgrad: n  = (t·R + r)·SC + j;              dw as (K, T, R, SC); Ngemm = T·R·SC
+// The stem operands are read element by element (their rows start at arbitrary alignments), but
+// offsets() walks a chunk's 8 taps incrementally: one division set per chunk, not per element.
+struct IgemmGatherMap {};  // maps whose chunks the kernel reads through offsets()
+
+inline IgemmGeom make_igemm_stem_geom(const Conv3dProblem& p, ConvOperator op) {
+  IgemmGeom g = make_igemm_geom(p, op);
+  g.SC = int((p.S * p.C + 7) / 8 * 8);
+  if (op == ConvOperator::fprop) g.Kred = int(p.T * p.R) * g.SC;
+  if (op == ConvOperator::wgrad) g.Ngemm = int(p.T * p.R) * g.SC;
+  return g;
+}
+
+// Walks taps j, j+1, ... of one filter row: s and c without a division per step.
+struct StemTap {
+  int s, c;
+  MTMAP_HD StemTap(const IgemmGeom& g, int j) : s(j / g.C), c(j % g.C) {}
+  MTMAP_HD void next(const IgemmGeom& g) {
+    if (++c == g.C) c = 0, ++s;
+  }
+};
+
+// stem fprop. A = x (N,D,H,W,C): row m = (n,z,p,q) as IgemmFpropA; kr as above.
+struct IgemmStemFpropA : IgemmGatherMap {
+  using Prep = IgemmFpropA::Prep;
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int m) { return IgemmFpropA::prep(g, m); }
+  // Offsets of reduction indices kr0 .. kr0+7 (kr0 a multiple of 8, so one filter row), -1 for zeros.
+  MTMAP_HD static void offsets(const IgemmGeom& g, const Prep& pr, int /*row*/, int kr0, int (&off)[8]) {
+    const int tr = kr0 / g.SC, j0 = kr0 % g.SC;
+    const int t = tr / g.R, r = tr % g.R;
+    const int d = pr.d0 + t * g.dd, h = pr.h0 + r * g.dh;
+    const bool row_ok = pr.valid && kr0 < g.Kred && d >= 0 && d < g.D && h >= 0 && h < g.H;
+    const int row_base = pr.base + (d * g.H + h) * g.W * g.C;
+    StemTap tap(g, j0);
+    for (int e = 0; e < 8; ++e, tap.next(g)) {
+      const int w = pr.w0 + tap.s * g.dw;
+      off[e] = row_ok && tap.s < g.S && w >= 0 && w < g.W ? row_base + w * g.C + tap.c : -1;
+    }
+  }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
+    int off[8];
+    offsets(g, pr, 0, kr / 8 * 8, off);
+    return off[kr % 8];
+  }
+};
+
+// stem wgrad. B = x read as [n][l], n = (t,r,j) as above, l = (n,z,p,q): chunks run along n.
+struct IgemmStemWgradB : IgemmGatherMap {
+  struct Prep {
+    int l_base, d, h, w;  // the input position of reduction index l at tap (0,0,0); l_base its sample
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int l) {
+    if (l >= g.Kred) return {0, 0, 0, 0, false};
+    int q = l % g.Q, rest = l / g.Q;
+    int p = rest % g.P;
+    rest /= g.P;
+    int z = rest % g.Z, n = rest / g.Z;
+    return {n * g.D * g.H * g.W * g.C, z * g.sd - g.pd, p * g.sh - g.ph, q * g.sw - g.pw, true};
+  }
+  // Offsets of rows n0 .. n0+7 (n0 a multiple of 8) at reduction index l.
+  MTMAP_HD static void offsets(const IgemmGeom& g, const Prep& pr, int n0, int /*l*/, int (&off)[8]) {
+    const int tr = n0 / g.SC, j0 = n0 % g.SC;
+    const int t = tr / g.R, r = tr % g.R;
+    const int d = pr.d + t * g.dd, h = pr.h + r * g.dh;
+    const bool row_ok = pr.valid && n0 < g.Ngemm && d >= 0 && d < g.D && h >= 0 && h < g.H;
+    const int row_base = pr.l_base + (d * g.H + h) * g.W * g.C;
+    StemTap tap(g, j0);
+    for (int e = 0; e < 8; ++e, tap.next(g)) {
+      const int w = pr.w + tap.s * g.dw;
+      off[e] = row_ok && tap.s < g.S && w >= 0 && w < g.W ? row_base + w * g.C + tap.c : -1;
+    }
+  }
+};
+
 // The operand pairs, and which way each operand's 8-element vector chunks run: along the
 // reduction (kr .. kr+7 of one row) or along the rows (rows .. rows+7 at one kr).
 struct IgemmFprop {
@@ -204,6 +285,20 @@ struct IgemmDgrad {
 struct IgemmWgrad {
   using A = IgemmWgradA;
   using B = IgemmWgradB;
+  static constexpr ConvOperator op = ConvOperator::wgrad;
+  static constexpr bool a_along_k = false, b_along_k = false;
+};
+// The stem pairs: the weights (fprop B) and dy (wgrad A) read as in the general kernels; those
+// are the operands the plan's vector flag applies to (the gather maps ignore it).
+struct IgemmStemFprop {
+  using A = IgemmStemFpropA;
+  using B = IgemmFpropB;
+  static constexpr ConvOperator op = ConvOperator::fprop;
+  static constexpr bool a_along_k = true, b_along_k = true;
+};
+struct IgemmStemWgrad {
+  using A = IgemmWgradA;
+  using B = IgemmStemWgradB;
   static constexpr ConvOperator op = ConvOperator::wgrad;
   static constexpr bool a_along_k = false, b_along_k = false;
 };
@@ -264,6 +359,15 @@ inline Plan make_plan(ConvOperator op, const IgemmGeom& g) {
   int splits = int(std::clamp<int64_t>(std::min(want, most), 1, kMaxSplits));
   plan.k_tiles_per_split = std::max(1, (k_tiles + splits - 1) / splits);
   plan.splits = std::max(1, (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split);
+  return plan;
+}
+
+// The stem kernel's plan: as make_plan, with the vector flag for the operand read in chunks of
+// the general maps: the (K, T, R, SC) weights of fprop (SC keeps every row a multiple of 8),
+// wgrad's dy when K is a multiple of 8.
+inline Plan make_stem_plan(ConvOperator op, const IgemmGeom& g) {
+  Plan plan = make_plan(op, g);
+  plan.vector = op == ConvOperator::fprop || (op == ConvOperator::wgrad && g.K % 8 == 0);
   return plan;
 }
 

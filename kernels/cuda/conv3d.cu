@@ -75,30 +75,34 @@ void require_tensor_cores(ConvOperator op) {
                  "): rebuild with CMAKE_CUDA_ARCHITECTURES including 80 or 90");
 }
 
-// Channels of the stem path: the input channels rounded up to a multiple of 8.
-int64_t padded_channels(int64_t C) { return (C + 7) / 8 * 8; }
-
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 // Runs the tensor-core GEMM of `op` on channels-last operands, given in the launchers' order
-// (fprop x, w (K,T,R,S,C); dgrad dy, w (C,T,R,S,K); wgrad x, dy), writing the channels-last output.
-void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, const void* in0, const void* in1, void* out, Carve& ws,
-              cudaStream_t stream, bool measure) {
-  IgemmGeom g = make_igemm_geom(p, op);
-  ::mtmap::igemm::Plan plan = ::mtmap::igemm::make_plan(op, g);
+// (fprop x, w; dgrad dy, w (C,T,R,S,K); wgrad x, dy), writing the channels-last output. With
+// `stem`, fprop's w and wgrad's dw are (K, T, R, SC) (conv3d_igemm.h, the stem kernel).
+void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, bool stem, const void* in0, const void* in1, void* out,
+              Carve& ws, cudaStream_t stream, bool measure) {
+  IgemmGeom g = stem ? make_igemm_stem_geom(p, op) : make_igemm_geom(p, op);
+  ::mtmap::igemm::Plan plan = stem ? ::mtmap::igemm::make_stem_plan(op, g) : ::mtmap::igemm::make_plan(op, g);
   float* partial = nullptr;
   if (plan.splits > 1) partial = static_cast<float*>(ws.take(size_t(plan.splits) * size_t(g.M) * size_t(g.Ngemm) * 4));
   if (measure) return;
   plan.vector = plan.vector && aligned16(in0) && aligned16(in1);
   switch (op) {
     case ConvOperator::fprop:
-      conv_detail::igemm_fprop(t, plan, g, in0, in1, out, partial, stream);
+      if (stem)
+        conv_detail::igemm_stem_fprop(t, plan, g, in0, in1, out, partial, stream);
+      else
+        conv_detail::igemm_fprop(t, plan, g, in0, in1, out, partial, stream);
       break;
     case ConvOperator::dgrad:
       conv_detail::igemm_dgrad(t, plan, g, in0, in1, out, partial, stream);
       break;
     case ConvOperator::wgrad:
-      conv_detail::igemm_wgrad(t, plan, g, in0, in1, out, partial, stream);
+      if (stem)
+        conv_detail::igemm_stem_wgrad(t, plan, g, in0, in1, out, partial, stream);
+      else
+        conv_detail::igemm_wgrad(t, plan, g, in0, in1, out, partial, stream);
       break;
   }
   detail::check_launch(op_name(op));
@@ -106,47 +110,37 @@ void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, const void* in0,
 
 size_t elem_size(DType t) { return t == DType::bf16 ? 2 : 4; }
 
-// The channels-last operator with the stem's channel padding and dgrad's weight layout handled:
+// The stem kernel's filter-row width: S·C rounded up to a multiple of 8.
+int64_t stem_row(const Conv3dProblem& p) { return (p.S * p.C + 7) / 8 * 8; }
+
+// The channels-last operator with the stem's weight rows and dgrad's weight layout handled:
 // x (N,D,H,W,C), w (K,T,R,S,C), y / dy (N,Z,P,Q,K). `measure` sizes the workspace only.
 void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo algo, const void* in0,
                        const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
   const size_t es = elem_size(t);
-  const int64_t trs = p.filter_volume();
-  const int64_t Cp = algo == ConvAlgo::stem ? padded_channels(p.C) : p.C;
-  Conv3dProblem pp = p;
-  pp.C = Cp;
+  const int64_t trs = p.filter_volume(), tr = p.T * p.R, sc = p.S * p.C;
+  const bool stem = algo == ConvAlgo::stem && op != ConvOperator::dgrad;
   switch (op) {
     case ConvOperator::fprop: {  // in0 = x, in1 = w
-      const void *x = in0, *w = in1;
-      if (Cp != p.C) {
-        void* xp = ws.take(size_t(p.N * p.D * p.H * p.W * Cp) * es);
-        void* wp = ws.take(size_t(p.K * trs * Cp) * es);
-        if (!measure) {
-          conv_detail::repack_channels(es, p.N * p.D * p.H * p.W, p.C, Cp, in0, xp, stream);
-          conv_detail::repack_channels(es, p.K * trs, p.C, Cp, in1, wp, stream);
-        }
-        x = xp, w = wp;
+      const void* w = in1;
+      if (stem) {  // (K, T, R, S·C) → (K, T, R, SC), zeros appended to each filter row
+        void* wp = ws.take(size_t(p.K * tr * stem_row(p)) * es);
+        if (!measure) conv_detail::repack_channels(es, p.K * tr, sc, stem_row(p), in1, wp, stream);
+        w = wp;
       }
-      run_gemm(op, t, pp, x, w, out, ws, stream, measure);
+      run_gemm(op, t, p, stem, in0, w, out, ws, stream, measure);
       return;
     }
-    case ConvOperator::dgrad: {  // in0 = dy, in1 = w; C padding does not change dgrad's loads
+    case ConvOperator::dgrad: {  // in0 = dy, in1 = w
       void* wt = ws.take(size_t(p.K * trs * p.C) * es);
       if (!measure) conv_detail::weights_ktrsc_to_ctrsk(es, p.K, trs, p.C, in1, wt, stream);
-      run_gemm(op, t, p, in0, wt, out, ws, stream, measure);
+      run_gemm(op, t, p, false, in0, wt, out, ws, stream, measure);
       return;
     }
     case ConvOperator::wgrad: {  // in0 = x, in1 = dy
-      const void* x = in0;
-      void* dw = out;
-      if (Cp != p.C) {
-        void* xp = ws.take(size_t(p.N * p.D * p.H * p.W * Cp) * es);
-        dw = ws.take(size_t(p.K * trs * Cp) * es);
-        if (!measure) conv_detail::repack_channels(es, p.N * p.D * p.H * p.W, p.C, Cp, in0, xp, stream);
-        x = xp;
-      }
-      run_gemm(op, t, pp, x, in1, dw, ws, stream, measure);
-      if (Cp != p.C && !measure) conv_detail::repack_channels(es, p.K * trs, Cp, p.C, dw, out, stream);
+      void* dw = stem ? ws.take(size_t(p.K * tr * stem_row(p)) * es) : out;
+      run_gemm(op, t, p, stem, in0, in1, dw, ws, stream, measure);
+      if (stem && !measure) conv_detail::repack_channels(es, p.K * tr, stem_row(p), sc, dw, out, stream);
       return;
     }
   }
@@ -157,39 +151,35 @@ void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo a
                     void* out, Carve& ws, cudaStream_t stream, bool measure) {
   const size_t es = elem_size(t);
   const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
-  // The stem pads while transposing (one pass), so the channels-last run sees C % 8 == 0.
-  const int64_t Cp = algo == ConvAlgo::stem && op != ConvOperator::dgrad ? padded_channels(p.C) : p.C;
-  Conv3dProblem pp = p;
-  pp.C = Cp;
-  auto to_cl = [&](int64_t B, int64_t C, int64_t X, int64_t Cpad, const void* src) {
-    void* dst = ws.take(size_t(B * X * Cpad) * es);
-    if (!measure) conv_detail::to_channels_last(es, B, C, X, Cpad, src, dst, stream);
+  auto to_cl = [&](int64_t B, int64_t C, int64_t X, const void* src) {
+    void* dst = ws.take(size_t(B * X * C) * es);
+    if (!measure) conv_detail::to_channels_last(es, B, C, X, C, src, dst, stream);
     return dst;
   };
   switch (op) {
     case ConvOperator::fprop: {
-      void* x = to_cl(p.N, p.C, dhw, Cp, in0);
-      void* w = to_cl(p.K, p.C, trs, Cp, in1);
+      void* x = to_cl(p.N, p.C, dhw, in0);
+      void* w = to_cl(p.K, p.C, trs, in1);
       void* y = ws.take(size_t(p.N * zpq * p.K) * es);
-      run_channels_last(op, t, pp, ConvAlgo::implicit_gemm, x, w, y, ws, stream, measure);
+      run_channels_last(op, t, p, algo, x, w, y, ws, stream, measure);
       if (!measure) conv_detail::to_channels_first(es, p.N, p.K, zpq, p.K, y, out, stream);
       return;
     }
     case ConvOperator::dgrad: {
-      void* dy = to_cl(p.N, p.K, zpq, p.K, in0);
+      void* dy = to_cl(p.N, p.K, zpq, in0);
       // KCTRS is [K][C·T·R·S]; its transpose [C·T·R·S][K] is the (C,T,R,S,K) operand dgrad reads.
-      void* w = to_cl(1, p.K, p.C * trs, p.K, in1);
+      void* w = to_cl(1, p.K, p.C * trs, in1);
       void* dx = ws.take(size_t(p.N * dhw * p.C) * es);
-      run_gemm(op, t, p, dy, w, dx, ws, stream, measure);
+      run_gemm(op, t, p, false, dy, w, dx, ws, stream, measure);
       if (!measure) conv_detail::to_channels_first(es, p.N, p.C, dhw, p.C, dx, out, stream);
       return;
     }
     case ConvOperator::wgrad: {
-      void* x = to_cl(p.N, p.C, dhw, Cp, in0);
-      void* dy = to_cl(p.N, p.K, zpq, p.K, in1);
-      void* dw = ws.take(size_t(p.K * trs * Cp) * es);
-      run_gemm(op, t, pp, x, dy, dw, ws, stream, measure);
-      if (!measure) conv_detail::to_channels_first(es, p.K, p.C, trs, Cp, dw, out, stream);
+      void* x = to_cl(p.N, p.C, dhw, in0);
+      void* dy = to_cl(p.N, p.K, zpq, in1);
+      void* dw = ws.take(size_t(p.K * trs * p.C) * es);
+      run_channels_last(op, t, p, algo, x, dy, dw, ws, stream, measure);
+      if (!measure) conv_detail::to_channels_first(es, p.K, p.C, trs, p.C, dw, out, stream);
       return;
     }
   }
@@ -277,8 +267,8 @@ ConvAlgo conv3d_resolve(ConvOperator op, DType t, const Conv3dProblem& p, const 
   if (t == DType::f64) fail(op, std::string("algorithm ") + conv_algo_name(algo) + " has no f64 form (use analytic)");
   if (t == DType::f32 && !cfg.allow_tf32)
     fail(op, std::string("algorithm ") + conv_algo_name(algo) + " computes f32 in TF32: set allow_tf32");
-  Conv3dProblem padded = p;
-  padded.C = padded_channels(p.C);
+  Conv3dProblem padded = p;  // the stem's weights hold T·R·SC ≤ T·R·S·(C + 7) per filter
+  padded.C = p.C + 7;
   if (!igemm_fits(p) || !igemm_fits(padded))
     fail(op, "tensors of 2^31 or more elements (N " + std::to_string(p.N) + ", C " + std::to_string(p.C) + ", K " +
                  std::to_string(p.K) +

@@ -9,9 +9,11 @@
 //  - implicit_gemm: tensor cores (mma.sync, sm_80+) on channels-last data, bf16 or TF32 operands
 //    and f32 accumulation; split-K with a fixed-order reduction where the output tiles are too
 //    few to fill the GPU. Channel counts that are not multiples of 8 take element-wise loads.
-//  - stem: implicit_gemm with the input channels zero-padded to a multiple of 8 (the 3-channel
-//    stem), so it keeps the 16-byte loads; fprop and wgrad (dgrad's loads do not depend on C, and
-//    stem there is implicit_gemm).
+//  - stem: the kernel of the few-channel, wide-filter stem (the 3-channel 3×7×7 one): one filter
+//    row's S·C taps, contiguous in a channels-last input row, are the fastest part of the
+//    reduction, rounded up to a multiple of 8 with zero weights (441 → 504 for the r3d stem, where
+//    padding C to 8 would make 1176); fprop and wgrad (dgrad's loads do not depend on C, and stem
+//    there is implicit_gemm).
 //  - automatic: f64 → analytic; f32 → analytic unless allow_tf32, then as bf16; bf16 → stem when
 //    C is not a multiple of 8, else implicit_gemm.
 // Outputs are overwritten; no algorithm uses atomics, so every result is deterministic for a

@@ -127,6 +127,7 @@ struct TileLoader {
       ChunkPos c = chunk_pos(tid, i, kThreads, ROWS, AlongK);
       row[i] = c.row;
       kk[i] = c.kk;
+      // (A gather map along the rows prepares per reduction index in load(); this one is unused.)
       prep[i] = Map::prep(g, row0 + row[i]);
     }
   }
@@ -135,7 +136,17 @@ struct TileLoader {
 #pragma unroll
     for (int i = 0; i < kChunks; ++i) {
       int kr = k0 + kk[i];
-      if (vector) {
+      if constexpr (std::is_base_of_v<IgemmGatherMap, Map>) {
+        // The stem's maps give a chunk's 8 offsets at once (conv3d_igemm.h). Along the rows their
+        // per-reduction-index part is what varies, so it is prepared here, once per chunk.
+        int off[kChunk];
+        if constexpr (AlongK)
+          Map::offsets(g, prep[i], row0 + row[i], kr, off);
+        else
+          Map::offsets(g, Map::prep(g, kr), row0 + row[i], kr, off);
+#pragma unroll
+        for (int e = 0; e < kChunk; ++e) reg[i].v[e] = off[e] >= 0 ? load_one(base, off[e]) : zero<T>();
+      } else if (vector) {
         // The first element's offset covers the chunk (conv3d_igemm.h: the vector condition).
         int off = Map::offset(g, prep[i], kr);
         if (off >= 0) {

@@ -18,6 +18,12 @@ void igemm_dgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, 
                  void* dx, float* partial, cudaStream_t stream);
 void igemm_wgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* dy, void* dw,
                  float* partial, cudaStream_t stream);
+// The stem kernels: x (N,D,H,W,C) and weights / weight gradient as (K, T, R, SC), SC = S·C rounded
+// up to 8 with zeros beyond S·C (g from make_igemm_stem_geom).
+void igemm_stem_fprop(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x,
+                      const void* w_padded, void* y, float* partial, cudaStream_t stream);
+void igemm_stem_wgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* dy,
+                      void* dw_padded, float* partial, cudaStream_t stream);
 // The compiled architecture of the tensor-core kernels (e.g. 90; 0 when none loads on this GPU).
 int igemm_binary_version();
 
