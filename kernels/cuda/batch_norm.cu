@@ -253,9 +253,9 @@ void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps,
   detail::float_switch("bn_train_stats", t, [&](auto zero) {
     using T = decltype(zero);
     auto xt = static_cast<const T*>(x);
-    stats_partial_kernel<T><<<partial_grid(s, k), detail::kThreads, 0, stream>>>(s, k, xt, partial);
+    launch_kernel(stats_partial_kernel<T>, dim3(partial_grid(s, k)), dim3(detail::kThreads), 0, stream, s, k, xt, partial);
     detail::check_launch("bn_train_stats (partial sums)");
-    stats_finish_kernel<T><<<unsigned(s.C), 32, 0, stream>>>(s, k, xt, partial, eps, momentum,
+    launch_kernel(stats_finish_kernel<T>, dim3(unsigned(s.C)), dim3(32), 0, stream, s, k, xt, partial, eps, momentum,
                                                              static_cast<T*>(running_mean),
                                                              static_cast<T*>(running_var), mean, invstd);
     detail::check_launch("bn_train_stats (finish)");
@@ -267,8 +267,7 @@ void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, con
   if (C < 1) return;
   detail::float_switch("bn_eval_stats", t, [&](auto zero) {
     using T = decltype(zero);
-    eval_stats_kernel<T><<<detail::blocks_for(C), detail::kThreads, 0, stream>>>(
-        C, eps, static_cast<const T*>(running_mean), static_cast<const T*>(running_var), mean, invstd);
+    launch_kernel(eval_stats_kernel<T>, dim3(detail::blocks_for(C)), dim3(detail::kThreads), 0, stream, C, eps, static_cast<const T*>(running_mean), static_cast<const T*>(running_var), mean, invstd);
     detail::check_launch("bn_eval_stats");
   });
 }
@@ -278,8 +277,7 @@ void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mea
   check_shape("bn_apply", s);
   detail::float_switch("bn_apply", t, [&](auto zero) {
     using T = decltype(zero);
-    apply_kernel<T><<<detail::blocks_for(s.N * s.C * s.S), detail::kThreads, 0, stream>>>(
-        s, static_cast<const T*>(x), mean, invstd, static_cast<const T*>(gamma), static_cast<const T*>(beta), relu,
+    launch_kernel(apply_kernel<T>, dim3(detail::blocks_for(s.N * s.C * s.S)), dim3(detail::kThreads), 0, stream, s, static_cast<const T*>(x), mean, invstd, static_cast<const T*>(gamma), static_cast<const T*>(beta), relu,
         static_cast<T*>(y));
     detail::check_launch("bn_apply");
   });
@@ -299,9 +297,9 @@ void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x,
     auto gt = static_cast<const T*>(dy);
     // The sums are needed by dx in training, and by dgamma/dbeta always.
     if (training || dgamma != nullptr || dbeta != nullptr) {
-      backward_partial_kernel<T><<<partial_grid(s, k), detail::kThreads, 0, stream>>>(s, k, xt, yt, gt, mean, partial);
+      launch_kernel(backward_partial_kernel<T>, dim3(partial_grid(s, k)), dim3(detail::kThreads), 0, stream, s, k, xt, yt, gt, mean, partial);
       detail::check_launch("bn_backward (partial sums)");
-      backward_finish_kernel<T><<<unsigned(s.C), 32, 0, stream>>>(s, k, training, partial, invstd,
+      launch_kernel(backward_finish_kernel<T>, dim3(unsigned(s.C)), dim3(32), 0, stream, s, k, training, partial, invstd,
                                                                  static_cast<T*>(dgamma), static_cast<T*>(dbeta), coef);
       detail::check_launch("bn_backward (finish)");
     } else {
@@ -309,8 +307,7 @@ void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x,
                          "clearing the coefficients");
     }
     if (dx != nullptr) {
-      backward_dx_kernel<T><<<detail::blocks_for(s.N * s.C * s.S), detail::kThreads, 0, stream>>>(
-          s, xt, yt, gt, mean, invstd, static_cast<const T*>(gamma), coef, static_cast<T*>(dx));
+      launch_kernel(backward_dx_kernel<T>, dim3(detail::blocks_for(s.N * s.C * s.S)), dim3(detail::kThreads), 0, stream, s, xt, yt, gt, mean, invstd, static_cast<const T*>(gamma), coef, static_cast<T*>(dx));
       detail::check_launch("bn_backward (dx)");
     }
   });

@@ -28,6 +28,7 @@
   type* name = reinterpret_cast<type*>(mtmap_dynamic_smem_)
 #endif
 
+#if defined(MTMAP_CUDA_EMU) || defined(__CUDACC__)  // host-only files include this for the types
 namespace mtmap::cuda {
 
 // kernel<<<grid, block, smem, stream>>>(args...), or its emulation.
@@ -43,3 +44,4 @@ inline void launch_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t sm
 }
 
 }  // namespace mtmap::cuda
+#endif

@@ -3,7 +3,7 @@
 // kernels that must round exactly as the CPU reference, which is compiled without FMA contraction:
 // the optimiser steps (bit-identical runs on both backends) and the batch-norm apply (the fused
 // ReLU's mask, y > 0, must not flip on an FMA's different last bit next to 0).
-#include <cuda_runtime.h>
+#include "kernels/cuda/dialect.h"
 
 namespace mtmap::cuda::detail {
 

@@ -2,7 +2,7 @@
 // Shared plumbing of the CUDA launchers (not a public header): launch checks, grid sizing, the
 // storage-type → compute-type mapping and the dtype switches. Kernels are leaves: this file
 // includes nothing from engine/, so errors are std exceptions the engine wraps or passes on.
-#include <cuda_runtime.h>
+#include "kernels/cuda/dialect.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,38 +1,4 @@
 #pragma once
-// CUDA launchers of the training losses (f32 and f64; internal sums in double, in a fixed order:
-// no atomics). Raw device pointers, a params struct, a stream; nothing is synchronised.
-#include <cublas_v2.h>
-#include <cuda_runtime_api.h>
-
-#include <cstddef>
-
-#include "kernels/common/dtype.h"
-#include "kernels/common/losses.h"
-
-namespace mtmap::cuda {
-
-// InfoNCE. The logits GEMM q·queueᵀ runs in cuBLAS into the workspace; one fused kernel per row
-// then takes the positive logit, the log-sum-exp and the row loss; a single-block kernel sums the
-// rows in a fixed order. Backward recomputes the GEMM, turns the logits into dLoss/dlogits in place
-// (softmax computed once), and a second GEMM gives dq.
-size_t info_nce_workspace_bytes(DType t, const InfoNceParams& p);
-// loss: one element of dtype t. lse: N doubles (kept for the backward).
-void info_nce_forward(DType t, const InfoNceParams& p, const void* q, const void* k, const void* queue, void* loss,
-                      double* lse, void* workspace, cublasHandle_t handle, cudaStream_t stream);
-// grad: one element of dtype t (dLoss) on the device. dq or dk may be null.
-void info_nce_backward(DType t, const InfoNceParams& p, const void* q, const void* k, const void* queue,
-                       const double* lse, const void* grad, void* dq, void* dk, void* workspace, cublasHandle_t handle,
-                       cudaStream_t stream);
-
-// Spatial loss of one window: column statistics and standardised Zᵀ, lower-triangle correlations
-// (tiled), one single-block reduction over the pairs, and in backward the pair gradient G, the
-// tiled product G·Zᵀ and the per-column standardisation backward.
-size_t spatial_loss_workspace_bytes(const SpatialLossParams& p);
-// loss: one element of dtype t; r (optional, may be null): one double on the device.
-void spatial_loss_forward(DType t, const SpatialLossParams& p, const void* x, const void* target, void* loss, double* r,
-                          void* workspace, cudaStream_t stream);
-// dx (B, M) contiguous.
-void spatial_loss_backward(DType t, const SpatialLossParams& p, const void* x, const void* target, const void* grad,
-                           void* dx, void* workspace, cudaStream_t stream);
-
-}  // namespace mtmap::cuda
+// CUDA launchers of the training losses: InfoNCE (info_nce.h) and the spatial loss (spatial_loss.h).
+#include "kernels/cuda/info_nce.h"
+#include "kernels/cuda/spatial_loss.h"

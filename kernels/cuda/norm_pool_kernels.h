@@ -3,7 +3,7 @@
 // pointers, the shape structs the CPU kernels use, a stream; nothing is synchronised.
 // Deterministic: every reduction (BN statistics, BN gradient sums, the pooling gradients) adds its
 // terms in an order fixed by the shape alone; no atomics anywhere.
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/dialect.h"
 
 #include <cstddef>
 

@@ -161,8 +161,7 @@ void max_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, int64_t* 
   check_shape("max_pool3d", s);
   detail::float_switch("max_pool3d", t, [&](auto zero) {
     using T = decltype(zero);
-    max_pool_kernel<T><<<detail::blocks_for(s.planes * s.Z * s.P * s.Q), detail::kThreads, 0, stream>>>(
-        s, static_cast<const T*>(x), static_cast<T*>(y), argmax);
+    launch_kernel(max_pool_kernel<T>, dim3(detail::blocks_for(s.planes * s.Z * s.P * s.Q)), dim3(detail::kThreads), 0, stream, s, static_cast<const T*>(x), static_cast<T*>(y), argmax);
     detail::check_launch("max_pool3d");
   });
 }
@@ -172,8 +171,7 @@ void max_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, const in
   check_shape("max_pool3d_backward", s);
   detail::float_switch("max_pool3d_backward", t, [&](auto zero) {
     using T = decltype(zero);
-    max_pool_backward_kernel<T><<<detail::blocks_for(s.planes * s.D * s.H * s.W), detail::kThreads, 0, stream>>>(
-        s, static_cast<const T*>(dy), argmax, static_cast<T*>(dx));
+    launch_kernel(max_pool_backward_kernel<T>, dim3(detail::blocks_for(s.planes * s.D * s.H * s.W)), dim3(detail::kThreads), 0, stream, s, static_cast<const T*>(dy), argmax, static_cast<T*>(dx));
     detail::check_launch("max_pool3d_backward");
   });
 }
@@ -182,8 +180,7 @@ void adaptive_avg_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, 
   check_shape("adaptive_avg_pool3d", s);
   detail::float_switch("adaptive_avg_pool3d", t, [&](auto zero) {
     using T = decltype(zero);
-    avg_pool_kernel<T><<<detail::blocks_for(s.planes * s.Z * s.P * s.Q), detail::kThreads, 0, stream>>>(
-        s, static_cast<const T*>(x), static_cast<T*>(y));
+    launch_kernel(avg_pool_kernel<T>, dim3(detail::blocks_for(s.planes * s.Z * s.P * s.Q)), dim3(detail::kThreads), 0, stream, s, static_cast<const T*>(x), static_cast<T*>(y));
     detail::check_launch("adaptive_avg_pool3d");
   });
 }
@@ -192,8 +189,7 @@ void adaptive_avg_pool3d_backward(DType t, const Pool3dShape& s, const void* dy,
   check_shape("adaptive_avg_pool3d_backward", s);
   detail::float_switch("adaptive_avg_pool3d_backward", t, [&](auto zero) {
     using T = decltype(zero);
-    avg_pool_backward_kernel<T><<<detail::blocks_for(s.planes * s.D * s.H * s.W), detail::kThreads, 0, stream>>>(
-        s, static_cast<const T*>(dy), static_cast<T*>(dx));
+    launch_kernel(avg_pool_backward_kernel<T>, dim3(detail::blocks_for(s.planes * s.D * s.H * s.W)), dim3(detail::kThreads), 0, stream, s, static_cast<const T*>(dy), static_cast<T*>(dx));
     detail::check_launch("adaptive_avg_pool3d_backward");
   });
 }

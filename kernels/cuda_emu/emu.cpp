@@ -127,6 +127,9 @@ struct Launch {
   unsigned live = 0, exited = 0;
   unsigned barrier_arrived = 0;
   uint64_t barrier_generation = 0;
+  unsigned barrier_count = 0;        // predicates true so far (__syncthreads_count/and/or)
+  unsigned barrier_result[2] = {};   // the count of each generation, by parity
+  unsigned barrier_size[2] = {};     // threads that took part
   uint64_t progress = 0;
   std::vector<unsigned char> dynamic_smem_storage;
   unsigned char* dynamic_smem = nullptr;  // 128-byte aligned inside the storage
@@ -288,22 +291,37 @@ void* dynamic_shared_memory() { return launch_state().dynamic_smem; }
 
 void kernel_error(const std::string& what) { throw std::runtime_error(what); }
 
-void sync_block() {
+unsigned sync_block_count(bool predicate) {
   Launch& L = launch_state();
   Fiber& f = *L.current;
   if (L.exited > 0)
     kernel_error("__syncthreads() reached after " + std::to_string(L.exited) + " thread(s) of the block exited");
-  uint64_t generation = L.barrier_generation;
+  const uint64_t generation = L.barrier_generation;
   ++L.barrier_arrived;
+  L.barrier_count += predicate;
   ++L.progress;
   if (L.barrier_arrived == L.live) {
+    // Kept by parity: a thread released here may reach the next barrier before the others read it.
+    L.barrier_result[generation & 1] = L.barrier_count;
+    L.barrier_size[generation & 1] = L.barrier_arrived;
     L.barrier_arrived = 0;
+    L.barrier_count = 0;
     ++L.barrier_generation;
-    return;
+  } else {
+    f.wait = Wait::block_barrier;
+    while (L.barrier_generation == generation) yield();
+    f.wait = Wait::none;
   }
-  f.wait = Wait::block_barrier;
-  while (L.barrier_generation == generation) yield();
-  f.wait = Wait::none;
+  return L.barrier_result[generation & 1];
+}
+
+void sync_block() { sync_block_count(false); }
+
+bool sync_block_and(bool predicate) {
+  Launch& L = launch_state();
+  const uint64_t generation = L.barrier_generation;
+  unsigned count = sync_block_count(predicate);
+  return count == L.barrier_size[generation & 1];
 }
 
 const unsigned char* warp_exchange(const void* mine, size_t bytes) {

@@ -66,6 +66,8 @@ unsigned lane_id();
 void* dynamic_shared_memory();
 
 void sync_block();
+unsigned sync_block_count(bool predicate);  // how many threads passed a true predicate
+bool sync_block_and(bool predicate);
 // Every lane of the calling warp deposits `bytes` from `mine`; returns the 32 lanes' deposits
 // (lane l's at offset l·kSlotBytes), valid until this lane's next exchange.
 inline constexpr size_t kSlotBytes = 64;
@@ -130,6 +132,9 @@ void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... arg
 #define warpSize 32
 
 inline void __syncthreads() { ::mtmap::emu::sync_block(); }
+inline int __syncthreads_count(int p) { return int(::mtmap::emu::sync_block_count(p != 0)); }
+inline int __syncthreads_and(int p) { return ::mtmap::emu::sync_block_and(p != 0) ? 1 : 0; }
+inline int __syncthreads_or(int p) { return ::mtmap::emu::sync_block_count(p != 0) > 0 ? 1 : 0; }
 inline void __syncwarp(unsigned = 0xffffffffu) {
   char none = 0;
   ::mtmap::emu::warp_exchange(&none, 1);
@@ -198,6 +203,30 @@ inline float __uint_as_float(unsigned u) {
 }
 inline double rsqrt(double v) { return 1.0 / std::sqrt(v); }
 inline float rsqrtf(float v) { return 1.0f / std::sqrt(v); }
+
+// Rounded arithmetic without contraction into FMAs (the host compiler does not contract across
+// these calls at -O2 without -ffast-math; -ffp-contract=off is set on the emulator's tests).
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+
+// ---- the runtime calls the launchers make (streams are in order: everything is synchronous) ----
+enum cudaError_t { cudaSuccess = 0 };
+enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
+inline cudaError_t cudaGetLastError() { return cudaSuccess; }
+inline const char* cudaGetErrorName(cudaError_t) { return "cudaSuccess"; }
+inline const char* cudaGetErrorString(cudaError_t) { return "no error"; }
+inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t = nullptr) {
+  std::memset(p, v, n);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t = nullptr) {
+  std::memmove(d, s, n);
+  return cudaSuccess;
+}
 
 // CUDA's min/max take mixed integer types.
 template <class A, class B>
