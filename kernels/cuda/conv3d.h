@@ -18,7 +18,7 @@
 //    C is not a multiple of 8, else implicit_gemm.
 // Outputs are overwritten; no algorithm uses atomics, so every result is deterministic for a
 // given GPU (the split-K count depends on its SM count).
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/dialect.h"
 
 #include <cstddef>
 #include <cstdint>

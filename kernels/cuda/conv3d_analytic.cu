@@ -119,8 +119,7 @@ __global__ void __launch_bounds__(kWgradThreads)
 void analytic_fprop(DType t, const Conv3dProblem& p, const void* x, const void* w, void* y, cudaStream_t stream) {
   detail::float_switch("conv3d_fprop (analytic)", t, [&](auto zero) {
     using T = decltype(zero);
-    fprop_kernel<T><<<detail::blocks_for(p.output_elements()), detail::kThreads, 0, stream>>>(
-        p, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<T*>(y));
+    launch_kernel(fprop_kernel<T>, dim3(detail::blocks_for(p.output_elements())), dim3(detail::kThreads), 0, stream, p, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<T*>(y));
   });
   detail::check_launch("conv3d_fprop (analytic)");
 }
@@ -128,8 +127,7 @@ void analytic_fprop(DType t, const Conv3dProblem& p, const void* x, const void* 
 void analytic_dgrad(DType t, const Conv3dProblem& p, const void* dy, const void* w, void* dx, cudaStream_t stream) {
   detail::float_switch("conv3d_dgrad (analytic)", t, [&](auto zero) {
     using T = decltype(zero);
-    dgrad_kernel<T><<<detail::blocks_for(p.input_elements()), detail::kThreads, 0, stream>>>(
-        p, static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx));
+    launch_kernel(dgrad_kernel<T>, dim3(detail::blocks_for(p.input_elements())), dim3(detail::kThreads), 0, stream, p, static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx));
   });
   detail::check_launch("conv3d_dgrad (analytic)");
 }
@@ -139,8 +137,7 @@ void analytic_wgrad(DType t, const Conv3dProblem& p, const void* x, const void* 
     throw std::invalid_argument("cuda launcher conv3d_wgrad (analytic): over 2^31 weight elements");
   detail::float_switch("conv3d_wgrad (analytic)", t, [&](auto zero) {
     using T = decltype(zero);
-    wgrad_kernel<T><<<unsigned(p.weight_elements()), kWgradThreads, 0, stream>>>(
-        p, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw));
+    launch_kernel(wgrad_kernel<T>, dim3(unsigned(p.weight_elements())), dim3(kWgradThreads), 0, stream, p, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw));
   });
   detail::check_launch("conv3d_wgrad (analytic)");
 }

@@ -25,6 +25,10 @@ void igemm_fprop(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, 
 }
 
 // All tensor-core kernels are built for the same architectures: one of them answers for all.
+#if defined(MTMAP_CUDA_EMU)
+int igemm_binary_version() { return 90; }  // the emulator implements sm_80+'s warp-level instructions
+#else
 int igemm_binary_version() { return igemm::binary_version<IgemmFprop, BFloat16>(); }
+#endif
 
 }  // namespace mtmap::cuda::conv_detail

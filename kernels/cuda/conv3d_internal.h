@@ -2,7 +2,7 @@
 // The pieces conv3d.cu assembles (not a public header): the implicit-GEMM runs of each operator
 // (one .cu each, so nvcc compiles them in parallel), the layout transforms and the analytic
 // kernels.
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/dialect.h"
 
 #include <cstdint>
 

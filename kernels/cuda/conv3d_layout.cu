@@ -92,9 +92,7 @@ void to_channels_last(size_t elem, int64_t B, int64_t C, int64_t X, int64_t Cp, 
                       cudaStream_t stream) {
   word_switch("conv3d to_channels_last", elem, [&](auto w) {
     using E = decltype(w);
-    to_channels_last_kernel<E>
-        <<<transpose_grid("conv3d to_channels_last", B, Cp, X), dim3(kTile, kRowsPerPass), 0, stream>>>(
-            C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
+    launch_kernel(to_channels_last_kernel<E>, dim3(transpose_grid("conv3d to_channels_last", B, Cp, X)), dim3(kTile, kRowsPerPass), 0, stream, C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
   });
   detail::check_launch("conv3d to_channels_last");
 }
@@ -103,9 +101,7 @@ void to_channels_first(size_t elem, int64_t B, int64_t C, int64_t X, int64_t Cp,
                        cudaStream_t stream) {
   word_switch("conv3d to_channels_first", elem, [&](auto w) {
     using E = decltype(w);
-    to_channels_first_kernel<E>
-        <<<transpose_grid("conv3d to_channels_first", B, C, X), dim3(kTile, kRowsPerPass), 0, stream>>>(
-            C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
+    launch_kernel(to_channels_first_kernel<E>, dim3(transpose_grid("conv3d to_channels_first", B, C, X)), dim3(kTile, kRowsPerPass), 0, stream, C, X, Cp, static_cast<const E*>(src), static_cast<E*>(dst));
   });
   detail::check_launch("conv3d to_channels_first");
 }
@@ -115,8 +111,7 @@ void repack_channels(size_t elem, int64_t rows, int64_t Cs, int64_t Cd, const vo
   word_switch("conv3d repack_channels", elem, [&](auto w) {
     using E = decltype(w);
     int64_t n = rows * Cd;
-    repack_channels_kernel<E><<<detail::blocks_for(n), detail::kThreads, 0, stream>>>(
-        n, Cs, Cd, static_cast<const E*>(src), static_cast<E*>(dst));
+    launch_kernel(repack_channels_kernel<E>, dim3(detail::blocks_for(n)), dim3(detail::kThreads), 0, stream, n, Cs, Cd, static_cast<const E*>(src), static_cast<E*>(dst));
   });
   detail::check_launch("conv3d repack_channels");
 }
@@ -125,8 +120,7 @@ void weights_ktrsc_to_ctrsk(size_t elem, int64_t K, int64_t TRS, int64_t C, cons
                             cudaStream_t stream) {
   word_switch("conv3d weights_ktrsc_to_ctrsk", elem, [&](auto w) {
     using E = decltype(w);
-    ktrsc_to_ctrsk_kernel<E><<<detail::blocks_for(K * TRS * C), detail::kThreads, 0, stream>>>(
-        K, TRS, C, static_cast<const E*>(src), static_cast<E*>(dst));
+    launch_kernel(ktrsc_to_ctrsk_kernel<E>, dim3(detail::blocks_for(K * TRS * C)), dim3(detail::kThreads), 0, stream, K, TRS, C, static_cast<const E*>(src), static_cast<E*>(dst));
   });
   detail::check_launch("conv3d weights_ktrsc_to_ctrsk");
 }

@@ -48,9 +48,7 @@ void sgd_step(DType t, int64_t n, void* params, const void* grads, void* momentu
   detail::float_switch("sgd_step", t, [&](auto zero) {
     using T = decltype(zero);
     using A = compute_t<T>;
-    sgd_kernel<T><<<detail::blocks_for(n), detail::kThreads, 0, stream>>>(
-        n, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(momentum_buf),
-        static_cast<const T*>(decay_mask), A(lr), A(momentum), A(weight_decay), first_step);
+    launch_kernel(sgd_kernel<T>, dim3(detail::blocks_for(n)), dim3(detail::kThreads), 0, stream, n, static_cast<T*>(params), static_cast<const T*>(grads), static_cast<T*>(momentum_buf), static_cast<const T*>(decay_mask), A(lr), A(momentum), A(weight_decay), first_step);
     detail::check_launch("sgd_step");
   });
 }
@@ -60,9 +58,7 @@ void ema_update(DType t, int64_t n, void* target, const void* source, double m, 
   detail::float_switch("ema_update", t, [&](auto zero) {
     using T = decltype(zero);
     using A = compute_t<T>;
-    ema_kernel<T><<<detail::blocks_for(n), detail::kThreads, 0, stream>>>(n, static_cast<T*>(target),
-                                                                           static_cast<const T*>(source), A(m),
-                                                                           A(1.0 - m));
+    launch_kernel(ema_kernel<T>, dim3(detail::blocks_for(n)), dim3(detail::kThreads), 0, stream, n, static_cast<T*>(target), static_cast<const T*>(source), A(m), A(1.0 - m));
     detail::check_launch("ema_update");
   });
 }

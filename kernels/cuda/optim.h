@@ -1,7 +1,7 @@
 #pragma once
 // CUDA launchers of the optimiser updates over flat buffers: one kernel per step for the whole
 // model (f32, f64, bf16; bf16 computes in f32). Same formulas as kernels/cpu/optim.h.
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/dialect.h"
 
 #include <cstdint>
 

@@ -1,0 +1,134 @@
+// The CUDA conv3d launchers end to end on the CPU emulator (kernels/cuda/conv3d.cu with the layout,
+// analytic and implicit-GEMM kernel files, built as mtmap_kernels_cuda_emu): algorithm choice,
+// workspace carving, NCDHW ↔ channels-last moves, the stem's weight rows, dgrad's weight
+// transpose, split-K, for every algorithm and dtype it offers, through both entry points.
+// Operands are multiples of 1/8 (exact in bf16 and TF32, every partial sum exact in f32), so each
+// result equals the float64 loops rounded once to the output type, bit for bit.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/conv3d_reference.h"
+#include "kernels/cuda/conv3d.h"
+#include "tests/cuda_emu/emu_test_util.h"
+
+using namespace mtmap;
+using namespace mtmap::emu_test;
+
+namespace {
+
+struct Case {
+  const char* name;
+  int N, C, D, H, W, K, T, R, S, sd, sh, sw, pd, ph, pw;
+};
+
+const Case kCases[] = {
+    {"3x3x3_c16_k16", 2, 16, 4, 5, 6, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1},
+    {"stem_c3_k8", 1, 3, 3, 9, 8, 8, 3, 7, 7, 1, 2, 2, 1, 3, 3},
+    {"downsample_c8_k24", 2, 8, 5, 6, 4, 24, 1, 1, 1, 2, 2, 2, 0, 0, 0},
+    {"odd_c5_k3", 1, 5, 4, 5, 3, 3, 2, 3, 2, 1, 1, 1, 1, 0, 1},
+};
+
+Conv3dProblem problem_of(const Case& c) {
+  Conv3dProblem p;
+  p.N = c.N, p.C = c.C, p.D = c.D, p.H = c.H, p.W = c.W, p.K = c.K, p.T = c.T, p.R = c.R, p.S = c.S;
+  p.stride_d = c.sd, p.stride_h = c.sh, p.stride_w = c.sw, p.pad_d = c.pd, p.pad_h = c.ph, p.pad_w = c.pw;
+  p.compute_output();
+  return p;
+}
+
+std::vector<double> eighths(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(-8, 8);
+  std::vector<double> v(n);
+  for (double& e : v) e = d(rng) / 8.0;
+  return v;
+}
+
+std::vector<double> cl(const std::vector<double>& v, int64_t B, int64_t C, int64_t X) {
+  std::vector<double> out(v.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t x = 0; x < X; ++x) out[size_t((b * X + x) * C + c)] = v[size_t((b * C + c) * X + x)];
+  return out;
+}
+
+template <class T>
+std::vector<T> store(const std::vector<double>& v) {
+  std::vector<T> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = from_double<T>(v[i]);
+  return out;
+}
+
+template <class T>
+void expect_exact(const std::vector<T>& got, const std::vector<double>& want, const std::string& what) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    T w = from_double<T>(want[i]);
+    if (std::memcmp(&got[i], &w, sizeof(T)) != 0 && bad++ == 0) first = i;
+  }
+  INFO(what << ": " << bad << " of " << got.size() << " differ; first at " << first << ": "
+            << (bad ? to_double(got[first]) : 0.0) << " vs " << (bad ? want[first] : 0.0));
+  CHECK(bad == 0);
+}
+
+template <class T>
+void check_case(const Case& c, cuda::ConvConfig cfg, bool channels_last, uint32_t seed) {
+  const Conv3dProblem p = problem_of(c);
+  const DType t = dtype_of<T>();
+  const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
+  auto x = eighths(size_t(p.input_elements()), seed), w = eighths(size_t(p.weight_elements()), seed + 1),
+       dy = eighths(size_t(p.output_elements()), seed + 2);
+  std::vector<double> y(size_t(p.output_elements())), dx(size_t(p.input_elements())), dw(size_t(p.weight_elements()));
+  cpu::conv3d_fprop_reference(p, x.data(), w.data(), y.data());
+  cpu::conv3d_dgrad_reference(p, dy.data(), w.data(), dx.data());
+  cpu::conv3d_wgrad_reference(p, x.data(), dy.data(), dw.data());
+  if (channels_last) {
+    x = cl(x, p.N, p.C, dhw), w = cl(w, p.K, p.C, trs), dy = cl(dy, p.N, p.K, zpq);
+    y = cl(y, p.N, p.K, zpq), dx = cl(dx, p.N, p.C, dhw), dw = cl(dw, p.K, p.C, trs);
+  }
+  std::vector<T> xs = store<T>(x), ws_ = store<T>(w), dys = store<T>(dy);
+  emu::DeviceBuffer bx(xs.data(), xs.size() * sizeof(T)), bw(ws_.data(), ws_.size() * sizeof(T)),
+      bdy(dys.data(), dys.size() * sizeof(T));
+  const std::string what = std::string(c.name) + " " + dtype_name(t) + " algo " +
+                           cuda::conv_algo_name(cuda::conv3d_resolve(ConvOperator::fprop, t, p, cfg)) +
+                           (channels_last ? " channels-last" : " NCDHW");
+  auto run = [&](ConvOperator op, auto launcher, const void* a, const void* b, size_t out_n) {
+    size_t bytes = channels_last ? cuda::conv3d_cl_workspace_bytes(op, t, p, cfg)
+                                 : cuda::conv3d_workspace_bytes(op, t, p, cfg);
+    std::vector<unsigned char> ws(bytes + 1);
+    std::vector<T> out = poisoned<T>(out_n);
+    emu::DeviceBuffer bws(ws.data(), ws.size());
+    launcher(t, p, cfg, a, b, out.data(), ws.data(), bytes, nullptr);
+    return out;
+  };
+  auto fprop = channels_last ? cuda::conv3d_cl_fprop : cuda::conv3d_fprop;
+  auto dgrad = channels_last ? cuda::conv3d_cl_dgrad : cuda::conv3d_dgrad;
+  auto wgrad = channels_last ? cuda::conv3d_cl_wgrad : cuda::conv3d_wgrad;
+  expect_exact(run(ConvOperator::fprop, fprop, xs.data(), ws_.data(), y.size()), y, what + " fprop");
+  expect_exact(run(ConvOperator::dgrad, dgrad, dys.data(), ws_.data(), dx.size()), dx, what + " dgrad");
+  expect_exact(run(ConvOperator::wgrad, wgrad, xs.data(), dys.data(), dw.size()), dw, what + " wgrad");
+}
+
+}  // namespace
+
+TEST_CASE("emulated cuda conv3d launchers: every algorithm and dtype, both layouts, bit for bit", "[emu][conv3d]") {
+  using cuda::ConvAlgo;
+  uint32_t seed = 40;
+  for (const Case& c : kCases) {
+    for (bool channels_last : {false, true}) {
+      for (ConvAlgo algo : {ConvAlgo::automatic, ConvAlgo::implicit_gemm, ConvAlgo::stem}) {
+        check_case<BFloat16>(c, {algo, false}, channels_last, seed += 3);
+        check_case<float>(c, {algo, true}, channels_last, seed += 3);
+      }
+      if (!channels_last) {  // the analytic kernels: engine layout only
+        check_case<double>(c, {ConvAlgo::analytic, false}, false, seed += 3);
+        check_case<float>(c, {ConvAlgo::analytic, false}, false, seed += 3);
+        check_case<BFloat16>(c, {ConvAlgo::analytic, false}, false, seed += 3);
+      }
+    }
+  }
+}
