@@ -13,6 +13,9 @@ struct ConvConfig {
   // PyTorch allows TF32 in cuDNN convolutions by default, but here f32 means f32 (as in the
   // engine's matmul); the fast training path is bf16, and f32 is the accuracy reference.
   bool allow_tf32 = false;
+  // The tensor-core fprop and dgrad with 16-byte operands run the cp.async multi-stage kernel;
+  // false runs the register-staged one (what the benchmark compares it with).
+  bool async_copy = true;
 };
 
 }  // namespace mtmap::cuda

@@ -336,6 +336,7 @@ struct Plan {
   int splits;             // gridDim.z; fp32 partials and a fixed-order reduction pass when > 1
   int k_tiles_per_split;  // every split gets this many reduction tiles, the last one the rest
   bool vector;            // conv3d_igemm_vector (the launcher also requires 16-byte alignment)
+  bool async_copy = true; // the cp.async multi-stage kernel where it applies (vector fprop/dgrad)
 };
 
 // The split-K plan depends on the problem alone, not on the GPU: the workspace size is known

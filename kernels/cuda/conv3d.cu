@@ -80,14 +80,15 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 // Runs the tensor-core GEMM of `op` on channels-last operands, given in the launchers' order
 // (fprop x, w; dgrad dy, w (C,T,R,S,K); wgrad x, dy), writing the channels-last output. With
 // `stem`, fprop's w and wgrad's dw are (K, T, R, SC) (conv3d_igemm.h, the stem kernel).
-void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, bool stem, const void* in0, const void* in1, void* out,
-              Carve& ws, cudaStream_t stream, bool measure) {
+void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, bool stem, bool async_copy, const void* in0,
+              const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
   IgemmGeom g = stem ? make_igemm_stem_geom(p, op) : make_igemm_geom(p, op);
   ::mtmap::igemm::Plan plan = stem ? ::mtmap::igemm::make_stem_plan(op, g) : ::mtmap::igemm::make_plan(op, g);
   float* partial = nullptr;
   if (plan.splits > 1) partial = static_cast<float*>(ws.take(size_t(plan.splits) * size_t(g.M) * size_t(g.Ngemm) * 4));
   if (measure) return;
   plan.vector = plan.vector && aligned16(in0) && aligned16(in1);
+  plan.async_copy = async_copy;
   switch (op) {
     case ConvOperator::fprop:
       if (stem)
@@ -115,8 +116,8 @@ int64_t stem_row(const Conv3dProblem& p) { return (p.S * p.C + 7) / 8 * 8; }
 
 // The channels-last operator with the stem's weight rows and dgrad's weight layout handled:
 // x (N,D,H,W,C), w (K,T,R,S,C), y / dy (N,Z,P,Q,K). `measure` sizes the workspace only.
-void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo algo, const void* in0,
-                       const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
+void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo algo, const ConvConfig& cfg,
+                       const void* in0, const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
   const size_t es = elem_size(t);
   const int64_t trs = p.filter_volume(), tr = p.T * p.R, sc = p.S * p.C;
   const bool stem = algo == ConvAlgo::stem && op != ConvOperator::dgrad;
@@ -128,18 +129,18 @@ void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlg
         if (!measure) conv_detail::repack_channels(es, p.K * tr, sc, stem_row(p), in1, wp, stream);
         w = wp;
       }
-      run_gemm(op, t, p, stem, in0, w, out, ws, stream, measure);
+      run_gemm(op, t, p, stem, cfg.async_copy, in0, w, out, ws, stream, measure);
       return;
     }
     case ConvOperator::dgrad: {  // in0 = dy, in1 = w
       void* wt = ws.take(size_t(p.K * trs * p.C) * es);
       if (!measure) conv_detail::weights_ktrsc_to_ctrsk(es, p.K, trs, p.C, in1, wt, stream);
-      run_gemm(op, t, p, false, in0, wt, out, ws, stream, measure);
+      run_gemm(op, t, p, false, cfg.async_copy, in0, wt, out, ws, stream, measure);
       return;
     }
     case ConvOperator::wgrad: {  // in0 = x, in1 = dy
       void* dw = stem ? ws.take(size_t(p.K * tr * stem_row(p)) * es) : out;
-      run_gemm(op, t, p, stem, in0, in1, dw, ws, stream, measure);
+      run_gemm(op, t, p, stem, cfg.async_copy, in0, in1, dw, ws, stream, measure);
       if (stem && !measure) conv_detail::repack_channels(es, p.K * tr, stem_row(p), sc, dw, out, stream);
       return;
     }
@@ -147,8 +148,8 @@ void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlg
 }
 
 // The engine-layout operator on the GEMM path: NCDHW in, channels-last in the workspace, back.
-void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo algo, const void* in0, const void* in1,
-                    void* out, Carve& ws, cudaStream_t stream, bool measure) {
+void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo algo, const ConvConfig& cfg,
+                    const void* in0, const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
   const size_t es = elem_size(t);
   const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
   auto to_cl = [&](int64_t B, int64_t C, int64_t X, const void* src) {
@@ -161,7 +162,7 @@ void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo a
       void* x = to_cl(p.N, p.C, dhw, in0);
       void* w = to_cl(p.K, p.C, trs, in1);
       void* y = ws.take(size_t(p.N * zpq * p.K) * es);
-      run_channels_last(op, t, p, algo, x, w, y, ws, stream, measure);
+      run_channels_last(op, t, p, algo, cfg, x, w, y, ws, stream, measure);
       if (!measure) conv_detail::to_channels_first(es, p.N, p.K, zpq, p.K, y, out, stream);
       return;
     }
@@ -170,7 +171,7 @@ void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo a
       // KCTRS is [K][C·T·R·S]; its transpose [C·T·R·S][K] is the (C,T,R,S,K) operand dgrad reads.
       void* w = to_cl(1, p.K, p.C * trs, in1);
       void* dx = ws.take(size_t(p.N * dhw * p.C) * es);
-      run_gemm(op, t, p, false, dy, w, dx, ws, stream, measure);
+      run_gemm(op, t, p, false, cfg.async_copy, dy, w, dx, ws, stream, measure);
       if (!measure) conv_detail::to_channels_first(es, p.N, p.C, dhw, p.C, dx, out, stream);
       return;
     }
@@ -178,7 +179,7 @@ void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo a
       void* x = to_cl(p.N, p.C, dhw, in0);
       void* dy = to_cl(p.N, p.K, zpq, in1);
       void* dw = ws.take(size_t(p.K * trs * p.C) * es);
-      run_channels_last(op, t, p, algo, x, dy, dw, ws, stream, measure);
+      run_channels_last(op, t, p, algo, cfg, x, dy, dw, ws, stream, measure);
       if (!measure) conv_detail::to_channels_first(es, p.K, p.C, trs, p.C, dw, out, stream);
       return;
     }
@@ -221,9 +222,9 @@ void launch(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p
   require_tensor_cores(op);
   Carve ws(workspace, workspace_bytes);
   if (channels_last)
-    run_channels_last(op, t, p, algo, in0, in1, out, ws, stream, false);
+    run_channels_last(op, t, p, algo, cfg, in0, in1, out, ws, stream, false);
   else
-    run_ncdhw_gemm(op, t, p, algo, in0, in1, out, ws, stream, false);
+    run_ncdhw_gemm(op, t, p, algo, cfg, in0, in1, out, ws, stream, false);
 }
 
 size_t workspace(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p, const ConvConfig& cfg) {
@@ -232,9 +233,9 @@ size_t workspace(ConvOperator op, bool channels_last, DType t, const Conv3dProbl
   if (algo == ConvAlgo::analytic || p.N == 0) return 0;
   Carve ws(nullptr, 0);
   if (channels_last)
-    run_channels_last(op, t, p, algo, nullptr, nullptr, nullptr, ws, nullptr, true);
+    run_channels_last(op, t, p, algo, cfg, nullptr, nullptr, nullptr, ws, nullptr, true);
   else
-    run_ncdhw_gemm(op, t, p, algo, nullptr, nullptr, nullptr, ws, nullptr, true);
+    run_ncdhw_gemm(op, t, p, algo, cfg, nullptr, nullptr, nullptr, ws, nullptr, true);
   return ws.used();
 }
 

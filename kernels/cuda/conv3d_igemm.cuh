@@ -223,18 +223,115 @@ __device__ __forceinline__ void store_out(T* out, int64_t i, float v) {
     out[i] = v;
 }
 
+// ---- shared pieces of the two kernels -------------------------------------------------------
+
+// ldmatrix.sync.aligned.m8n8.x4.shared.b16: lane l gives the address of row l % 8 of matrix l / 8.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row) {
+#if defined(MTMAP_CUDA_EMU)
+  ::mtmap::emu::ldmatrix<4>(r, row, false);
+#elif MTMAP_SM80_CODE
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+#else
+  (void)r, (void)row;
+#endif
+}
+
+// Raw f32 bits → TF32 (round to nearest, ties away), for tiles that cp.async filled unconverted.
+__device__ __forceinline__ uint32_t tf32_bits(uint32_t f32_bits) { return to_smem<float>(__uint_as_float(f32_bits)); }
+
+// One BK step of a warp's MMAs on the CTA's shared tiles As [BM][ld], Bs [BN][ld] (k fastest).
 // Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16 / m16n8k8"): lane = 4·g + t.
 //   bf16 A: {A[g][2t..2t+1], A[g+8][2t..], A[g][2t+8..], A[g+8][2t+8..]}; B: {B[2t..2t+1][g], B[2t+8..][g]}
+//     loaded with ldmatrix.x4: for A the matrices (rows 0–7 | 8–15) × (k 0–7 | 8–15), lane l
+//     addressing row l % 16 at k 8·(l / 16); for B two n-tiles at once, lane l addressing n-row
+//     8·(l / 16) + l % 8 at k 8·((l / 8) % 2). Rows are 80 bytes apart: the 8 row addresses of
+//     each matrix fall in 8 different 16-byte bank groups (no conflicts).
 //   tf32 A: {A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]};                  B: {B[t][g], B[t+4][g]}
+//     32-bit shared loads; with kRawF32 the tiles hold f32 bits, rounded to TF32 here.
 //   C (both): {C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1]}
+template <class T, int MT, int NT, int WTM, int WTN, bool kRawF32>
+__device__ __forceinline__ void warp_mma_tile(const typename Smem<T>::type* As, const typename Smem<T>::type* Bs,
+                                              int warp_m, int warp_n, int lane, float (&acc)[MT][NT][4]) {
+  using S = typename Smem<T>::type;
+  constexpr int ld = Smem<T>::ld;
+  constexpr bool kBf16 = std::is_same_v<T, BFloat16>;
+  constexpr int KSTEP = kBf16 ? 16 : 8;
+  const int gq = lane / 4, tq = lane % 4;
+#pragma unroll
+  for (int ks = 0; ks < kBK; ks += KSTEP) {
+    uint32_t af[MT][4], bfr[NT][2];
+    if constexpr (kBf16) {
+      static_assert(NT % 2 == 0, "B fragments are loaded two n-tiles at a time");
+#pragma unroll
+      for (int i = 0; i < MT; ++i)
+        ldmatrix_x4(af[i], As + (warp_m * WTM + i * 16 + lane % 16) * ld + ks + (lane / 16) * 8);
+#pragma unroll
+      for (int j = 0; j < NT; j += 2) {
+        uint32_t r[4];
+        ldmatrix_x4(r, Bs + (warp_n * WTN + j * 8 + (lane / 16) * 8 + lane % 8) * ld + ks + ((lane / 8) % 2) * 8);
+        bfr[j][0] = r[0], bfr[j][1] = r[1], bfr[j + 1][0] = r[2], bfr[j + 1][1] = r[3];
+      }
+    } else {
+      auto cv = [](S v) { return kRawF32 ? tf32_bits(v) : v; };
+#pragma unroll
+      for (int i = 0; i < MT; ++i) {
+        const S* base = As + (warp_m * WTM + i * 16 + gq) * ld + ks;
+        af[i][0] = cv(base[tq]);
+        af[i][1] = cv(base[8 * ld + tq]);
+        af[i][2] = cv(base[tq + 4]);
+        af[i][3] = cv(base[8 * ld + tq + 4]);
+      }
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const S* base = Bs + (warp_n * WTN + j * 8 + gq) * ld + ks;
+        bfr[j][0] = cv(base[tq]);
+        bfr[j][1] = cv(base[tq + 4]);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < MT; ++i)
+#pragma unroll
+      for (int j = 0; j < NT; ++j) mma<T>(acc[i][j], af[i], bfr[j]);
+  }
+}
+
+// The accumulators to row-major C[M][Ngemm]: in the storage type, or fp32 partials of split z.
+template <class T, int MT, int NT, int WTM, int WTN>
+__device__ __forceinline__ void write_tile(const Args& args, int m0, int n0, int warp_m, int warp_n, int lane,
+                                           const float (&acc)[MT][NT][4]) {
+  const IgemmGeom& g = args.g;
+  const int gq = lane / 4, tq = lane % 4;
+  const bool partial = gridDim.z > 1;
+  float* part = static_cast<float*>(args.out) + int64_t(blockIdx.z) * g.M * g.Ngemm;
+  T* out = static_cast<T*>(args.out);
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        int r = m0 + warp_m * WTM + i * 16 + gq + (e >= 2 ? 8 : 0);
+        int c = n0 + warp_n * WTN + j * 8 + 2 * tq + (e & 1);
+        if (r < g.M && c < g.Ngemm) {
+          int64_t idx = int64_t(r) * g.Ngemm + c;
+          if (partial)
+            part[idx] = acc[i][j][e];
+          else
+            store_out(out, idx, acc[i][j][e]);
+        }
+      }
+}
+
+// ---- the register-staged kernel (any operand map) ---------------------------------------------
 template <class Op, class T, int BM, int BN, int WARPS_M, int WARPS_N>
 __global__ void __launch_bounds__(kThreads) igemm_kernel(Args args) {
 #if MTMAP_SM80_CODE
   static_assert(WARPS_M * WARPS_N * 32 == kThreads, "8 warps per CTA");
   constexpr int WTM = BM / WARPS_M, WTN = BN / WARPS_N;  // warp tile
   constexpr int MT = WTM / 16, NT = WTN / 8;             // MMA tiles per warp
-  constexpr bool kBf16 = std::is_same_v<T, BFloat16>;
-  constexpr int KSTEP = kBf16 ? 16 : 8;
   using S = typename Smem<T>::type;
   constexpr int ld = Smem<T>::ld;
   __shared__ __align__(16) S As[BM * ld];
@@ -245,7 +342,6 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Args args) {
   const T* b = static_cast<const T*>(args.b);
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int warp_m = warp / WARPS_N, warp_n = warp % WARPS_N;
-  const int gq = lane / 4, tq = lane % 4;
   const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
 
   const int k_tiles = (g.Kred + kBK - 1) / kBK;
@@ -277,66 +373,154 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Args args) {
       la.load(g, a, m0, (kt + 1) * kBK, args.vector);
       lb.load(g, b, n0, (kt + 1) * kBK, args.vector);
     }
-#pragma unroll
-    for (int ks = 0; ks < kBK; ks += KSTEP) {
-      uint32_t af[MT][4], bfr[NT][2];
-#pragma unroll
-      for (int i = 0; i < MT; ++i) {
-        const S* base = As + (warp_m * WTM + i * 16 + gq) * ld + ks;
-        if constexpr (kBf16) {
-          af[i][0] = *reinterpret_cast<const uint32_t*>(base + 2 * tq);
-          af[i][1] = *reinterpret_cast<const uint32_t*>(base + 8 * ld + 2 * tq);
-          af[i][2] = *reinterpret_cast<const uint32_t*>(base + 2 * tq + 8);
-          af[i][3] = *reinterpret_cast<const uint32_t*>(base + 8 * ld + 2 * tq + 8);
-        } else {
-          af[i][0] = base[tq];
-          af[i][1] = base[8 * ld + tq];
-          af[i][2] = base[tq + 4];
-          af[i][3] = base[8 * ld + tq + 4];
-        }
-      }
-#pragma unroll
-      for (int j = 0; j < NT; ++j) {
-        const S* base = Bs + (warp_n * WTN + j * 8 + gq) * ld + ks;
-        if constexpr (kBf16) {
-          bfr[j][0] = *reinterpret_cast<const uint32_t*>(base + 2 * tq);
-          bfr[j][1] = *reinterpret_cast<const uint32_t*>(base + 2 * tq + 8);
-        } else {
-          bfr[j][0] = base[tq];
-          bfr[j][1] = base[tq + 4];
-        }
-      }
-#pragma unroll
-      for (int i = 0; i < MT; ++i)
-#pragma unroll
-        for (int j = 0; j < NT; ++j) mma<T>(acc[i][j], af[i], bfr[j]);
-    }
+    warp_mma_tile<T, MT, NT, WTM, WTN, false>(As, Bs, warp_m, warp_n, lane, acc);
     __syncthreads();  // every warp is done reading before the next store overwrites the tiles
   }
+  write_tile<T, MT, NT, WTM, WTN>(args, m0, n0, warp_m, warp_n, lane, acc);
+#else
+  (void)args;
+  __trap();  // built for an architecture without mma.sync bf16/tf32: the launcher refuses first
+#endif
+}
 
-  // Epilogue: row-major C[M][Ngemm], ld = Ngemm.
-  const bool partial = gridDim.z > 1;
-  float* part = static_cast<float*>(args.out) + int64_t(blockIdx.z) * g.M * g.Ngemm;
-  T* out = static_cast<T*>(args.out);
+// ---- the cp.async multi-stage kernel (vector operands whose chunks run along the reduction) -----
+
+// cp.async.cg.shared.global of 16 bytes; src_bytes 0 writes zeros (padding) without reading.
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
+#if defined(MTMAP_CUDA_EMU)
+  ::mtmap::emu::cp_async_16(smem, gmem, src_bytes);
+#elif MTMAP_SM80_CODE
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(a), "l"(gmem), "r"(src_bytes));
+#else
+  (void)smem, (void)gmem, (void)src_bytes;
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(MTMAP_CUDA_EMU)
+  ::mtmap::emu::cp_async_commit();
+#elif MTMAP_SM80_CODE
+  asm volatile("cp.async.commit_group;");
+#endif
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#if defined(MTMAP_CUDA_EMU)
+  ::mtmap::emu::cp_async_wait(N);
+#elif MTMAP_SM80_CODE
+  asm volatile("cp.async.wait_group %0;" ::"n"(N));
+#endif
+}
+
+// One operand tile's chunks (as TileLoader, along the reduction only) copied global → shared with
+// cp.async: no registers in between, so a stage's copies overlap the MMAs of earlier stages.
+// Shared memory holds the storage bits (f32 stays f32; warp_mma_tile rounds to TF32).
+template <class Map, int ROWS, class T>
+struct AsyncTileLoader {
+  static constexpr int kChunks = ROWS * kBK / kChunk / kThreads;
+  static constexpr int kCopies = kChunk * int(sizeof(T)) / 16;  // 16-byte copies per chunk
+  using S = typename Smem<T>::type;
+  static constexpr int ld = Smem<T>::ld;
+  static_assert(sizeof(S) == sizeof(T), "the async path stores the storage bits unconverted");
+
+  int row[kChunks], kk[kChunks];
+  typename Map::Prep prep[kChunks];
+
+  __device__ void init(const IgemmGeom& g, int row0, int tid) {
+#pragma unroll
+    for (int i = 0; i < kChunks; ++i) {
+      ChunkPos c = chunk_pos(tid, i, kThreads, ROWS, true);
+      row[i] = c.row;
+      kk[i] = c.kk;
+      prep[i] = Map::prep(g, row0 + row[i]);
+    }
+  }
+
+  __device__ void issue(const IgemmGeom& g, const T* base, int k0, S* tile) const {
+#pragma unroll
+    for (int i = 0; i < kChunks; ++i) {
+      const int off = Map::offset(g, prep[i], k0 + kk[i]);
+      const T* src = off >= 0 ? base + off : base;
+      S* dst = tile + row[i] * ld + kk[i];
+#pragma unroll
+      for (int c = 0; c < kCopies; ++c) cp_async16(dst + c * 16 / int(sizeof(S)), src + c * 16 / int(sizeof(T)), off >= 0 ? 16 : 0);
+    }
+  }
+};
+
+inline constexpr int kStages = 3;
+
+template <class T, int BM, int BN>
+constexpr size_t async_smem_bytes() {
+  return size_t(kStages) * (BM + BN) * Smem<T>::ld * sizeof(typename Smem<T>::type);
+}
+
+template <class Op, class T, int BM, int BN, int WARPS_M, int WARPS_N>
+__global__ void __launch_bounds__(kThreads) igemm_async_kernel(Args args) {
+#if MTMAP_SM80_CODE
+  static_assert(Op::a_along_k && Op::b_along_k, "cp.async tiles are copied along the reduction");
+  static_assert(WARPS_M * WARPS_N * 32 == kThreads, "8 warps per CTA");
+  constexpr int WTM = BM / WARPS_M, WTN = BN / WARPS_N;
+  constexpr int MT = WTM / 16, NT = WTN / 8;
+  using S = typename Smem<T>::type;
+  constexpr int ld = Smem<T>::ld;
+  constexpr int kStageElems = (BM + BN) * ld;
+  MTMAP_DYNAMIC_SMEM(S, smem);  // kStages × {A [BM][ld], B [BN][ld]}
+
+  const IgemmGeom& g = args.g;
+  const T* a = static_cast<const T*>(args.a);
+  const T* b = static_cast<const T*>(args.b);
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int warp_m = warp / WARPS_N, warp_n = warp % WARPS_N;
+  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+
+  const int k_tiles = (g.Kred + kBK - 1) / kBK;
+  const int kt_begin = blockIdx.z * args.k_tiles_per_split;
+  const int kt_end = min(k_tiles, kt_begin + args.k_tiles_per_split);
+
+  AsyncTileLoader<typename Op::A, BM, T> la;
+  AsyncTileLoader<typename Op::B, BN, T> lb;
+  la.init(g, m0, tid);
+  lb.init(g, n0, tid);
+
+  float acc[MT][NT][4];
 #pragma unroll
   for (int i = 0; i < MT; ++i)
 #pragma unroll
     for (int j = 0; j < NT; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        int r = m0 + warp_m * WTM + i * 16 + gq + (e >= 2 ? 8 : 0);
-        int c = n0 + warp_n * WTN + j * 8 + 2 * tq + (e & 1);
-        if (r < g.M && c < g.Ngemm) {
-          int64_t idx = int64_t(r) * g.Ngemm + c;
-          if (partial)
-            part[idx] = acc[i][j][e];
-          else
-            store_out(out, idx, acc[i][j][e]);
-        }
-      }
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+
+  // Prologue: stages 0 .. kStages−2 in flight. One commit per stage even past the end, so the
+  // group count the waits below rely on is the same in every iteration.
+#pragma unroll
+  for (int st = 0; st < kStages - 1; ++st) {
+    const int kt = kt_begin + st;
+    if (kt < kt_end) {
+      S* stage = smem + st * kStageElems;
+      la.issue(g, a, kt * kBK, stage);
+      lb.issue(g, b, kt * kBK, stage + BM * ld);
+    }
+    cp_async_commit();
+  }
+  for (int kt = kt_begin; kt < kt_end; ++kt) {
+    cp_async_wait<kStages - 2>();  // this thread's copies of tile kt have landed
+    __syncthreads();               // everyone's have, and everyone is done with tile kt − 1
+    const int next = kt + kStages - 1;
+    if (next < kt_end) {  // into the stage tile kt − 1 used
+      S* stage = smem + ((next - kt_begin) % kStages) * kStageElems;
+      la.issue(g, a, next * kBK, stage);
+      lb.issue(g, b, next * kBK, stage + BM * ld);
+    }
+    cp_async_commit();
+    const S* stage = smem + ((kt - kt_begin) % kStages) * kStageElems;
+    warp_mma_tile<T, MT, NT, WTM, WTN, !std::is_same_v<T, BFloat16>>(stage, stage + BM * ld, warp_m, warp_n, lane, acc);
+  }
+  cp_async_wait<0>();  // nothing may be in flight into shared memory when the CTA exits
+  write_tile<T, MT, NT, WTM, WTN>(args, m0, n0, warp_m, warp_n, lane, acc);
 #else
   (void)args;
-  __trap();  // built for an architecture without mma.sync bf16/tf32: the launcher refuses first
+  __trap();
 #endif
 }
 
@@ -356,6 +540,33 @@ namespace mtmap::cuda::igemm {
 
 // Enqueues the GEMM of operator Op (and the split reduction) for storage type T. `partial` holds
 // splits · M · Ngemm floats when splits > 1.
+// Whether the cp.async kernel takes this operator: both operands read in 16-byte chunks along the
+// reduction (fprop and dgrad with vector operands; wgrad's chunks run along its rows, and the stem's
+// gather maps read element by element).
+template <class Op>
+constexpr bool async_capable() {
+  return Op::a_along_k && Op::b_along_k && !std::is_base_of_v<IgemmGatherMap, typename Op::A> &&
+         !std::is_base_of_v<IgemmGatherMap, typename Op::B>;
+}
+
+template <class Op, class T, int BM, int BN, int WM, int WN>
+void launch_tile(const Plan& plan, dim3 grid, const Args& args, cudaStream_t stream) {
+  if constexpr (async_capable<Op>()) {
+    if (plan.vector && plan.async_copy) {
+      constexpr size_t bytes = async_smem_bytes<T, BM, BN>();
+      // Above 48 KB a kernel must opt in to its dynamic shared memory (once per kernel is enough,
+      // but the call is cheap next to a convolution and keeps this function stateless).
+      cudaFuncSetAttribute(igemm_async_kernel<Op, T, BM, BN, WM, WN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           int(bytes));
+      launch_kernel(igemm_async_kernel<Op, T, BM, BN, WM, WN>, grid, dim3(kThreads), bytes, stream, args);
+      return;
+    }
+  }
+  launch_kernel(igemm_kernel<Op, T, BM, BN, WM, WN>, grid, dim3(kThreads), 0, stream, args);
+}
+
+// Enqueues the GEMM of operator Op (and the split reduction) for storage type T. `partial` holds
+// splits · M · Ngemm floats when splits > 1.
 template <class Op, class T>
 void run(const Plan& plan, const IgemmGeom& g, const void* a, const void* b, void* out, float* partial,
          cudaStream_t stream) {
@@ -364,13 +575,13 @@ void run(const Plan& plan, const IgemmGeom& g, const void* a, const void* b, voi
             unsigned((g.Ngemm + tile_n(plan.tile) - 1) / tile_n(plan.tile)), unsigned(plan.splits));
   switch (plan.tile) {
     case Tile::t128x128:
-      launch_kernel(igemm_kernel<Op, T, 128, 128, 2, 4>, grid, dim3(kThreads), 0, stream, args);
+      launch_tile<Op, T, 128, 128, 2, 4>(plan, grid, args, stream);
       break;
     case Tile::t128x64:
-      launch_kernel(igemm_kernel<Op, T, 128, 64, 4, 2>, grid, dim3(kThreads), 0, stream, args);
+      launch_tile<Op, T, 128, 64, 4, 2>(plan, grid, args, stream);
       break;
     case Tile::t64x128:
-      launch_kernel(igemm_kernel<Op, T, 64, 128, 2, 4>, grid, dim3(kThreads), 0, stream, args);
+      launch_tile<Op, T, 64, 128, 2, 4>(plan, grid, args, stream);
       break;
   }
   if (plan.splits > 1) {

@@ -5,8 +5,9 @@
 // partial sum exact in fp32, so whatever order the MMAs and the split-K reduction add in, the
 // kernel's result must equal the reference rounded once to the output type: bit for bit. A wrong
 // fragment layout, tile edge, split or loader branch cannot hide inside a tolerance.
-// Every case runs each tile shape, with one split and with three, on both loader branches (16-byte
-// chunks where the channel counts allow, element loads always), the output poisoned with NaN.
+// Every case runs each tile shape, with one split and with three, on every loader branch (element
+// loads always; where the channel counts allow, 16-byte loads through registers and the cp.async
+// multi-stage kernel, which fprop and dgrad take), the output poisoned with NaN.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -169,9 +170,10 @@ void check_operator(const Case& c, uint32_t seed) {
 
   for (igemm::Tile tile : {igemm::Tile::t128x128, igemm::Tile::t128x64, igemm::Tile::t64x128}) {
     for (int want_splits : {1, 3}) {
-      for (bool vector : {false, true}) {
+      for (int loader : {0, 1, 2}) {  // element loads; 16-byte loads via registers; via cp.async
+        const bool vector = loader > 0;
         if (vector && !vector_ok) continue;
-        igemm::Plan plan{tile, 1, k_tiles, vector};
+        igemm::Plan plan{tile, 1, k_tiles, vector, loader == 2};
         if (want_splits > 1 && k_tiles >= want_splits) {
           plan.k_tiles_per_split = (k_tiles + want_splits - 1) / want_splits;
           plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
@@ -181,7 +183,7 @@ void check_operator(const Case& c, uint32_t seed) {
         emu::DeviceBuffer dp(partial.data(), partial.size() * sizeof(float));
         INFO(c.name << (kStem ? " stem " : " ") << op_name(Op::op) << (std::is_same_v<T, BFloat16> ? " bf16" : " tf32") << " tile "
                     << igemm::tile_m(tile) << "x" << igemm::tile_n(tile) << " splits " << plan.splits
-                    << (vector ? " vector" : " element"));
+                    << (loader == 2 ? " cp.async" : vector ? " vector" : " element"));
         cuda::igemm::run<Op, T>(plan, g, a.data(), b.data(), out.data(), partial.data(), nullptr);
         size_t bad = 0, first = 0;
         for (size_t i = 0; i < out.size(); ++i) {

@@ -95,6 +95,7 @@ void check_case(const Case& c, cuda::ConvConfig cfg, bool channels_last, uint32_
       bdy(dys.data(), dys.size() * sizeof(T));
   const std::string what = std::string(c.name) + " " + dtype_name(t) + " algo " +
                            cuda::conv_algo_name(cuda::conv3d_resolve(ConvOperator::fprop, t, p, cfg)) +
+                           (cfg.async_copy ? "" : " register-staged") +
                            (channels_last ? " channels-last" : " NCDHW");
   auto run = [&](ConvOperator op, auto launcher, const void* a, const void* b, size_t out_n) {
     size_t bytes = channels_last ? cuda::conv3d_cl_workspace_bytes(op, t, p, cfg)
@@ -124,6 +125,7 @@ TEST_CASE("emulated cuda conv3d launchers: every algorithm and dtype, both layou
         check_case<BFloat16>(c, {algo, false}, channels_last, seed += 3);
         check_case<float>(c, {algo, true}, channels_last, seed += 3);
       }
+      check_case<BFloat16>(c, {ConvAlgo::implicit_gemm, false, false}, channels_last, seed += 3);  // no cp.async
       if (!channels_last) {  // the analytic kernels: engine layout only
         check_case<double>(c, {ConvAlgo::analytic, false}, false, seed += 3);
         check_case<float>(c, {ConvAlgo::analytic, false}, false, seed += 3);
