@@ -14,7 +14,11 @@
 // long as the mean is within a few standard deviations of one sample, which any sample is for the
 // activations a network produces. Sums are in double on every dtype: Hopper runs double at half
 // the float rate, far above what a memory-bound pass needs.
-// Backward is two passes over (x, dy) — the sums, then dx — the fewest without a grid-wide sync.
+// Backward reads (x, dy) once where the grid can hold them: one cooperative kernel keeps each
+// thread's kHold values in registers across a grid-wide barrier between the sums and dx (layers
+// whose activations fit on the chip: the later ResNet stages at training batch sizes, and every
+// small problem, where three launches would cost more than the data). Otherwise two passes:
+// the sums, then dx.
 #include <cmath>
 
 #include "kernels/cuda/exact_math.cuh"
@@ -52,8 +56,8 @@ __device__ __forceinline__ double warp_sum(double v) {
 }
 
 // Sums a and b over the block; the totals are valid in thread 0 only. Fixed tree: deterministic.
-__device__ void block_sum2(double& a, double& b) {
-  __shared__ double pa[32], pb[32];
+// pa, pb: 32 doubles each of shared memory.
+__device__ void block_sum2_in(double& a, double& b, double* pa, double* pb) {
   const int warp = int(threadIdx.x / 32), lane = int(threadIdx.x % 32), warps = int(blockDim.x / 32);
   a = warp_sum(a);
   b = warp_sum(b);
@@ -66,6 +70,10 @@ __device__ void block_sum2(double& a, double& b) {
     b = warp_sum(b);
   }
   __syncthreads();  // pa/pb are reused by the next chunk of a grid-stride loop
+}
+__device__ void block_sum2(double& a, double& b) {
+  __shared__ double pa[32], pb[32];
+  block_sum2_in(a, b, pa, pb);
 }
 
 // Calls f(element offset) for the values [begin, end) of channel c, flattened as j = n·S + i, each
@@ -228,6 +236,88 @@ __global__ void backward_dx_kernel(BatchNormShape s, const T* __restrict__ x, co
   }
 }
 
+// ---- backward in one pass (cooperative) -------------------------------------------------------
+inline constexpr int kHold = 8;  // values of x and dy each thread keeps between the two phases
+inline constexpr int64_t kOnePassChunk = int64_t(detail::kThreads) * kHold;
+inline constexpr size_t kOnePassSmem = (2 * 32 + 2) * sizeof(double);  // block_sum2 and the two totals
+
+int64_t one_pass_chunks(const BatchNormShape& s) { return (s.N * s.S + kOnePassChunk - 1) / kOnePassChunk; }
+
+// Block b takes chunk b % chunks of channel b / chunks (kOnePassChunk values, thread t the values
+// t, t + 256, ...). Phase 1: partial Σdy, Σdy·(x − mean) of the chunk to `partial`; grid barrier;
+// phase 2: every block adds its channel's partials in chunk order (the same sum in each: the
+// channel's blocks agree bit for bit), chunk 0 writes dgamma and dbeta, and dx comes from the
+// values still in registers, with the two-pass kernel's formula.
+template <class T>
+__global__ void __launch_bounds__(detail::kThreads)
+    backward_one_pass_kernel(BatchNormShape s, int64_t chunks, bool training, const T* __restrict__ x,
+                             const T* __restrict__ y_relu, const T* __restrict__ dy, const double* __restrict__ mean,
+                             const double* __restrict__ invstd, const T* __restrict__ gamma, T* __restrict__ dx,
+                             T* __restrict__ dgamma, T* __restrict__ dbeta, double* __restrict__ partial) {
+  using A = compute_t<T>;
+  MTMAP_DYNAMIC_SMEM(double, red);  // [0, 32) and [32, 64): block_sum2; 64, 65: the channel's sums
+  const int64_t c = blockIdx.x / chunks, chunk = blockIdx.x % chunks;
+  const int64_t count = s.N * s.S;
+  const double mu = mean[c];
+  A xv[kHold], gv[kHold];
+  int64_t at[kHold];
+  double s1 = 0, s2 = 0;
+#pragma unroll
+  for (int h = 0; h < kHold; ++h) {
+    const int64_t j = chunk * kOnePassChunk + int64_t(h) * blockDim.x + threadIdx.x;
+    at[h] = -1;
+    xv[h] = gv[h] = A(0);
+    if (j < count) {
+      const int64_t n = j / s.S, i = j - n * s.S;
+      at[h] = (n * s.C + c) * s.S + i;
+      xv[h] = load(x[at[h]]);
+      gv[h] = A(masked_dy(y_relu, dy, at[h]));
+      s1 += double(gv[h]);
+      s2 += double(gv[h]) * (double(xv[h]) - mu);
+    }
+  }
+  block_sum2_in(s1, s2, red, red + 32);
+  if (threadIdx.x == 0) {
+    partial[c * chunks + chunk] = s1;
+    partial[(s.C + c) * chunks + chunk] = s2;
+  }
+  MTMAP_GRID_SYNC();
+  if (threadIdx.x < 32) {
+    double a, b;
+    sum_partials(partial, s.C, c, chunks, a, b);
+    if (threadIdx.x == 0) red[64] = a, red[65] = b;
+  }
+  __syncthreads();
+  const double sum_dy = red[64], sum_dy_xhat = red[65] * invstd[c];
+  if (chunk == 0 && threadIdx.x == 0) {
+    if (dgamma != nullptr) dgamma[c] = store<T>(compute_t<T>(sum_dy_xhat));
+    if (dbeta != nullptr) dbeta[c] = store<T>(compute_t<T>(sum_dy));
+  }
+  if (dx == nullptr) return;
+  const double n_values = double(count);
+  const A c0 = A(training ? sum_dy / n_values : 0.0), c1 = A(training ? sum_dy_xhat / n_values : 0.0);
+  const A g = A(double(load(gamma[c])) * invstd[c]);
+#pragma unroll
+  for (int h = 0; h < kHold; ++h) {
+    if (at[h] < 0) continue;
+    const A xhat = (xv[h] - A(mean[c])) * A(invstd[c]);
+    dx[at[h]] = store<T>(g * (gv[h] - c0 - xhat * c1));
+  }
+}
+
+// Whether this GPU holds the one-pass grid (C · chunks blocks) resident at once.
+template <class T>
+bool one_pass_fits(const BatchNormShape& s) {
+  int dev = 0, coop = 0, sms = 0, per_sm = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) return false;
+  if (cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev) != cudaSuccess || !coop) return false;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) return false;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, backward_one_pass_kernel<T>, detail::kThreads,
+                                                    kOnePassSmem) != cudaSuccess)
+    return false;
+  return s.C * one_pass_chunks(s) <= int64_t(per_sm) * sms;
+}
+
 void check_shape(const char* launcher, const BatchNormShape& s) {
   if (s.N < 1 || s.C < 1 || s.S < 1)
     throw std::invalid_argument(std::string("cuda launcher ") + launcher + ": empty shape (N " + std::to_string(s.N) +
@@ -240,8 +330,17 @@ dim3 partial_grid(const BatchNormShape& s, const Chunking& k) { return dim3(unsi
 }  // namespace
 
 size_t bn_workspace_bytes(const BatchNormShape& s) {
-  // Partials (2 per chunk per channel) and the backward's two coefficients per channel.
-  return size_t(2 * s.C * chunking(s).chunks + 2 * s.C) * sizeof(double);
+  // Partials (2 per chunk per channel, chunks of either backward's size) and the two-pass
+  // backward's two coefficients per channel.
+  const int64_t chunks = std::max(chunking(s).chunks, one_pass_chunks(s));
+  return size_t(2 * s.C * chunks + 2 * s.C) * sizeof(double);
+}
+
+bool bn_backward_single_pass(DType t, const BatchNormShape& s) {
+  if (s.N < 1 || s.C < 1 || s.S < 1) return false;
+  bool fits = false;
+  detail::float_switch("bn_backward", t, [&](auto zero) { fits = one_pass_fits<decltype(zero)>(s); });
+  return fits;
 }
 
 void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum, void* running_mean,
@@ -296,7 +395,19 @@ void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x,
     auto yt = static_cast<const T*>(y_relu);
     auto gt = static_cast<const T*>(dy);
     // The sums are needed by dx in training, and by dgamma/dbeta always.
-    if (training || dgamma != nullptr || dbeta != nullptr) {
+    const bool sums = training || dgamma != nullptr || dbeta != nullptr;
+    if (sums && one_pass_fits<T>(s)) {
+      const int64_t chunks = one_pass_chunks(s);
+      detail::check_call(launch_cooperative_kernel(backward_one_pass_kernel<T>, dim3(unsigned(s.C * chunks)),
+                                                   dim3(detail::kThreads), kOnePassSmem, stream, s, chunks, training, xt,
+                                                   yt, gt, mean, invstd, static_cast<const T*>(gamma),
+                                                   static_cast<T*>(dx), static_cast<T*>(dgamma),
+                                                   static_cast<T*>(dbeta), partial),
+                         "bn_backward", "the cooperative launch");
+      detail::check_launch("bn_backward (one pass)");
+      return;
+    }
+    if (sums) {
       launch_kernel(backward_partial_kernel<T>, dim3(partial_grid(s, k)), dim3(detail::kThreads), 0, stream, s, k, xt, yt, gt, mean, partial);
       detail::check_launch("bn_backward (partial sums)");
       launch_kernel(backward_finish_kernel<T>, dim3(unsigned(s.C)), dim3(32), 0, stream, s, k, training, partial, invstd,

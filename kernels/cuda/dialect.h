@@ -10,13 +10,25 @@
 #endif
 
 #include <cstddef>
+#include <tuple>
 #include <utility>
+
+#if defined(__CUDACC__) && !defined(MTMAP_CUDA_EMU)
+#include <cooperative_groups.h>
+#endif
 
 // Tensor-core (mma.sync bf16/tf32, ldmatrix, cp.async) code: sm_80 and later, or the emulator.
 #if defined(MTMAP_CUDA_EMU) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800)
 #define MTMAP_SM80_CODE 1
 #else
 #define MTMAP_SM80_CODE 0
+#endif
+
+// cooperative_groups::this_grid().sync(), in a kernel launched with launch_cooperative_kernel.
+#if defined(MTMAP_CUDA_EMU)
+#define MTMAP_GRID_SYNC() ::mtmap::emu::sync_grid()
+#else
+#define MTMAP_GRID_SYNC() ::cooperative_groups::this_grid().sync()
 #endif
 
 // The block's dynamic shared memory as `type* name`.
@@ -37,9 +49,29 @@ inline void launch_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t sm
                           A&&... args) {
 #if defined(MTMAP_CUDA_EMU)
   (void)stream;
-  ::mtmap::emu::launch(kernel, grid, block, smem, std::forward<A>(args)...);
+  ::mtmap::emu::launch(kernel, grid, block, smem, false, std::forward<A>(args)...);
 #else
   kernel<<<grid, block, smem, stream>>>(std::forward<A>(args)...);
+#endif
+}
+
+// A cooperative launch (every block resident at once; grid_sync() allowed). The caller checks
+// that the grid fits (cudaOccupancyMaxActiveBlocksPerMultiprocessor × multiprocessors).
+template <class... P, class... A>
+inline cudaError_t launch_cooperative_kernel(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem,
+                                             cudaStream_t stream, A&&... args) {
+#if defined(MTMAP_CUDA_EMU)
+  (void)stream;
+  ::mtmap::emu::launch(kernel, grid, block, smem, true, std::forward<A>(args)...);
+  return cudaSuccess;
+#else
+  std::tuple<P...> params(std::forward<A>(args)...);
+  return std::apply(
+      [&](auto&... p) {
+        void* ptrs[] = {static_cast<void*>(&p)...};
+        return cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), grid, block, ptrs, smem, stream);
+      },
+      params);
 #endif
 }
 

@@ -27,6 +27,9 @@ void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, con
 // y = a·x + b per channel (a = γ·invstd, b = β − a·mean, as the CPU kernel), max(y, 0) when relu.
 void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
               const void* gamma, const void* beta, bool relu, void* y, cudaStream_t stream);
+// Whether bn_backward reads (x, dy) once on this GPU for this shape (one cooperative kernel; the
+// grid must be resident at once), rather than in two passes.
+bool bn_backward_single_pass(DType t, const BatchNormShape& s);
 // Backward. y_relu: the forward output when the ReLU was fused (the gradient is kept where y > 0,
 // the mask is applied on the fly, no masked copy of dy), else null. dx, dgamma, dbeta may be null.
 // training: the gradient flows through the batch statistics too.

@@ -27,7 +27,7 @@ namespace {
 // AddressSanitizer needs bigger frames (redzones); a kernel's locals are a few KB at most.
 constexpr size_t kStackBytes = MTMAP_EMU_ASAN ? 512 * 1024 : 128 * 1024;
 
-enum class Wait : uint8_t { none, block_barrier, warp_exchange };
+enum class Wait : uint8_t { none, block_barrier, warp_exchange, grid_barrier };
 
 // ---- execution contexts -----------------------------------------------------------------------
 // On x86-64 a switch saves the callee-saved registers and the FP control words on the old stack
@@ -109,6 +109,7 @@ struct Fiber {
   std::vector<Copy> uncommitted;          // cp.async issued since the last commit
   std::deque<std::vector<Copy>> groups;   // committed, not yet landed (oldest first)
   void* asan_fake_stack = nullptr;
+  struct Block* block = nullptr;
 };
 
 struct Warp {
@@ -118,22 +119,31 @@ struct Warp {
   alignas(16) unsigned char slot[2][32][kSlotBytes];
 };
 
-struct Launch {
-  dim3 grid, block, block_index;
-  BlockBody body = nullptr;
-  void* closure = nullptr;
-  std::vector<Fiber> fibers;
+// One CTA's state: its warps, barrier and dynamic shared memory.
+struct Block {
+  dim3 index;
   std::vector<Warp> warps;
-  unsigned live = 0, exited = 0;
+  unsigned threads = 0, live = 0, exited = 0;
   unsigned barrier_arrived = 0;
   uint64_t barrier_generation = 0;
-  unsigned barrier_count = 0;        // predicates true so far (__syncthreads_count/and/or)
-  unsigned barrier_result[2] = {};   // the count of each generation, by parity
-  unsigned barrier_size[2] = {};     // threads that took part
-  uint64_t progress = 0;
-  std::vector<unsigned char> dynamic_smem_storage;
+  unsigned barrier_count = 0;       // predicates true so far (__syncthreads_count/and/or)
+  unsigned barrier_result[2] = {};  // the count of each generation, by parity
+  unsigned barrier_size[2] = {};    // threads that took part
+  std::vector<unsigned char> smem_storage;
   unsigned char* dynamic_smem = nullptr;  // 128-byte aligned inside the storage
+};
+
+struct Launch {
+  dim3 grid, block;
+  BlockBody body = nullptr;
+  void* closure = nullptr;
+  bool cooperative = false;  // every block at once, with a grid-wide barrier
+  std::vector<Block> blocks;  // the blocks running now: one, or all of a cooperative grid
+  std::vector<Fiber> fibers;  // their threads, block after block
   size_t dynamic_smem_bytes = 0;
+  unsigned grid_arrived = 0, grid_live = 0;
+  uint64_t grid_generation = 0;
+  uint64_t progress = 0;
   Fiber* current = nullptr;
   Context scheduler;
   const void* scheduler_stack = nullptr;
@@ -152,9 +162,7 @@ std::string str(const dim3& d) {
   return "(" + std::to_string(d.x) + "," + std::to_string(d.y) + "," + std::to_string(d.z) + ")";
 }
 
-std::string where(const Launch& L, const Fiber& f) {
-  return "block " + str(L.block_index) + " thread " + str(f.tid);
-}
+std::string where(const Fiber& f) { return "block " + str(f.block->index) + " thread " + str(f.tid); }
 
 // ---- fiber switches, annotated for AddressSanitizer -------------------------------------------
 void enter_fiber(Launch& L, Fiber& f) {
@@ -200,25 +208,28 @@ void land(std::vector<Copy>& group) {
 void fiber_main() {
   Launch& L = *g_launch;
   Fiber& f = *L.current;
+  Block& b = *f.block;
   fiber_resumed(L, f);
   try {
     L.body(L.closure);
   } catch (const std::exception& e) {
-    fail(L, where(L, f) + ": " + e.what());
+    fail(L, where(f) + ": " + e.what());
   }
   // Copies still in flight land (the kernel's end waits for them, as the hardware's does).
   for (auto& g : f.groups) land(g);
   land(f.uncommitted);
   f.done = true;
-  --L.live;
-  ++L.exited;
+  --b.live;
+  ++b.exited;
+  --L.grid_live;
   ++L.progress;
-  --L.warps[f.linear / 32].lanes;
-  if (L.barrier_arrived > 0)
-    fail(L, where(L, f) + " exited while " + std::to_string(L.barrier_arrived) +
+  --b.warps[f.linear / 32].lanes;
+  if (b.barrier_arrived > 0)
+    fail(L, where(f) + " exited while " + std::to_string(b.barrier_arrived) +
                 " thread(s) of its block wait at __syncthreads()");
-  if (L.warps[f.linear / 32].arrived > 0)
-    fail(L, where(L, f) + " exited while lanes of its warp wait in a warp-wide operation");
+  if (b.warps[f.linear / 32].arrived > 0)
+    fail(L, where(f) + " exited while lanes of its warp wait in a warp-wide operation");
+  if (L.grid_arrived > 0) fail(L, where(f) + " exited while threads of the grid wait at the grid barrier");
 #if MTMAP_EMU_ASAN
   __sanitizer_start_switch_fiber(nullptr, L.scheduler_stack, L.scheduler_stack_bytes);
 #endif
@@ -227,47 +238,68 @@ void fiber_main() {
 }
 
 std::string waiting_summary(const Launch& L) {
-  unsigned at_block = 0, at_warp = 0;
+  unsigned at_block = 0, at_warp = 0, at_grid = 0, exited = 0;
   for (const Fiber& f : L.fibers) {
+    exited += f.done;
     if (f.done) continue;
     at_block += f.wait == Wait::block_barrier;
     at_warp += f.wait == Wait::warp_exchange;
+    at_grid += f.wait == Wait::grid_barrier;
   }
   return std::to_string(at_block) + " thread(s) at __syncthreads(), " + std::to_string(at_warp) +
-         " in a warp-wide operation, " + std::to_string(L.exited) + " exited";
+         " in a warp-wide operation, " + std::to_string(at_grid) + " at the grid barrier, " + std::to_string(exited) +
+         " exited";
 }
 
-void run_block(Launch& L) {
+// Runs the given blocks (one, or a whole cooperative grid) to completion on L.fibers.
+void run_blocks(Launch& L, const std::vector<dim3>& indices) {
   const unsigned n = L.block.x * L.block.y * L.block.z;
-  L.live = n;
-  L.exited = 0;
-  L.barrier_arrived = 0;
-  L.warps.assign((n + 31) / 32, Warp{});
-  for (unsigned w = 0; w < L.warps.size(); ++w) L.warps[w].lanes = std::min(32u, n - 32 * w);
-  if (L.dynamic_smem_bytes) std::memset(L.dynamic_smem, 0xff, L.dynamic_smem_bytes);  // NaN: uninitialised
-  for (unsigned i = 0; i < n; ++i) {
-    Fiber& f = L.fibers[i];
-    f.tid = dim3(i % L.block.x, i / L.block.x % L.block.y, i / (L.block.x * L.block.y));
-    f.linear = i;
-    f.done = false;
-    f.wait = Wait::none;
-    f.uncommitted.clear();
-    f.groups.clear();
+  L.blocks.resize(indices.size());
+  L.grid_arrived = 0;
+  L.grid_live = unsigned(indices.size()) * n;
+  for (size_t bi = 0; bi < indices.size(); ++bi) {
+    Block& b = L.blocks[bi];
+    b.index = indices[bi];
+    b.threads = b.live = n;
+    b.exited = b.barrier_arrived = b.barrier_count = 0;
+    b.warps.assign((n + 31) / 32, Warp{});
+    for (unsigned w = 0; w < b.warps.size(); ++w) b.warps[w].lanes = std::min(32u, n - 32 * w);
+    if (L.dynamic_smem_bytes) {
+      if (b.smem_storage.size() != L.dynamic_smem_bytes + 128) {
+        b.smem_storage.assign(L.dynamic_smem_bytes + 128, 0);
+        uintptr_t a = reinterpret_cast<uintptr_t>(b.smem_storage.data());
+        b.dynamic_smem = b.smem_storage.data() + ((128 - a % 128) % 128);
+      }
+      std::memset(b.dynamic_smem, 0xff, L.dynamic_smem_bytes);  // NaN: uninitialised
+    }
+    for (unsigned i = 0; i < n; ++i) {
+      Fiber& f = L.fibers[bi * n + i];
+      f.block = &b;
+      f.tid = dim3(i % L.block.x, i / L.block.x % L.block.y, i / (L.block.x * L.block.y));
+      f.linear = i;
+      f.done = false;
+      f.wait = Wait::none;
+      f.uncommitted.clear();
+      f.groups.clear();
 #if MTMAP_EMU_ASAN
-    // The stack is reused from the previous block, whose frames were left, not unwound.
-    __asan_unpoison_memory_region(f.stack.get(), kStackBytes);
+      // The stack is reused from the previous block, whose frames were left, not unwound.
+      __asan_unpoison_memory_region(f.stack.get(), kStackBytes);
 #endif
-    make_context(f.ctx, f.stack.get(), kStackBytes, fiber_main);
+      make_context(f.ctx, f.stack.get(), kStackBytes, fiber_main);
+    }
   }
-  while (L.live > 0 && L.error.empty()) {
+  const size_t count = indices.size() * n;
+  while (L.grid_live > 0 && L.error.empty()) {
     uint64_t before = L.progress;
-    for (Fiber& f : L.fibers) {
+    for (size_t i = 0; i < count; ++i) {
+      Fiber& f = L.fibers[i];
       if (f.done) continue;
       enter_fiber(L, f);
       if (!L.error.empty()) break;
     }
-    if (L.error.empty() && L.live > 0 && L.progress == before)
-      fail(L, "deadlock in block " + str(L.block_index) + ": " + waiting_summary(L));
+    if (L.error.empty() && L.grid_live > 0 && L.progress == before)
+      fail(L, "deadlock in block " + str(indices.size() == 1 ? indices[0] : dim3(0, 0, 0)) +
+                  (indices.size() == 1 ? "" : " (cooperative grid)") + ": " + waiting_summary(L));
   }
 }
 
@@ -283,53 +315,71 @@ Registry& registry() {
 
 // ---- built-ins ------------------------------------------------------------------------------------
 const dim3& thread_idx() { return launch_state().current->tid; }
-const dim3& block_idx() { return launch_state().block_index; }
+const dim3& block_idx() { return launch_state().current->block->index; }
 const dim3& block_dim() { return launch_state().block; }
 const dim3& grid_dim() { return launch_state().grid; }
 unsigned lane_id() { return launch_state().current->linear % 32; }
-void* dynamic_shared_memory() { return launch_state().dynamic_smem; }
+void* dynamic_shared_memory() { return launch_state().current->block->dynamic_smem; }
 
 void kernel_error(const std::string& what) { throw std::runtime_error(what); }
 
 unsigned sync_block_count(bool predicate) {
   Launch& L = launch_state();
   Fiber& f = *L.current;
-  if (L.exited > 0)
-    kernel_error("__syncthreads() reached after " + std::to_string(L.exited) + " thread(s) of the block exited");
-  const uint64_t generation = L.barrier_generation;
-  ++L.barrier_arrived;
-  L.barrier_count += predicate;
+  Block& b = *f.block;
+  if (b.exited > 0)
+    kernel_error("__syncthreads() reached after " + std::to_string(b.exited) + " thread(s) of the block exited");
+  const uint64_t generation = b.barrier_generation;
+  ++b.barrier_arrived;
+  b.barrier_count += predicate;
   ++L.progress;
-  if (L.barrier_arrived == L.live) {
+  if (b.barrier_arrived == b.live) {
     // Kept by parity: a thread released here may reach the next barrier before the others read it.
-    L.barrier_result[generation & 1] = L.barrier_count;
-    L.barrier_size[generation & 1] = L.barrier_arrived;
-    L.barrier_arrived = 0;
-    L.barrier_count = 0;
-    ++L.barrier_generation;
+    b.barrier_result[generation & 1] = b.barrier_count;
+    b.barrier_size[generation & 1] = b.barrier_arrived;
+    b.barrier_arrived = 0;
+    b.barrier_count = 0;
+    ++b.barrier_generation;
   } else {
     f.wait = Wait::block_barrier;
-    while (L.barrier_generation == generation) yield();
+    while (b.barrier_generation == generation) yield();
     f.wait = Wait::none;
   }
-  return L.barrier_result[generation & 1];
+  return b.barrier_result[generation & 1];
 }
 
 void sync_block() { sync_block_count(false); }
 
 bool sync_block_and(bool predicate) {
-  Launch& L = launch_state();
-  const uint64_t generation = L.barrier_generation;
+  Block& b = *launch_state().current->block;
+  const uint64_t generation = b.barrier_generation;
   unsigned count = sync_block_count(predicate);
-  return count == L.barrier_size[generation & 1];
+  return count == b.barrier_size[generation & 1];
+}
+
+void sync_grid() {
+  Launch& L = launch_state();
+  Fiber& f = *L.current;
+  if (!L.cooperative) kernel_error("a grid-wide barrier in a kernel not launched cooperatively");
+  const uint64_t generation = L.grid_generation;
+  ++L.grid_arrived;
+  ++L.progress;
+  if (L.grid_arrived == L.grid_live) {
+    L.grid_arrived = 0;
+    ++L.grid_generation;
+  } else {
+    f.wait = Wait::grid_barrier;
+    while (L.grid_generation == generation) yield();
+    f.wait = Wait::none;
+  }
 }
 
 const unsigned char* warp_exchange(const void* mine, size_t bytes) {
   if (bytes > kSlotBytes) kernel_error("warp exchange of more than kSlotBytes");
   Launch& L = launch_state();
   Fiber& f = *L.current;
-  Warp& w = L.warps[f.linear / 32];
-  const unsigned expected = std::min(32u, L.block.x * L.block.y * L.block.z - f.linear / 32 * 32);
+  Warp& w = f.block->warps[f.linear / 32];
+  const unsigned expected = std::min(32u, f.block->threads - f.linear / 32 * 32);
   if (w.lanes != expected) kernel_error("warp-wide operation after a lane of the warp exited");
   // Two slots, alternating by generation: a lane can deposit for the next exchange only after
   // every lane arrived at this one, i.e. after all of them read the previous one's slot.
@@ -475,32 +525,38 @@ void cp_async_wait(int pending_groups) {
 }
 
 // ---- launches -------------------------------------------------------------------------------------
-void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, void* closure) {
+void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, void* closure, bool cooperative) {
   if (g_launch) throw std::logic_error("cuda emulator: a launch from inside a kernel");
   const unsigned n = block.x * block.y * block.z;
   if (n == 0 || n > 1024) throw std::invalid_argument("cuda emulator: block of " + std::to_string(n) + " threads");
-  if (uint64_t(grid.x) * grid.y * grid.z == 0) throw std::invalid_argument("cuda emulator: empty grid");
+  const uint64_t blocks = uint64_t(grid.x) * grid.y * grid.z;
+  if (blocks == 0) throw std::invalid_argument("cuda emulator: empty grid");
   if (grid.y > 65535 || grid.z > 65535) throw std::invalid_argument("cuda emulator: grid " + str(grid) + " too tall");
+  if (cooperative && blocks > uint64_t(kCooperativeBlocks))
+    throw std::invalid_argument("cuda emulator: cooperative grid of " + std::to_string(blocks) +
+                                " blocks, more than can be resident (" + std::to_string(kCooperativeBlocks) + ")");
   Launch L;
   L.grid = grid;
   L.block = block;
   L.body = body;
   L.closure = closure;
-  L.fibers.resize(n);
-  for (Fiber& f : L.fibers) f.stack.reset(new char[kStackBytes]);
+  L.cooperative = cooperative;
   L.dynamic_smem_bytes = dynamic_smem_bytes;
-  if (dynamic_smem_bytes) {
-    L.dynamic_smem_storage.resize(dynamic_smem_bytes + 128);
-    uintptr_t a = reinterpret_cast<uintptr_t>(L.dynamic_smem_storage.data());
-    L.dynamic_smem = L.dynamic_smem_storage.data() + ((128 - a % 128) % 128);
-  }
+  L.fibers.resize(cooperative ? size_t(blocks) * n : n);
+  for (Fiber& f : L.fibers) f.stack.reset(new char[kStackBytes]);
   g_launch = &L;
-  for (unsigned z = 0; z < grid.z && L.error.empty(); ++z)
-    for (unsigned y = 0; y < grid.y && L.error.empty(); ++y)
-      for (unsigned x = 0; x < grid.x && L.error.empty(); ++x) {
-        L.block_index = dim3(x, y, z);
-        run_block(L);
-      }
+  std::vector<dim3> all;
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x) all.push_back(dim3(x, y, z));
+  if (cooperative) {
+    run_blocks(L, all);
+  } else {
+    for (const dim3& b : all) {
+      if (!L.error.empty()) break;
+      run_blocks(L, {b});
+    }
+  }
   g_launch = nullptr;
   if (!L.error.empty()) throw std::runtime_error("cuda emulator: " + L.error);
 }

@@ -66,6 +66,8 @@ unsigned lane_id();
 void* dynamic_shared_memory();
 
 void sync_block();
+// cooperative_groups::this_grid().sync(): every thread of a cooperative launch.
+void sync_grid();
 unsigned sync_block_count(bool predicate);  // how many threads passed a true predicate
 bool sync_block_and(bool predicate);
 // Every lane of the calling warp deposits `bytes` from `mine`; returns the 32 lanes' deposits
@@ -107,11 +109,17 @@ void cp_async_commit();
 void cp_async_wait(int pending_groups);
 
 // ---- launches -----------------------------------------------------------------------------------
+// The emulated device: kSms multiprocessors, each holding kBlocksPerSm blocks of any kernel, so a
+// cooperative grid has at most kCooperativeBlocks blocks (all run at once, as fibers). Small, so
+// tests exercise the paths that a full GPU takes only for large problems. Static __shared__
+// variables are one per kernel here: kernels launched cooperatively must use dynamic shared memory.
+inline constexpr int kSms = 4, kBlocksPerSm = 2, kCooperativeBlocks = kSms * kBlocksPerSm;
+
 using BlockBody = void (*)(void* closure);
-void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, void* closure);
+void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, void* closure, bool cooperative);
 
 template <class... P, class... A>
-void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... args) {
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, bool cooperative, A&&... args) {
   struct Closure {
     void (*kernel)(P...);
     std::tuple<std::decay_t<P>...> params;
@@ -119,7 +127,7 @@ void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, A&&... arg
   run_grid(grid, block, smem, [](void* p) {
     auto* cl = static_cast<Closure*>(p);
     std::apply(cl->kernel, cl->params);  // each thread gets its own copy of the parameters
-  }, &c);
+  }, &c, cooperative);
 }
 
 }  // namespace mtmap::emu
@@ -218,13 +226,28 @@ enum cudaError_t { cudaSuccess = 0 };
 enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
 // One device that implements what the emulator does: sm_80+'s warp-level instructions.
-enum cudaDeviceAttr { cudaDevAttrComputeCapabilityMajor, cudaDevAttrComputeCapabilityMinor, cudaDevAttrMultiProcessorCount };
+enum cudaDeviceAttr {
+  cudaDevAttrComputeCapabilityMajor,
+  cudaDevAttrComputeCapabilityMinor,
+  cudaDevAttrMultiProcessorCount,
+  cudaDevAttrCooperativeLaunch
+};
 inline cudaError_t cudaGetDevice(int* d) {
   *d = 0;
   return cudaSuccess;
 }
 inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
-  *v = a == cudaDevAttrComputeCapabilityMajor ? 9 : a == cudaDevAttrComputeCapabilityMinor ? 0 : 132;
+  switch (a) {
+    case cudaDevAttrComputeCapabilityMajor: *v = 9; break;
+    case cudaDevAttrComputeCapabilityMinor: *v = 0; break;
+    case cudaDevAttrMultiProcessorCount: *v = ::mtmap::emu::kSms; break;
+    case cudaDevAttrCooperativeLaunch: *v = 1; break;
+  }
+  return cudaSuccess;
+}
+template <class F>
+inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* n, F*, int, size_t) {
+  *n = ::mtmap::emu::kBlocksPerSm;
   return cudaSuccess;
 }
 inline const char* cudaGetErrorName(cudaError_t) { return "cudaSuccess"; }

@@ -26,6 +26,9 @@
 #include "engine/ops/norm_pool.h"
 #include "engine/ops/reduce.h"
 #include "tests/cuda/cuda_test_util.h"
+#ifndef MTMAP_TEST_GPU_IS_CPU
+#include "kernels/cuda/norm_pool_kernels.h"
+#endif
 
 namespace mtmap::test {
 namespace {
@@ -124,6 +127,15 @@ TEST_CASE("cuda batch_norm: tiny, odd and chunk-edge shapes match the CPU", "[bn
 TEST_CASE("cuda batch_norm: more than 4M values per channel (chunks grow) match the CPU") {
   check_bn({2, 1, 1, 1500, 1500}, DType::f32, true, true, 31);
 }
+
+#ifndef MTMAP_TEST_GPU_IS_CPU
+// The tests above run both backward kernels: on an H100/H200 (132 SMs) the ResNet shape's grid is
+// resident at once (one pass), the >4M-values-per-channel one is not (two passes).
+TEST_CASE("cuda batch_norm backward: the one-pass kernel and the two-pass one are both exercised") {
+  CHECK(cuda::bn_backward_single_pass(DType::f32, {2, 64, 8 * 28 * 28}));
+  CHECK_FALSE(cuda::bn_backward_single_pass(DType::f32, {2, 1, 1500 * 1500}));
+}
+#endif
 
 TEST_CASE("cuda batch_norm: weight and bias without grad, x only") {
   PoisonScope poison;

@@ -49,9 +49,15 @@ std::vector<Ref<T>> as_ref(const std::vector<T>& v) {
   return out;
 }
 
+// Which backward each shape took (both must be covered).
+int g_single_pass = 0, g_two_pass = 0;
+
 template <class T>
 void check_shape(BatchNormShape s, bool relu, uint32_t seed) {
-  INFO("N " << s.N << " C " << s.C << " S " << s.S << " relu " << relu << " dtype " << dtype_name(dtype_of<T>()));
+  const bool single = cuda::bn_backward_single_pass(dtype_of<T>(), s);
+  (single ? g_single_pass : g_two_pass) += 1;
+  INFO("N " << s.N << " C " << s.C << " S " << s.S << " relu " << relu << " dtype " << dtype_name(dtype_of<T>())
+            << (single ? " backward in one pass" : " backward in two passes"));
   const size_t n = size_t(s.N * s.C * s.S), C = size_t(s.C);
   const double eps = 1e-5, momentum = 0.1;
   // An offset per channel so the shifted sums matter.
@@ -131,6 +137,7 @@ const BatchNormShape kShapes[] = {
     {5, 3, 1},     // S = 1: the channel walk wraps rows every step
     {3, 2, 1500},  // N·S = 4500: one full 4096-value chunk and a short one
     {2, 4, 64},    // the ResNet's kind of shape, scaled down
+    {2, 5, 3000},  // 15 one-pass blocks: more than the emulated GPU holds, so two passes
 };
 
 }  // namespace
@@ -143,6 +150,8 @@ TEST_CASE("emulated cuda batch norm matches the CPU kernels (f64, f32, bf16; rel
       check_shape<float>(s, relu, seed += 10);
       check_shape<BFloat16>(s, relu, seed += 10);
     }
+  CHECK(g_single_pass > 0);
+  CHECK(g_two_pass > 0);
 }
 
 TEST_CASE("emulated cuda batch norm: more than 1024 chunks' worth per channel (the chunk grows)", "[emu][bn]") {

@@ -133,7 +133,43 @@ __global__ void cp_async_stages(const float* x, float* seen) {
   seen[4] = s[1][2];
 }
 
+// Each block publishes a value, waits at the grid barrier, then reads every block's value.
+__global__ void grid_exchange(int* slots, int* sums) {
+  MTMAP_DYNAMIC_SMEM(int, mine);
+  if (threadIdx.x == 0) {
+    mine[0] = int(blockIdx.x) + 1;
+    slots[blockIdx.x] = mine[0];
+  }
+  __syncthreads();
+  MTMAP_GRID_SYNC();
+  if (threadIdx.x == 0) {
+    int s = 0;
+    for (unsigned b = 0; b < gridDim.x; ++b) s += slots[b];
+    sums[blockIdx.x] = s * 100 + mine[0];  // dynamic shared memory is the block's own
+  }
+}
+
+__global__ void grid_sync_uncooperative(int* out) {
+  MTMAP_GRID_SYNC();
+  out[0] = 1;
+}
+
 }  // namespace
+
+TEST_CASE("emulator: a cooperative launch runs every block at once; the grid barrier orders them", "[emu]") {
+  std::vector<int> slots(emu::kCooperativeBlocks, 0), sums(emu::kCooperativeBlocks, 0);
+  const int n = emu::kCooperativeBlocks;
+  CHECK(cuda::launch_cooperative_kernel(grid_exchange, dim3(unsigned(n)), dim3(64), sizeof(int), nullptr, slots.data(),
+                                        sums.data()) == cudaSuccess);
+  for (int b = 0; b < n; ++b) CHECK(sums[size_t(b)] == n * (n + 1) / 2 * 100 + b + 1);
+  // More blocks than the emulated device holds, or a grid barrier without a cooperative launch.
+  CHECK_THROWS_WITH(cuda::launch_cooperative_kernel(grid_exchange, dim3(unsigned(n + 1)), dim3(64), sizeof(int),
+                                                    nullptr, slots.data(), sums.data()),
+                    Catch::Contains("more than can be resident"));
+  std::vector<int> out(1);
+  CHECK_THROWS_WITH(cuda::launch_kernel(grid_sync_uncooperative, dim3(2), dim3(32), 0, nullptr, out.data()),
+                    Catch::Contains("not launched cooperatively"));
+}
 
 TEST_CASE("emulator: block barriers order shared-memory work across fibers", "[emu]") {
   const int blocks = 3, n = 1000;
