@@ -29,7 +29,7 @@ TEST_CASE("a value used twice (diamond) gets the sum of both paths", "[autograd]
   CHECK(x.grad().item() == Approx((2 * ey + 1) * ey));
 }
 
-TEST_CASE("no_grad records nothing; inputs without requires_grad get nothing", "[autograd]") {
+TEST_CASE("no_grad records nothing, inputs without requires_grad get nothing", "[autograd]") {
   Tensor x = from_vector<double>({1, 2}, {2});
   x.set_requires_grad(true);
   Tensor c = from_vector<double>({5, 7}, {2});
@@ -47,7 +47,7 @@ TEST_CASE("no_grad records nothing; inputs without requires_grad get nothing", "
   CHECK(x.grad().to_vector<double>() == std::vector<double>{5, 7});
 }
 
-TEST_CASE("a graph can be walked once; saved tensors are freed as nodes run", "[autograd]") {
+TEST_CASE("a graph can be walked once, saved tensors are freed as nodes run", "[autograd]") {
   Allocator& alloc = cpu_allocator();
   Tensor x = ones({256, 256}, DType::f64);
   x.set_requires_grad(true);

@@ -43,7 +43,7 @@ TEST_CASE("uniform and normal have the right moments", "[random]") {
   }
 }
 
-TEST_CASE("same seed and offset give the same numbers; the offset advances", "[random]") {
+TEST_CASE("same seed and offset give the same numbers, the offset advances", "[random]") {
   Generator a(42), b(42);
   CHECK(rand({1001}, a).to_vector<float>() == rand({1001}, b).to_vector<float>());
   CHECK(a.offset() == b.offset());

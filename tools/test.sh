@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test. What CI runs (.ci/run), and what a newcomer runs first.
-#   tools/test.sh             release build in build/, then the ASan+UBSan build in build-asan/
+#   tools/test.sh             release build in build/, then the ASan+UBSan build in build-asan/,
+#                             then the CUDA backend on the CPU emulator in build-emu/
 #   tools/test.sh --quick     the release build only
 # CUDA tests are built whenever nvcc is found and report "skipped" where no GPU exists.
 set -euo pipefail
@@ -26,5 +27,15 @@ if [ "$quick" -eq 0 ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMTMAP_CUDA=OFF -DMTMAP_SANITIZE=ON >/dev/null
   cmake --build build-asan -j "$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
+
+  # The CUDA test suite for real on the CPU emulator (docs/cuda-emulator.md): every kernel file
+  # compiled by the host compiler, "the GPU" an emulated device. Not a GPU run; it checks the
+  # backend's logic on every commit. Left out for time: the three tests that take minutes each
+  # on the emulator (they run under tools/device-check.sh on a GPU).
+  echo "== emulated CUDA build (build-emu/)"
+  cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMTMAP_CUDA=EMU -DMTMAP_MINIMAL=ON >/dev/null
+  cmake --build build-emu -j "$jobs" --target test_cuda test_io_cuda
+  (cd build-emu && ctest --output-on-failure -j "$jobs" -L cuda --timeout 900 \
+     -E "match the float64 direct loops|stride over more rows than one grid|r3d-18 layer shapes")
 fi
 echo "== all tests passed"

@@ -206,14 +206,24 @@ inline IgemmGeom make_igemm_stem_geom(const Conv3dProblem& p, ConvOperator op) {
   return g;
 }
 
-// Walks taps j, j+1, ... of one filter row: s and c without a division per step.
-struct StemTap {
-  int s, c;
-  MTMAP_HD StemTap(const IgemmGeom& g, int j) : s(j / g.C), c(j % g.C) {}
-  MTMAP_HD void next(const IgemmGeom& g) {
+// Offsets of 8 consecutive stem reduction indices (or wgrad rows) t0 .. t0+7, t0 a multiple of 8
+// (so one filter row (t, r)), for the input position (d0, h0, w0) of filter tap (0, 0, 0) in the
+// sample at `base`; -1 for zeros (padding, taps past S·C, an invalid row). The taps (s, c) are
+// walked without a division per step.
+MTMAP_HD inline void stem_offsets(const IgemmGeom& g, bool valid, int base, int d0, int h0, int w0, int t0,
+                                  int (&off)[8]) {
+  const int tr = t0 / g.SC, j0 = t0 % g.SC;
+  const int t = tr / g.R, r = tr % g.R;
+  const int d = d0 + t * g.dd, h = h0 + r * g.dh;
+  const bool row_ok = valid && d >= 0 && d < g.D && h >= 0 && h < g.H;
+  const int row_base = base + (d * g.H + h) * g.W * g.C;
+  int s = j0 / g.C, c = j0 % g.C;
+  for (int e = 0; e < 8; ++e) {
+    const int w = w0 + s * g.dw;
+    off[e] = row_ok && s < g.S && w >= 0 && w < g.W ? row_base + w * g.C + c : -1;
     if (++c == g.C) c = 0, ++s;
   }
-};
+}
 
 // stem fprop. A = x (N,D,H,W,C): row m = (n,z,p,q) as IgemmFpropA; kr as above.
 struct IgemmStemFpropA : IgemmGatherMap {
@@ -221,16 +231,7 @@ struct IgemmStemFpropA : IgemmGatherMap {
   MTMAP_HD static Prep prep(const IgemmGeom& g, int m) { return IgemmFpropA::prep(g, m); }
   // Offsets of reduction indices kr0 .. kr0+7 (kr0 a multiple of 8, so one filter row), -1 for zeros.
   MTMAP_HD static void offsets(const IgemmGeom& g, const Prep& pr, int /*row*/, int kr0, int (&off)[8]) {
-    const int tr = kr0 / g.SC, j0 = kr0 % g.SC;
-    const int t = tr / g.R, r = tr % g.R;
-    const int d = pr.d0 + t * g.dd, h = pr.h0 + r * g.dh;
-    const bool row_ok = pr.valid && kr0 < g.Kred && d >= 0 && d < g.D && h >= 0 && h < g.H;
-    const int row_base = pr.base + (d * g.H + h) * g.W * g.C;
-    StemTap tap(g, j0);
-    for (int e = 0; e < 8; ++e, tap.next(g)) {
-      const int w = pr.w0 + tap.s * g.dw;
-      off[e] = row_ok && tap.s < g.S && w >= 0 && w < g.W ? row_base + w * g.C + tap.c : -1;
-    }
+    stem_offsets(g, pr.valid && kr0 < g.Kred, pr.base, pr.d0, pr.h0, pr.w0, kr0, off);
   }
   MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
     int off[8];
@@ -255,16 +256,7 @@ struct IgemmStemWgradB : IgemmGatherMap {
   }
   // Offsets of rows n0 .. n0+7 (n0 a multiple of 8) at reduction index l.
   MTMAP_HD static void offsets(const IgemmGeom& g, const Prep& pr, int n0, int /*l*/, int (&off)[8]) {
-    const int tr = n0 / g.SC, j0 = n0 % g.SC;
-    const int t = tr / g.R, r = tr % g.R;
-    const int d = pr.d + t * g.dd, h = pr.h + r * g.dh;
-    const bool row_ok = pr.valid && n0 < g.Ngemm && d >= 0 && d < g.D && h >= 0 && h < g.H;
-    const int row_base = pr.l_base + (d * g.H + h) * g.W * g.C;
-    StemTap tap(g, j0);
-    for (int e = 0; e < 8; ++e, tap.next(g)) {
-      const int w = pr.w + tap.s * g.dw;
-      off[e] = row_ok && tap.s < g.S && w >= 0 && w < g.W ? row_base + w * g.C + tap.c : -1;
-    }
+    stem_offsets(g, pr.valid && n0 < g.Ngemm, pr.l_base, pr.d, pr.h, pr.w, n0, off);
   }
 };
 

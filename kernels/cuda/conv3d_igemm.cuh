@@ -298,6 +298,16 @@ __device__ __forceinline__ void warp_mma_tile(const typename Smem<T>::type* As, 
   }
 }
 
+template <int MT, int NT>
+__device__ __forceinline__ void zero_acc(float (&acc)[MT][NT][4]) {
+#pragma unroll
+  for (int i = 0; i < MT; ++i)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+}
+
 // The accumulators to row-major C[M][Ngemm]: in the storage type, or fp32 partials of split z.
 template <class T, int MT, int NT, int WTM, int WTN>
 __device__ __forceinline__ void write_tile(const Args& args, int m0, int n0, int warp_m, int warp_n, int lane,
@@ -354,12 +364,7 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Args args) {
   lb.init(g, n0, tid);
 
   float acc[MT][NT][4];
-#pragma unroll
-  for (int i = 0; i < MT; ++i)
-#pragma unroll
-    for (int j = 0; j < NT; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+  zero_acc(acc);
 
   if (kt_begin < kt_end) {
     la.load(g, a, m0, kt_begin * kBK, args.vector);
@@ -484,12 +489,7 @@ __global__ void __launch_bounds__(kThreads) igemm_async_kernel(Args args) {
   lb.init(g, n0, tid);
 
   float acc[MT][NT][4];
-#pragma unroll
-  for (int i = 0; i < MT; ++i)
-#pragma unroll
-    for (int j = 0; j < NT; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[i][j][e] = 0.0f;
+  zero_acc(acc);
 
   // Prologue: stages 0 .. kStages−2 in flight. One commit per stage even past the end, so the
   // group count the waits below rely on is the same in every iteration.

@@ -65,7 +65,7 @@ template <class W>
 void launch_fill(int64_t n, const void* value_bits, void* out, cudaStream_t stream) {
   W bits;
   std::memcpy(&bits, value_bits, sizeof(W));
-  fill_kernel<W><<<detail::blocks_for(n), detail::kThreads, 0, stream>>>(n, bits, static_cast<W*>(out));
+  launch_kernel(fill_kernel<W>, dim3(detail::blocks_for(n)), dim3(detail::kThreads), 0, stream, n, bits, static_cast<W*>(out));
   detail::check_launch("fill");
 }
 
@@ -87,9 +87,9 @@ void copy(DType src_t, DType dst_t, const CopyParams& p, const void* src, void* 
       auto s = static_cast<const S*>(src);
       auto d = static_cast<D*>(dst);
       if (contiguous)
-        copy_kernel<S, D, true><<<grid, detail::kThreads, 0, stream>>>(p, s, d);
+        launch_kernel(copy_kernel<S, D, true>, dim3(grid), dim3(detail::kThreads), 0, stream, p, s, d);
       else
-        copy_kernel<S, D, false><<<grid, detail::kThreads, 0, stream>>>(p, s, d);
+        launch_kernel(copy_kernel<S, D, false>, dim3(grid), dim3(detail::kThreads), 0, stream, p, s, d);
       detail::check_launch("copy");
     });
   });

@@ -68,9 +68,9 @@ void unary(DType t, const UnaryParams& p, const void* in, void* out, cudaStream_
     auto y = static_cast<T*>(out);
     unsigned grid = detail::blocks_for(p.n);
     if (p.in.contiguous())
-      unary_kernel<T, true><<<grid, detail::kThreads, 0, stream>>>(p, x, y);
+      launch_kernel(unary_kernel<T, true>, dim3(grid), dim3(detail::kThreads), 0, stream, p, x, y);
     else
-      unary_kernel<T, false><<<grid, detail::kThreads, 0, stream>>>(p, x, y);
+      launch_kernel(unary_kernel<T, false>, dim3(grid), dim3(detail::kThreads), 0, stream, p, x, y);
     detail::check_launch("unary");
   });
 }
@@ -84,9 +84,9 @@ void binary(DType t, BinaryOp op, const BinaryParams& p, const void* a, const vo
     auto z = static_cast<T*>(out);
     unsigned grid = detail::blocks_for(p.n);
     if (p.a.contiguous() && p.b.contiguous())
-      binary_kernel<T, true><<<grid, detail::kThreads, 0, stream>>>(op, p, x, y, z);
+      launch_kernel(binary_kernel<T, true>, dim3(grid), dim3(detail::kThreads), 0, stream, op, p, x, y, z);
     else
-      binary_kernel<T, false><<<grid, detail::kThreads, 0, stream>>>(op, p, x, y, z);
+      launch_kernel(binary_kernel<T, false>, dim3(grid), dim3(detail::kThreads), 0, stream, op, p, x, y, z);
     detail::check_launch("binary");
   });
 }
@@ -100,9 +100,9 @@ void compare(DType t, CompareOp op, const BinaryParams& p, const void* a, const 
     auto y = static_cast<const T*>(b);
     unsigned grid = detail::blocks_for(p.n);
     if (p.a.contiguous() && p.b.contiguous())
-      compare_kernel<T, true><<<grid, detail::kThreads, 0, stream>>>(op, p, x, y, out);
+      launch_kernel(compare_kernel<T, true>, dim3(grid), dim3(detail::kThreads), 0, stream, op, p, x, y, out);
     else
-      compare_kernel<T, false><<<grid, detail::kThreads, 0, stream>>>(op, p, x, y, out);
+      launch_kernel(compare_kernel<T, false>, dim3(grid), dim3(detail::kThreads), 0, stream, op, p, x, y, out);
     detail::check_launch("compare");
   });
 }
@@ -117,9 +117,9 @@ void where(DType t, const WhereParams& p, const uint8_t* cond, const void* a, co
     auto z = static_cast<T*>(out);
     unsigned grid = detail::blocks_for(p.n);
     if (p.cond.contiguous() && p.a.contiguous() && p.b.contiguous())
-      where_kernel<T, true><<<grid, detail::kThreads, 0, stream>>>(p, cond, x, y, z);
+      launch_kernel(where_kernel<T, true>, dim3(grid), dim3(detail::kThreads), 0, stream, p, cond, x, y, z);
     else
-      where_kernel<T, false><<<grid, detail::kThreads, 0, stream>>>(p, cond, x, y, z);
+      launch_kernel(where_kernel<T, false>, dim3(grid), dim3(detail::kThreads), 0, stream, p, cond, x, y, z);
     detail::check_launch("where");
   });
 }

@@ -85,8 +85,7 @@ void index_select(DType t, const IndexSelectParams& p, const void* in, const int
   if (total == 0) return;
   detail::float_switch("index_select", t, [&](auto zero) {
     using T = decltype(zero);
-    index_select_kernel<T><<<detail::blocks_for(total), detail::kThreads, 0, stream>>>(p, static_cast<const T*>(in),
-                                                                                       idx, static_cast<T*>(out));
+    launch_kernel(index_select_kernel<T>, dim3(detail::blocks_for(total)), dim3(detail::kThreads), 0, stream, p, static_cast<const T*>(in), idx, static_cast<T*>(out));
     detail::check_launch("index_select");
   });
 }
@@ -96,8 +95,7 @@ void index_add(DType t, const IndexAddParams& p, const void* src, const int64_t*
   if (total == 0 || p.I == 0) return;
   detail::float_switch("index_add", t, [&](auto zero) {
     using T = decltype(zero);
-    index_add_kernel<T><<<detail::blocks_for(total), detail::kThreads, 0, stream>>>(p, static_cast<const T*>(src), idx,
-                                                                                    static_cast<T*>(out));
+    launch_kernel(index_add_kernel<T>, dim3(detail::blocks_for(total)), dim3(detail::kThreads), 0, stream, p, static_cast<const T*>(src), idx, static_cast<T*>(out));
     detail::check_launch("index_add");
   });
 }
@@ -107,8 +105,7 @@ void gather(DType t, const GatherParams& p, const void* in, const int64_t* idx, 
   if (total == 0) return;
   detail::float_switch("gather", t, [&](auto zero) {
     using T = decltype(zero);
-    gather_kernel<T><<<detail::blocks_for(total), detail::kThreads, 0, stream>>>(p, static_cast<const T*>(in), idx,
-                                                                                 static_cast<T*>(out));
+    launch_kernel(gather_kernel<T>, dim3(detail::blocks_for(total)), dim3(detail::kThreads), 0, stream, p, static_cast<const T*>(in), idx, static_cast<T*>(out));
     detail::check_launch("gather");
   });
 }
@@ -118,8 +115,7 @@ void scatter_add(DType t, const GatherParams& p, const void* src, const int64_t*
   if (total == 0 || p.J == 0) return;
   detail::float_switch("scatter_add", t, [&](auto zero) {
     using T = decltype(zero);
-    scatter_add_kernel<T><<<detail::blocks_for(total), detail::kThreads, 0, stream>>>(p, static_cast<const T*>(src),
-                                                                                      idx, static_cast<T*>(out));
+    launch_kernel(scatter_add_kernel<T>, dim3(detail::blocks_for(total)), dim3(detail::kThreads), 0, stream, p, static_cast<const T*>(src), idx, static_cast<T*>(out));
     detail::check_launch("scatter_add");
   });
 }

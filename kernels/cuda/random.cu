@@ -64,9 +64,9 @@ void uniform(DType t, int64_t n, uint64_t seed, uint64_t offset, void* out, cuda
   if (n == 0) return;
   unsigned grid = detail::blocks_for(n);
   if (t == DType::f32)
-    uniform_kernel<float><<<grid, detail::kThreads, 0, stream>>>(n, seed, offset, static_cast<float*>(out));
+    launch_kernel(uniform_kernel<float>, dim3(grid), dim3(detail::kThreads), 0, stream, n, seed, offset, static_cast<float*>(out));
   else if (t == DType::f64)
-    uniform_kernel<double><<<grid, detail::kThreads, 0, stream>>>(n, seed, offset, static_cast<double*>(out));
+    launch_kernel(uniform_kernel<double>, dim3(grid), dim3(detail::kThreads), 0, stream, n, seed, offset, static_cast<double*>(out));
   else
     detail::unsupported("uniform", t);  // bf16 would round values near 1 up to 1.0, outside [0, 1)
   detail::check_launch("uniform");
@@ -76,7 +76,7 @@ void normal(DType t, int64_t n, uint64_t seed, uint64_t offset, void* out, cudaS
   if (n == 0) return;
   detail::float_switch("normal", t, [&](auto zero) {
     using T = decltype(zero);
-    normal_kernel<T><<<detail::blocks_for(n), detail::kThreads, 0, stream>>>(n, seed, offset, static_cast<T*>(out));
+    launch_kernel(normal_kernel<T>, dim3(detail::blocks_for(n)), dim3(detail::kThreads), 0, stream, n, seed, offset, static_cast<T*>(out));
     detail::check_launch("normal");
   });
 }
@@ -101,7 +101,7 @@ void randperm(int64_t n, uint64_t seed, uint64_t offset, int64_t* out, void* wor
   void* temp = base + 2 * keys_bytes + values_bytes;
   size_t temp_bytes = workspace_bytes - (2 * keys_bytes + values_bytes);
 
-  randperm_keys_kernel<<<detail::blocks_for(n), detail::kThreads, 0, stream>>>(n, seed, offset, keys_in, values_in);
+  launch_kernel(randperm_keys_kernel, dim3(detail::blocks_for(n)), dim3(detail::kThreads), 0, stream, n, seed, offset, keys_in, values_in);
   detail::check_launch("randperm");
   detail::check_call(
       cub::DeviceRadixSort::SortPairs(temp, temp_bytes, keys_in, keys_out, values_in, out, n, 0, 64, stream),

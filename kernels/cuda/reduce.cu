@@ -180,9 +180,9 @@ void reduce(DType t, const ReduceParams& p, const void* in, void* out, cudaStrea
     auto x = static_cast<const T*>(in);
     auto y = static_cast<T*>(out);
     if (p.cols <= kWarpMaxCols)
-      reduce_warp_kernel<T><<<detail::blocks_for(p.rows, kWarpsPerBlock), detail::kThreads, 0, stream>>>(p, x, y);
+      launch_kernel(reduce_warp_kernel<T>, dim3(detail::blocks_for(p.rows, kWarpsPerBlock)), dim3(detail::kThreads), 0, stream, p, x, y);
     else
-      reduce_block_kernel<T><<<detail::blocks_for(p.rows, 1), detail::kThreads, 0, stream>>>(p, x, y);
+      launch_kernel(reduce_block_kernel<T>, dim3(detail::blocks_for(p.rows, 1)), dim3(detail::kThreads), 0, stream, p, x, y);
     detail::check_launch("reduce");
   });
 }
@@ -194,9 +194,9 @@ void row_op(DType t, const RowParams& p, const void* in, void* out, cudaStream_t
     auto x = static_cast<const T*>(in);
     auto y = static_cast<T*>(out);
     if (p.cols <= kWarpMaxCols)
-      row_op_warp_kernel<T><<<detail::blocks_for(p.rows, kWarpsPerBlock), detail::kThreads, 0, stream>>>(p, x, y);
+      launch_kernel(row_op_warp_kernel<T>, dim3(detail::blocks_for(p.rows, kWarpsPerBlock)), dim3(detail::kThreads), 0, stream, p, x, y);
     else
-      row_op_block_kernel<T><<<detail::blocks_for(p.rows, 1), detail::kThreads, 0, stream>>>(p, x, y);
+      launch_kernel(row_op_block_kernel<T>, dim3(detail::blocks_for(p.rows, 1)), dim3(detail::kThreads), 0, stream, p, x, y);
     detail::check_launch("row_op");
   });
 }

@@ -10,6 +10,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -304,11 +305,13 @@ void run_blocks(Launch& L, const std::vector<dim3>& indices) {
 }
 
 struct Registry {
+  std::mutex mu;  // cudaMalloc may be called from any thread
   std::map<uintptr_t, size_t> buffers;  // begin → bytes
 };
+// Never destroyed: buffers are unregistered from static destructors at exit.
 Registry& registry() {
-  static Registry r;
-  return r;
+  static Registry* r = new Registry;
+  return *r;
 }
 
 }  // namespace
@@ -401,11 +404,16 @@ const unsigned char* warp_exchange(const void* mine, size_t bytes) {
 
 // ---- global memory ----------------------------------------------------------------------------
 DeviceBuffer::DeviceBuffer(const void* p, size_t bytes) : p_(p) {
+  std::lock_guard<std::mutex> lock(registry().mu);
   registry().buffers[reinterpret_cast<uintptr_t>(p)] = bytes;
 }
-DeviceBuffer::~DeviceBuffer() { registry().buffers.erase(reinterpret_cast<uintptr_t>(p_)); }
+DeviceBuffer::~DeviceBuffer() {
+  std::lock_guard<std::mutex> lock(registry().mu);
+  registry().buffers.erase(reinterpret_cast<uintptr_t>(p_));
+}
 
 void check_global_read(const void* p, size_t bytes, const char* what) {
+  std::unique_lock<std::mutex> lock(registry().mu);
   auto& b = registry().buffers;
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   auto it = b.upper_bound(a);
@@ -413,6 +421,7 @@ void check_global_read(const void* p, size_t bytes, const char* what) {
     --it;
     if (a >= it->first && a + bytes <= it->first + it->second) return;
   }
+  lock.unlock();
   kernel_error(std::string(what) + " of " + std::to_string(bytes) + " bytes at " + std::to_string(a) +
                " is outside every device buffer");
 }

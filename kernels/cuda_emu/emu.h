@@ -52,8 +52,7 @@ struct alignas(16) uint4 {
 struct alignas(8) uint2 {
   unsigned x, y;
 };
-struct CUstream_st;
-using cudaStream_t = CUstream_st*;
+#include "kernels/cuda_emu/runtime.h"
 
 namespace mtmap::emu {
 
@@ -220,51 +219,6 @@ inline float __fadd_rn(float a, float b) { return a + b; }
 inline double __dadd_rn(double a, double b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }
 inline double __dsub_rn(double a, double b) { return a - b; }
-
-// ---- the runtime calls the launchers make (streams are in order: everything is synchronous) ----
-enum cudaError_t { cudaSuccess = 0 };
-enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice, cudaMemcpyDefault };
-inline cudaError_t cudaGetLastError() { return cudaSuccess; }
-// One device that implements what the emulator does: sm_80+'s warp-level instructions.
-enum cudaDeviceAttr {
-  cudaDevAttrComputeCapabilityMajor,
-  cudaDevAttrComputeCapabilityMinor,
-  cudaDevAttrMultiProcessorCount,
-  cudaDevAttrCooperativeLaunch
-};
-inline cudaError_t cudaGetDevice(int* d) {
-  *d = 0;
-  return cudaSuccess;
-}
-inline cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
-  switch (a) {
-    case cudaDevAttrComputeCapabilityMajor: *v = 9; break;
-    case cudaDevAttrComputeCapabilityMinor: *v = 0; break;
-    case cudaDevAttrMultiProcessorCount: *v = ::mtmap::emu::kSms; break;
-    case cudaDevAttrCooperativeLaunch: *v = 1; break;
-  }
-  return cudaSuccess;
-}
-template <class F>
-inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* n, F*, int, size_t) {
-  *n = ::mtmap::emu::kBlocksPerSm;
-  return cudaSuccess;
-}
-inline const char* cudaGetErrorName(cudaError_t) { return "cudaSuccess"; }
-inline const char* cudaGetErrorString(cudaError_t) { return "no error"; }
-enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize };
-template <class F>
-inline cudaError_t cudaFuncSetAttribute(F*, cudaFuncAttribute, int) {
-  return cudaSuccess;  // the emulator has no shared-memory limit to raise
-}
-inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t = nullptr) {
-  std::memset(p, v, n);
-  return cudaSuccess;
-}
-inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t = nullptr) {
-  std::memmove(d, s, n);
-  return cudaSuccess;
-}
 
 // CUDA's min/max take mixed integer types.
 template <class A, class B>

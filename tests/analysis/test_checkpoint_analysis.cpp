@@ -123,7 +123,7 @@ TEST_CASE("block_shapes matches the model's own block outputs", "[checkpoint]") 
   }
 }
 
-TEST_CASE("checkpoints: state, spec and sheet round trip; metadata-less files; mismatches named", "[checkpoint]") {
+TEST_CASE("checkpoints: state, spec and sheet round trip, metadata-less files, mismatches named", "[checkpoint]") {
   const fs::path d = temp_dir("roundtrip");
   const std::string path = tiny_checkpoint(d, 3);
   const models::Checkpoint c = models::read_checkpoint(path);

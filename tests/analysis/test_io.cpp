@@ -67,7 +67,7 @@ TEST_CASE("Malformed CSV tables are rejected naming file, line and column", "[an
   CHECK_THROWS_WITH(read_map_units(negative, false), Catch::Contains("column 'weight' is negative"));
 }
 
-TEST_CASE(".npy: plain and structured arrays round-trip; numpy headers are parsed", "[analysis][io]") {
+TEST_CASE(".npy: plain and structured arrays round-trip, numpy headers are parsed", "[analysis][io]") {
   const fs::path d = temp_dir();
   const std::vector<double> v = {0.5, 1.5, 45, 2, 3.25, 4.5, 90, 1};
   write_npy((d / "plain.npy").string(), {2, 4}, v);

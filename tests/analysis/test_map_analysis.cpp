@@ -60,7 +60,7 @@ TEST_CASE("Units sampled from planted pinwheels: smoothing then detection finds 
   }
 }
 
-TEST_CASE("Smoothing averages z, not angles; the window kernel finds the planted pinwheels too", "[analysis][map]") {
+TEST_CASE("Smoothing averages z, not angles, the window kernel finds the planted pinwheels too", "[analysis][map]") {
   // Two units at 350° and 10° average to 0° (averaging the angles would give 180°); weights scale |z|.
   MapUnits two;
   two.x_mm = {0.0, 0.0, 1.0}, two.y_mm = {0.0, 0.0, 1.0}, two.theta_deg = {350.0, 10.0, 10.0};

@@ -65,7 +65,7 @@ TEST_CASE("Axis maps (period 180°) give charges ±1/2", "[analysis][pinwheels]"
   check_found(r.pinwheels, 0.05, 0.5);
 }
 
-TEST_CASE("A smooth map has no pinwheels; pinwheels outside the border are not counted", "[analysis][pinwheels]") {
+TEST_CASE("A smooth map has no pinwheels, pinwheels outside the border are not counted", "[analysis][pinwheels]") {
   const FieldGrid smooth = grid_from([](double x, double y) { return std::polar(1.0, 1.7 * x - 0.9 * y); }, 4.0, 0.05);
   const PinwheelResult r = find_pinwheels(smooth, 360.0, 0.05, 0.2);
   CHECK(r.pinwheels.empty());

@@ -45,7 +45,7 @@ struct Case {
 // What each case reaches (tiles from igemm::make_plan; "vec" = channel counts multiple of 8).
 std::vector<Case> cases() {
   return {
-      // C=5, K=3: element-wise loads everywhere; stem pads C to 8; tiny M, N.
+      // C=5, K=3: element-wise loads everywhere; the stem kernel on odd C; tiny M, N.
       {"odd_c5_k3", {1, 5, 4, 5, 3}, {3, 5, 2, 3, 2}, {1, 1, 1}, {1, 0, 1}, {1, 1, 1}},
       // vec; M = 2·4·5·6 = 240 (not a multiple of 128); 128×64 tiles.
       {"c8_k8_3x3x3", {2, 8, 4, 5, 6}, {8, 8, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}},
@@ -303,7 +303,7 @@ TEST_CASE("cuda conv3d channels-last launchers match the engine-layout ones", "[
   using A = cuda::ConvAlgo;
   cudaStream_t stream = cuda::context(0).stream();
   for (int ci : {1, 2, 4}) {  // c8_k8 (vector loads), stride2_c16_k24 (K % 8 ≠ 0), the stem
-    const Case& c = cases()[size_t(ci)];
+    const Case c = cases()[size_t(ci)];  // a copy: cases() returns a temporary
     for (A a : {A::automatic, A::implicit_gemm, A::stem}) {
       PoisonScope poison;
       Generator gen(5000 + uint64_t(ci));

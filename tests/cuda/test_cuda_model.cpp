@@ -9,9 +9,18 @@
 // orders in convolutions and batch statistics, each op a few float roundings of ~6e-8), so
 // f32 3e-3 (a few 1e-7 × 1000, with margin; a real bug moves gradients by O(1)); f64 1e-9
 // (~1e-16 × 1000, far under).
+// After each SGD step the GPU's parameters are compared, then reset to the CPU's: left to drift,
+// the two runs part exponentially (layer4's batch norm normalises 2 values per channel at this
+// clip size, so a 1e-4 parameter difference became 12 % of layer4.1's output one step later on
+// the CUDA emulator, docs/cuda-emulator.md). Reset, every step checks one step's rounding, and
+// the momentum buffers (not reset) still carry the GPU's own history. After the first step the
+// problem is worse conditioned than the measurement above: with the r3d stem in f32 the gradients
+// of step 1 differed by up to 1.25e-2 (emulator run, parameters reset, loss within 1.4e-4), so
+// f32 steps >= 1 get 3e-2, still far under the O(1) of a real bug; f64 keeps 1e-9 throughout.
 #include <cmath>
 
 #include "engine/nn/flat_parameters.h"
+#include "engine/ops/copy.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "engine/optim/sgd.h"
@@ -90,7 +99,7 @@ TEST_CASE("cuda model: tiny ResNet3d loss, gradients and two SGD steps match the
       c.width = 4;
       c.projection_dim = 8;
       c.dtype = t;
-      const double tol = t == DType::f64 ? 1e-9 : 3e-3;
+      const double tol0 = t == DType::f64 ? 1e-9 : 3e-3;
       Side cpu = make_side(c, Device::cpu()), dev = make_side(c, gpu());
       Generator gen(7);
       Tensor x = random_input({2, 3, 4, 16, 16}, gen, t);
@@ -98,6 +107,7 @@ TEST_CASE("cuda model: tiny ResNet3d loss, gradients and two SGD steps match the
       const std::string name = fmt::format("resnet3d {} {}", dtype_name(t), stem == models::Stem::r3d ? "r3d" : "hara");
       for (int step = 0; step < 3; ++step) {
         const std::string what = fmt::format("{} step {}", name, step);
+        const double tol = step == 0 || t == DType::f64 ? tol0 : 3e-2;
         cpu.flat->zero_grad();
         dev.flat->zero_grad();
         Tensor want = loss_of(cpu.net->forward(x), p_embed, p_feat);
@@ -118,6 +128,7 @@ TEST_CASE("cuda model: tiny ResNet3d loss, gradients and two SGD steps match the
         cpu.sgd->step(0.05);
         dev.sgd->step(0.05);
         check_segments(*cpu.flat, cpu.flat->params(), dev.flat->params(), tol, what + " params after step");
+        copy_into(dev.flat->params(), cpu.flat->params().to(gpu()));
       }
     }
 }

@@ -54,6 +54,36 @@ std::vector<T> poisoned(size_t n) {
   return std::vector<T>(n, from_double<T>(std::nan("")));
 }
 
+// Multiples of 1/8 in [-1, 1]: exact in bf16 and TF32, with every product and partial sum of a
+// convolution's size exact in f32, so GPU results can be compared with float64 loops bit for bit.
+inline std::vector<double> random_eighths(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(-8, 8);
+  std::vector<double> v(n);
+  for (double& e : v) e = d(rng) / 8.0;
+  return v;
+}
+
+// [B][C][X] → [B][X][C].
+inline std::vector<double> channels_last(const std::vector<double>& v, int64_t B, int64_t C, int64_t X) {
+  std::vector<double> out(v.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t x = 0; x < X; ++x) out[size_t((b * X + x) * C + c)] = v[size_t((b * C + c) * X + x)];
+  return out;
+}
+
+// The CPU kernels that have no bf16 form are the reference for bf16 through f32: Ref<T> is the type
+// a reference runs in, convert() moves values between the two (rounding once into bf16).
+template <class T>
+using Ref = std::conditional_t<std::is_same_v<T, BFloat16>, float, T>;
+template <class To, class From>
+std::vector<To> convert(const std::vector<From>& v) {
+  std::vector<To> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = from_double<To>(to_double(v[i]));
+  return out;
+}
+
 template <class A, class B>
 void check_close(const std::vector<A>& got, const std::vector<B>& want, double rtol, double atol, const char* what) {
   REQUIRE(got.size() == want.size());

@@ -38,16 +38,7 @@ Tol sum_tol() {
   return {5e-3, 1e-3};
 }
 
-// The CPU reference computes bf16 inputs as f32 (what the GPU does in float).
-template <class T>
-using Ref = std::conditional_t<std::is_same_v<T, BFloat16>, float, T>;
-
-template <class T>
-std::vector<Ref<T>> as_ref(const std::vector<T>& v) {
-  std::vector<Ref<T>> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = Ref<T>(to_double(v[i]));
-  return out;
-}
+// The CPU reference computes bf16 inputs as f32 (what the GPU does in float): Ref, convert.
 
 // Which backward each shape took (both must be covered).
 int g_single_pass = 0, g_two_pass = 0;
@@ -69,7 +60,8 @@ void check_shape(BatchNormShape s, bool relu, uint32_t seed) {
   std::vector<unsigned char> ws(cuda::bn_workspace_bytes(s));
   emu::DeviceBuffer bws(ws.data(), ws.size());
   const DType rt = dtype_of<Ref<T>>();
-  const auto xr = as_ref(x), dyr = as_ref(dy), gr = as_ref(gamma), br = as_ref(beta);
+  const auto xr = convert<Ref<T>>(x), dyr = convert<Ref<T>>(dy), gr = convert<Ref<T>>(gamma),
+             br = convert<Ref<T>>(beta);
 
   // Training statistics and the running-statistics update.
   std::vector<double> mean(C, std::nan("")), invstd(C, std::nan(""));
@@ -142,7 +134,7 @@ const BatchNormShape kShapes[] = {
 
 }  // namespace
 
-TEST_CASE("emulated cuda batch norm matches the CPU kernels (f64, f32, bf16; relu or not)", "[emu][bn]") {
+TEST_CASE("emulated cuda batch norm matches the CPU kernels (f64, f32, bf16, relu or not)", "[emu][bn]") {
   uint32_t seed = 1;
   for (const BatchNormShape& s : kShapes)
     for (bool relu : {false, true}) {

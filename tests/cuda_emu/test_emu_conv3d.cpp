@@ -19,8 +19,11 @@
 #include "kernels/cpu/conv3d_reference.h"
 #include "kernels/cuda/conv3d_igemm.cuh"
 #include "kernels/cuda_emu/emu.h"
+#include "tests/cuda_emu/emu_test_util.h"
 
 using namespace mtmap;
+using mtmap::emu_test::channels_last;
+using mtmap::emu_test::random_eighths;
 
 namespace {
 
@@ -50,23 +53,6 @@ Conv3dProblem problem_of(const Case& c) {
   p.dil_d = c.dd, p.dil_h = c.dh, p.dil_w = c.dw;
   p.compute_output();
   return p;
-}
-
-std::vector<double> random_eighths(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(-8, 8);
-  std::vector<double> v(n);
-  for (double& e : v) e = d(rng) / 8.0;
-  return v;
-}
-
-// [B][C][X] → [B][X][C].
-std::vector<double> channels_last(const std::vector<double>& v, int64_t B, int64_t C, int64_t X) {
-  std::vector<double> out(v.size());
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t x = 0; x < X; ++x) out[size_t((b * X + x) * C + c)] = v[size_t((b * C + c) * X + x)];
-  return out;
 }
 
 template <class T>

@@ -40,22 +40,6 @@ Conv3dProblem problem_of(const Case& c) {
   return p;
 }
 
-std::vector<double> eighths(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(-8, 8);
-  std::vector<double> v(n);
-  for (double& e : v) e = d(rng) / 8.0;
-  return v;
-}
-
-std::vector<double> cl(const std::vector<double>& v, int64_t B, int64_t C, int64_t X) {
-  std::vector<double> out(v.size());
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t x = 0; x < X; ++x) out[size_t((b * X + x) * C + c)] = v[size_t((b * C + c) * X + x)];
-  return out;
-}
-
 template <class T>
 std::vector<T> store(const std::vector<double>& v) {
   std::vector<T> out(v.size());
@@ -80,15 +64,16 @@ void check_case(const Case& c, cuda::ConvConfig cfg, bool channels_last, uint32_
   const Conv3dProblem p = problem_of(c);
   const DType t = dtype_of<T>();
   const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
-  auto x = eighths(size_t(p.input_elements()), seed), w = eighths(size_t(p.weight_elements()), seed + 1),
-       dy = eighths(size_t(p.output_elements()), seed + 2);
+  auto x = random_eighths(size_t(p.input_elements()), seed), w = random_eighths(size_t(p.weight_elements()), seed + 1),
+       dy = random_eighths(size_t(p.output_elements()), seed + 2);
   std::vector<double> y(size_t(p.output_elements())), dx(size_t(p.input_elements())), dw(size_t(p.weight_elements()));
   cpu::conv3d_fprop_reference(p, x.data(), w.data(), y.data());
   cpu::conv3d_dgrad_reference(p, dy.data(), w.data(), dx.data());
   cpu::conv3d_wgrad_reference(p, x.data(), dy.data(), dw.data());
   if (channels_last) {
-    x = cl(x, p.N, p.C, dhw), w = cl(w, p.K, p.C, trs), dy = cl(dy, p.N, p.K, zpq);
-    y = cl(y, p.N, p.K, zpq), dx = cl(dx, p.N, p.C, dhw), dw = cl(dw, p.K, p.C, trs);
+    using emu_test::channels_last;  // the function, not this function's flag of the same name
+    x = channels_last(x, p.N, p.C, dhw), w = channels_last(w, p.K, p.C, trs), dy = channels_last(dy, p.N, p.K, zpq);
+    y = channels_last(y, p.N, p.K, zpq), dx = channels_last(dx, p.N, p.C, dhw), dw = channels_last(dw, p.K, p.C, trs);
   }
   std::vector<T> xs = store<T>(x), ws_ = store<T>(w), dys = store<T>(dy);
   emu::DeviceBuffer bx(xs.data(), xs.size() * sizeof(T)), bw(ws_.data(), ws_.size() * sizeof(T)),

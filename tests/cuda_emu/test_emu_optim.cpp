@@ -27,15 +27,6 @@ void expect_same_bits(const std::vector<T>& a, const std::vector<T>& b, const ch
 // parameter and momentum rounded back to bf16 after each step (the GPU computes in float and
 // rounds both once per step).
 template <class T>
-using Ref = std::conditional_t<std::is_same_v<T, BFloat16>, float, T>;
-template <class To, class From>
-std::vector<To> convert(const std::vector<From>& v) {
-  std::vector<To> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = from_double<To>(to_double(v[i]));
-  return out;
-}
-
-template <class T>
 void check_optim(int64_t n, uint32_t seed) {
   std::vector<T> p = random_values<T>(size_t(n), seed), mask(p.size());
   for (size_t i = 0; i < mask.size(); ++i) mask[i] = from_double<T>(i % 3 ? 1.0 : 0.0);

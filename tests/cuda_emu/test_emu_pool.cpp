@@ -41,15 +41,6 @@ Pool3dShape avg_shape(int64_t planes, int64_t D, int64_t H, int64_t W, int64_t Z
 // The CPU pools have no bf16: for bf16 the reference is the f32 kernel on the same values, rounded
 // once to bf16, which is exactly what the GPU computes (it works in float and rounds once).
 template <class T>
-using Ref = std::conditional_t<std::is_same_v<T, BFloat16>, float, T>;
-template <class To, class From>
-std::vector<To> convert(const std::vector<From>& v) {
-  std::vector<To> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = from_double<To>(to_double(v[i]));
-  return out;
-}
-
-template <class T>
 void check_max(const Pool3dShape& s, uint32_t seed) {
   INFO("max pool planes " << s.planes << " " << s.D << "x" << s.H << "x" << s.W << " k " << s.kd << " stride "
                           << s.sd << " pad " << s.pd << " " << dtype_name(dtype_of<T>()));

@@ -156,7 +156,7 @@ __global__ void grid_sync_uncooperative(int* out) {
 
 }  // namespace
 
-TEST_CASE("emulator: a cooperative launch runs every block at once; the grid barrier orders them", "[emu]") {
+TEST_CASE("emulator: a cooperative launch runs every block at once, the grid barrier orders them", "[emu]") {
   std::vector<int> slots(emu::kCooperativeBlocks, 0), sums(emu::kCooperativeBlocks, 0);
   const int n = emu::kCooperativeBlocks;
   CHECK(cuda::launch_cooperative_kernel(grid_exchange, dim3(unsigned(n)), dim3(64), sizeof(int), nullptr, slots.data(),

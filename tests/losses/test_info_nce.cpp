@@ -28,7 +28,7 @@ double direct_info_nce(const Tensor& q, const Tensor& k, const Tensor& queue, do
 
 }  // namespace
 
-TEST_CASE("info_nce: float64 gradient check in q and k; the queue gets none") {
+TEST_CASE("info_nce: float64 gradient check in q and k, the queue gets none") {
   Tensor q = test::leaf({3, 4}, 1, 0.5), k = test::leaf({3, 4}, 2, 0.5);
   Tensor queue = test::leaf({6, 4}, 3, 0.5).detach();
   for (double T : {0.2, 1.0}) {

@@ -77,7 +77,7 @@ TEST_CASE("sheet: without jitter every unit lies in its anchor's hypercolumn, wh
   CHECK(e.hi[0] <= S);
 }
 
-TEST_CASE("sheet: jitter keeps each axis's extent and minimum; units per window match the density") {
+TEST_CASE("sheet: jitter keeps each axis's extent and minimum, units per window match the density") {
   const int64_t C = 64, H = 14, W = 14;  // layer3-like: 12,544 units
   const double S = 7.07, width = 2.1;
   Generator g0(11), g1(11);

@@ -151,7 +151,7 @@ TEST_CASE("spatial_loss: a dead unit correlates 0 and gets zero gradient") {
   CHECK(other > 0);
 }
 
-TEST_CASE("spatial_loss: responses with covariance 1/(d+1) give a loss near 0 that shrinks with B; shuffled ~0.5") {
+TEST_CASE("spatial_loss: responses with covariance 1/(d+1) give a loss near 0 that shrinks with B, shuffled ~0.5") {
   const int64_t M = 100;
   Tensor pos = random_positions(M, 81, 5.0);  // 100 units uniform on a 5 mm square
   Tensor target = losses::inverse_distance(pos);

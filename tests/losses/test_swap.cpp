@@ -36,7 +36,7 @@ double neighbours_recovered(const std::vector<std::vector<int64_t>>& truth, cons
 
 }  // namespace
 
-TEST_CASE("swap: response_correlation is Pearson over stimuli; constant units correlate 0") {
+TEST_CASE("swap: response_correlation is Pearson over stimuli, constant units correlate 0") {
   std::vector<double> r{1, 2, 5, 2, 4, 5, 3, 6, 5, 4, 8, 5};  // (S = 4, U = 3): u1 = 2·u0, u2 constant
   Tensor c = losses::response_correlation(from_vector(r, {4, 3}));
   std::vector<float> v = c.to_vector<float>();

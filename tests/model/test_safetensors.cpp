@@ -79,7 +79,7 @@ TEST_CASE("safetensors corruption gets a named error", "[safetensors]") {
   std::filesystem::remove(path);
 }
 
-TEST_CASE("a model's state saves and loads; a failed save leaves the old file intact", "[safetensors]") {
+TEST_CASE("a model's state saves and loads, a failed save leaves the old file intact", "[safetensors]") {
   std::string path = temp_path("model.safetensors");
   Generator g1(21), g2(22);
   models::ResNet3dConfig c;
