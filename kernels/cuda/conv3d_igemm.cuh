@@ -555,11 +555,15 @@ void launch_tile(const Plan& plan, dim3 grid, const Args& args, cudaStream_t str
     if (plan.vector && plan.async_copy) {
       constexpr size_t bytes = async_smem_bytes<T, BM, BN>();
       // Above 48 KB a kernel must opt in to its dynamic shared memory (once per kernel is enough,
-      // but the call is cheap next to a convolution and keeps this function stateless).
-      cudaFuncSetAttribute(igemm_async_kernel<Op, T, BM, BN, WM, WN>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                           int(bytes));
-      launch_kernel(igemm_async_kernel<Op, T, BM, BN, WM, WN>, grid, dim3(kThreads), bytes, stream, args);
-      return;
+      // but the call is cheap next to a convolution and keeps this function stateless). A GPU
+      // with less shared memory per block (108 KiB TF32 tiles exceed some sm_86/sm_89 parts)
+      // refuses: the register-staged kernel below takes the problem instead.
+      if (cudaFuncSetAttribute(igemm_async_kernel<Op, T, BM, BN, WM, WN>,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)) == cudaSuccess) {
+        launch_kernel(igemm_async_kernel<Op, T, BM, BN, WM, WN>, grid, dim3(kThreads), bytes, stream, args);
+        return;
+      }
+      (void)cudaGetLastError();  // clear the refusal so the launch check below does not report it
     }
   }
   launch_kernel(igemm_kernel<Op, T, BM, BN, WM, WN>, grid, dim3(kThreads), 0, stream, args);

@@ -117,8 +117,12 @@ inline constexpr int kSms = 4, kBlocksPerSm = 2, kCooperativeBlocks = kSms * kBl
 using BlockBody = void (*)(void* closure);
 void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, void* closure, bool cooperative);
 
+// Refuses dynamic shared memory above 48 KiB that the kernel did not opt in to (cudaFuncSetAttribute).
+void check_dynamic_smem(const void* kernel, size_t bytes);
+
 template <class... P, class... A>
 void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, bool cooperative, A&&... args) {
+  check_dynamic_smem(reinterpret_cast<const void*>(kernel), smem);
   struct Closure {
     void (*kernel)(P...);
     std::tuple<std::decay_t<P>...> params;

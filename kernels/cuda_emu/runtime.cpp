@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stdexcept>
+#include <string>
 
 #include "kernels/cuda_emu/emu.h"
 
@@ -99,6 +101,46 @@ cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int d) {
   return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+
+namespace mtmap::emu {
+namespace {
+struct SmemLimits {
+  std::mutex mu;
+  int device_max = 227 * 1024;
+  std::map<const void*, int> opted_in;  // kernel → its cudaFuncAttributeMaxDynamicSharedMemorySize
+};
+SmemLimits& smem_limits() {
+  static SmemLimits* l = new SmemLimits;
+  return *l;
+}
+}  // namespace
+
+void check_dynamic_smem(const void* kernel, size_t bytes) {
+  if (bytes <= 48 * 1024) return;
+  auto& l = smem_limits();
+  std::lock_guard<std::mutex> lock(l.mu);
+  auto it = l.opted_in.find(kernel);
+  const int allowed = it == l.opted_in.end() ? 48 * 1024 : it->second;
+  if (bytes > size_t(allowed))
+    throw std::invalid_argument("cuda emulator: launch with " + std::to_string(bytes) +
+                                " bytes of dynamic shared memory; the kernel opted in to " + std::to_string(allowed));
+}
+}  // namespace mtmap::emu
+
+cudaError_t emu_func_set_max_dynamic_smem(const void* func, int bytes) {
+  auto& l = mtmap::emu::smem_limits();
+  std::lock_guard<std::mutex> lock(l.mu);
+  if (bytes < 0 || bytes > l.device_max) return fail(cudaErrorInvalidValue);
+  l.opted_in[func] = bytes;
+  return cudaSuccess;
+}
+
+void emu_set_max_dynamic_smem(int bytes) {
+  auto& l = mtmap::emu::smem_limits();
+  std::lock_guard<std::mutex> lock(l.mu);
+  l.device_max = bytes;
+  l.opted_in.clear();
+}
 cudaError_t emu_occupancy(int* n) {
   *n = mtmap::emu::kBlocksPerSm;
   return cudaSuccess;

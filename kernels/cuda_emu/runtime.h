@@ -80,10 +80,14 @@ cudaError_t cudaEventDestroy(cudaEvent_t e);
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr);
 cudaError_t cudaEventSynchronize(cudaEvent_t e);
 
+// Dynamic shared memory above 48 KiB needs the kernel's opt-in, up to the device's limit
+// (227 KiB, as an H100's; tests may lower it with emu_set_max_dynamic_smem to reach fallbacks).
+cudaError_t emu_func_set_max_dynamic_smem(const void* func, int bytes);
 template <class F>
-inline cudaError_t cudaFuncSetAttribute(F*, cudaFuncAttribute, int) {
-  return cudaSuccess;  // the emulator has no shared-memory limit to raise
+inline cudaError_t cudaFuncSetAttribute(F* func, cudaFuncAttribute, int bytes) {
+  return emu_func_set_max_dynamic_smem(reinterpret_cast<const void*>(func), bytes);
 }
+void emu_set_max_dynamic_smem(int bytes);
 cudaError_t emu_occupancy(int* n);
 template <class F>
 inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* n, F*, int, size_t) {

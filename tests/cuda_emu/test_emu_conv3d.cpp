@@ -210,3 +210,17 @@ TEST_CASE("emulated stem conv3d: bf16 and TF32 fprop and wgrad equal the float64
     check_operator<IgemmStemWgrad, float, true>(c, seed += 10);
   }
 }
+
+// On a GPU whose shared memory cannot hold the cp.async kernel's stages (108 KiB for TF32 tiles),
+// the opt-in is refused and the register-staged kernel must take the problem, with the same bits.
+TEST_CASE("emulated igemm conv3d: the cp.async kernel's shared memory refused, the fallback runs", "[emu][conv3d]") {
+  emu_set_max_dynamic_smem(64 * 1024);  // enough for the bf16 stages (60 KiB), not for TF32's
+  try {
+    check_operator<IgemmFprop, float>(kCases[0], 77);
+    check_operator<IgemmDgrad, BFloat16>(kCases[0], 78);
+  } catch (...) {
+    emu_set_max_dynamic_smem(227 * 1024);
+    throw;
+  }
+  emu_set_max_dynamic_smem(227 * 1024);
+}

@@ -149,6 +149,13 @@ __global__ void grid_exchange(int* slots, int* sums) {
   }
 }
 
+__global__ void touch_dynamic_smem(int* out) {
+  MTMAP_DYNAMIC_SMEM(int, buf);
+  buf[threadIdx.x] = int(threadIdx.x);
+  __syncthreads();
+  out[threadIdx.x] = buf[31 - threadIdx.x];
+}
+
 __global__ void grid_sync_uncooperative(int* out) {
   MTMAP_GRID_SYNC();
   out[0] = 1;
@@ -169,6 +176,21 @@ TEST_CASE("emulator: a cooperative launch runs every block at once, the grid bar
   std::vector<int> out(1);
   CHECK_THROWS_WITH(cuda::launch_kernel(grid_sync_uncooperative, dim3(2), dim3(32), 0, nullptr, out.data()),
                     Catch::Contains("not launched cooperatively"));
+}
+
+TEST_CASE("emulator: dynamic shared memory above 48 KiB needs the kernel's opt-in, up to the device's limit", "[emu]") {
+  std::vector<int> out(32);
+  const size_t big = 64 * 1024;
+  CHECK_NOTHROW(cuda::launch_kernel(touch_dynamic_smem, dim3(1), dim3(32), 48 * 1024, nullptr, out.data()));
+  CHECK(out[0] == 31);
+  CHECK_THROWS_WITH(cuda::launch_kernel(touch_dynamic_smem, dim3(1), dim3(32), big, nullptr, out.data()),
+                    Catch::Contains("opted in to 49152"));
+  CHECK(cudaFuncSetAttribute(touch_dynamic_smem, cudaFuncAttributeMaxDynamicSharedMemorySize, int(big)) == cudaSuccess);
+  CHECK_NOTHROW(cuda::launch_kernel(touch_dynamic_smem, dim3(1), dim3(32), big, nullptr, out.data()));
+  CHECK(cudaFuncSetAttribute(touch_dynamic_smem, cudaFuncAttributeMaxDynamicSharedMemorySize, 300 * 1024) ==
+        cudaErrorInvalidValue);
+  CHECK(cudaGetLastError() == cudaErrorInvalidValue);
+  CHECK(cudaGetLastError() == cudaSuccess);  // read once, then cleared
 }
 
 TEST_CASE("emulator: block barriers order shared-memory work across fibers", "[emu]") {
