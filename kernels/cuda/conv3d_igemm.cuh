@@ -298,6 +298,21 @@ __device__ __forceinline__ void warp_mma_tile(const typename Smem<T>::type* As, 
   }
 }
 
+// Where this thread and its CTA sit: warp within the CTA, the CTA's output tile, and its share
+// of the reduction tiles (split-K over gridDim.z).
+struct CtaPlace {
+  int tid, lane, warp_m, warp_n, m0, n0, kt_begin, kt_end;
+  __device__ CtaPlace(const Args& args, int BM, int BN, int WARPS_N) {
+    tid = int(threadIdx.x), lane = tid % 32;
+    const int warp = tid / 32;
+    warp_m = warp / WARPS_N, warp_n = warp % WARPS_N;
+    m0 = int(blockIdx.x) * BM, n0 = int(blockIdx.y) * BN;
+    const int k_tiles = (args.g.Kred + kBK - 1) / kBK;
+    kt_begin = int(blockIdx.z) * args.k_tiles_per_split;
+    kt_end = min(k_tiles, kt_begin + args.k_tiles_per_split);
+  }
+};
+
 template <int MT, int NT>
 __device__ __forceinline__ void zero_acc(float (&acc)[MT][NT][4]) {
 #pragma unroll
@@ -350,13 +365,9 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Args args) {
   const IgemmGeom& g = args.g;
   const T* a = static_cast<const T*>(args.a);
   const T* b = static_cast<const T*>(args.b);
-  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
-  const int warp_m = warp / WARPS_N, warp_n = warp % WARPS_N;
-  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
-
-  const int k_tiles = (g.Kred + kBK - 1) / kBK;
-  const int kt_begin = blockIdx.z * args.k_tiles_per_split;
-  const int kt_end = min(k_tiles, kt_begin + args.k_tiles_per_split);
+  const CtaPlace cta(args, BM, BN, WARPS_N);
+  const int tid = cta.tid, lane = cta.lane, warp_m = cta.warp_m, warp_n = cta.warp_n;
+  const int m0 = cta.m0, n0 = cta.n0, kt_begin = cta.kt_begin, kt_end = cta.kt_end;
 
   TileLoader<typename Op::A, Op::a_along_k, BM, T> la;
   TileLoader<typename Op::B, Op::b_along_k, BN, T> lb;
@@ -475,13 +486,9 @@ __global__ void __launch_bounds__(kThreads) igemm_async_kernel(Args args) {
   const IgemmGeom& g = args.g;
   const T* a = static_cast<const T*>(args.a);
   const T* b = static_cast<const T*>(args.b);
-  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
-  const int warp_m = warp / WARPS_N, warp_n = warp % WARPS_N;
-  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
-
-  const int k_tiles = (g.Kred + kBK - 1) / kBK;
-  const int kt_begin = blockIdx.z * args.k_tiles_per_split;
-  const int kt_end = min(k_tiles, kt_begin + args.k_tiles_per_split);
+  const CtaPlace cta(args, BM, BN, WARPS_N);
+  const int tid = cta.tid, lane = cta.lane, warp_m = cta.warp_m, warp_n = cta.warp_n;
+  const int m0 = cta.m0, n0 = cta.n0, kt_begin = cta.kt_begin, kt_end = cta.kt_end;
 
   AsyncTileLoader<typename Op::A, BM, T> la;
   AsyncTileLoader<typename Op::B, BN, T> lb;
