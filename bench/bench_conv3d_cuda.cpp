@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "kernels/common/bf16.h"
+#include "kernels/common/conv3d_igemm.h"
 #include "kernels/common/conv3d_problem.h"
 #include "kernels/cuda/conv3d.h"
 
@@ -367,6 +368,8 @@ struct Row {
   std::string op;
   double mtmap_ms, cudnn_ms, tflops, pct;
   bool valid;
+  std::string alt_name = "";  // the point's other variant, timed after the shipped one
+  double alt_ms = 0;
 };
 
 }  // namespace
@@ -524,15 +527,24 @@ int main(int argc, char** argv) {
           }
           // The other variant of each point, validated against the shipped result (itself validated
           // above), then timed: for the stem (C = 3) implicit_gemm with element-wise loads on the
-          // unpadded reduction; for fprop and dgrad with 16-byte operands the register-staged
-          // kernel the cp.async pipeline replaces.
+          // unpadded reduction; for strided dgrad one GEMM over all taps (what the stride phases
+          // replace); for the other points with 16-byte operands the register-staged kernel the
+          // cp.async pipeline replaces.
           const bool stem_point = p.C % 8 != 0 && op != ConvOperator::dgrad;
-          const bool async_point = p.C % 8 == 0 && p.K % 8 == 0 && op != ConvOperator::wgrad;
-          if (row.valid && (stem_point || async_point)) {
+          const bool phase_point = op == ConvOperator::dgrad && mtmap::igemm_dgrad_uses_phases(p);
+          const bool async_point = mtmap::conv3d_igemm_vector(op, int(p.C), int(p.K));  // the stem's dgrad too
+          if (row.valid && (stem_point || phase_point || async_point)) {
             mtmap::cuda::ConvConfig alt;
-            if (stem_point) alt.algo = mtmap::cuda::ConvAlgo::implicit_gemm;
-            if (async_point) alt.async_copy = false;
-            const char* alt_name = stem_point ? "implicit_gemm" : "register_staged";
+            const char* alt_name = "register_staged";
+            if (stem_point) {
+              alt.algo = mtmap::cuda::ConvAlgo::implicit_gemm;
+              alt_name = "implicit_gemm";
+            } else if (phase_point) {
+              alt.dgrad_stride_phases = false;
+              alt_name = "dgrad_all_taps";
+            } else {
+              alt.async_copy = false;
+            }
             size_t alt_bytes = mtmap::cuda::conv3d_cl_workspace_bytes(op, mtmap::DType::bf16, p, alt);
             DeviceBuffer alt_ws(alt_bytes);
             BENCH_CUDA(cudaMemset(out_m.p, 0xFF, size_t(e.out) * 2));
@@ -550,6 +562,8 @@ int main(int argc, char** argv) {
                           alt_ms > 0 ? double(p.flops()) / (alt_ms * 1e9) : 0.0);
             alt_fields = buf;
             row.valid = row.valid && alt_check.ok;
+            row.alt_name = alt_name;
+            row.alt_ms = alt_ms;
           }
         } catch (const std::exception& ex) {
           check_fields = std::string(", \"valid\": false, \"error\": \"") + json_safe(ex.what()) + "\"";
@@ -572,16 +586,17 @@ int main(int argc, char** argv) {
 
   std::printf("\nconv3d bf16 NDHWC on %s (bf16 dense peak %.0f TFLOP/s)%s\n", device.c_str(), peak,
               have_cudnn ? "" : " — no cuDNN in this build");
-  std::printf("%-22s %5s %-6s %10s %10s %9s %7s %9s %s\n", "layer", "batch", "op", "mtmap ms", "cuDNN ms", "TFLOP/s",
-              "% peak", "vs cuDNN", "valid");
+  std::printf("%-22s %5s %-6s %10s %10s %9s %7s %9s %-26s %s\n", "layer", "batch", "op", "mtmap ms", "cuDNN ms",
+              "TFLOP/s", "% peak", "vs cuDNN", "alternative: ms", "valid");
   for (const Row& r : rows) {
-    char cud[16] = "-", ratio[16] = "-";
+    char cud[16] = "-", ratio[16] = "-", alt[48] = "-";
     if (r.cudnn_ms > 0) {
       std::snprintf(cud, sizeof cud, "%.3f", r.cudnn_ms);
       std::snprintf(ratio, sizeof ratio, "%.2fx", r.cudnn_ms / r.mtmap_ms);
     }
-    std::printf("%-22s %5lld %-6s %10.3f %10s %9.1f %7.1f %9s %s\n", r.layer.c_str(), (long long)r.batch, r.op.c_str(),
-                r.mtmap_ms, cud, r.tflops, r.pct, ratio, r.valid ? "yes" : "NO");
+    if (r.alt_ms > 0) std::snprintf(alt, sizeof alt, "%s: %.3f", r.alt_name.c_str(), r.alt_ms);
+    std::printf("%-22s %5lld %-6s %10.3f %10s %9.1f %7.1f %9s %-26s %s\n", r.layer.c_str(), (long long)r.batch,
+                r.op.c_str(), r.mtmap_ms, cud, r.tflops, r.pct, ratio, alt, r.valid ? "yes" : "NO");
   }
 #ifdef MTMAP_BENCH_CUDNN
   cudnnDestroy(cudnn);

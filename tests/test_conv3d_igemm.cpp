@@ -38,6 +38,10 @@ std::vector<Case> cases() {
       {"dilated_asym_c8_k8", {1, 8, 5, 6, 7}, {8, 8, 2, 3, 2}, {1, 2, 1}, {0, 2, 1}, {2, 1, 3}},
       {"stride3_pad2_c16_k8", {1, 16, 7, 8, 9}, {8, 16, 3, 3, 3}, {3, 2, 3}, {2, 2, 2}, {1, 2, 1}},
       {"k_not_8_c8_k12", {2, 8, 3, 4, 4}, {12, 8, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}},
+      // Stride phases: one tap per phase (T = stride), taps 2/2/1 (S = 5, stride 3), and a depth
+      // of 1 with stride 2 (phase d = 1 has no positions).
+      {"stride3_phases_c8_k16", {1, 8, 7, 8, 10}, {16, 8, 3, 2, 5}, {3, 2, 3}, {1, 0, 2}, {1, 1, 1}},
+      {"depth1_stride2_c8_k8", {2, 8, 1, 4, 5}, {8, 8, 1, 3, 3}, {2, 2, 2}, {0, 1, 1}, {1, 1, 1}},
   };
 }
 
@@ -161,6 +165,48 @@ TEST_CASE("conv3d implicit-GEMM maps reproduce the direct loops for all three op
     std::vector<double> dw = gemm_through_maps<IgemmWgrad>(make_igemm_geom(p, ConvOperator::wgrad), dy_cl, x_cl);
     check_same(conv3d_wgrad(x, dy, p, ref).to_vector<double>(), to_first(dw, p.K, p.C, trs), "wgrad");
   }
+}
+
+// Strided dgrad as stride phases: every dx position is one phase's row exactly once, and the
+// phases' GEMMs together are the direct loops' dgrad.
+TEST_CASE("conv3d implicit-GEMM stride-phase dgrad reproduces the direct loops", "[conv3d][igemm]") {
+  uint64_t seed = 950;
+  int strided = 0;
+  for (const Case& c : cases()) {
+    Conv3dProblem p = problem_of(c);
+    if (!igemm_dgrad_uses_phases(p)) continue;
+    ++strided;
+    INFO(c.name);
+    Generator gen(++seed);
+    Tensor w = randn(c.w, gen, DType::f64), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, gen, DType::f64);
+    Conv3dOptions ref;
+    ref.stride = c.stride, ref.padding = c.pad, ref.dilation = c.dil, ref.cpu_algo = cpu::ConvAlgo::reference;
+    const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
+    std::vector<double> w_dg = to_last(w.to_vector<double>(), 1, p.K, p.C * trs);  // (C,T,R,S,K)
+    std::vector<double> dy_cl = to_last(dy.to_vector<double>(), p.N, p.K, zpq);
+    std::vector<double> dx(size_t(p.N * dhw * p.C), 0.0);
+    std::vector<int> cover(size_t(p.N * dhw), 0);
+    int64_t taps = 0;
+    for (int od = 0; od < p.stride_d; ++od)
+      for (int oh = 0; oh < p.stride_h; ++oh)
+        for (int ow = 0; ow < p.stride_w; ++ow) {
+          IgemmGeom g = make_igemm_dgrad_phase_geom(p, od, oh, ow);
+          taps += int64_t(g.phase.Tp) * g.phase.Rp * g.phase.Sp;
+          if (g.M == 0) continue;
+          std::vector<double> part = gemm_through_maps<IgemmDgradPhase>(g, dy_cl, w_dg);
+          for (int m = 0; m < g.M; ++m) {
+            int row = igemm_out_row<IgemmDgradPhase>(g, m);
+            REQUIRE(row >= 0);
+            REQUIRE(row < p.N * dhw);
+            ++cover[size_t(row)];
+            for (int64_t ch = 0; ch < p.C; ++ch) dx[size_t(row * p.C + ch)] = part[size_t(m * p.C + ch)];
+          }
+        }
+    CHECK(std::count(cover.begin(), cover.end(), 1) == int64_t(cover.size()));
+    CHECK(taps == trs);  // each tap belongs to exactly one phase
+    check_same(conv3d_dgrad(dy, w, p, ref).to_vector<double>(), to_first(dx, p.N, p.C, dhw), "phase dgrad");
+  }
+  CHECK(strided >= 5);
 }
 
 TEST_CASE("conv3d implicit-GEMM vector condition follows the channel counts", "[conv3d][igemm]") {

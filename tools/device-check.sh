@@ -114,16 +114,21 @@ if [ $memcheck -eq 1 ] && [ -x "$build/tests/test_cuda" ]; then
 fi
 
 step "benchmarks"
+# Each benchmark's JSON lines stay in its log; its table (the lines that are not JSON) is printed
+# here, above the summary, and the summary keeps one line per benchmark so it stays short.
 bench_lines=()
 if [ -d "$build/bench" ]; then
   while IFS= read -r exe; do
     name="$(basename "$exe")"
     if timeout 120 "$exe" > "$logs/bench-$name.log" 2>&1; then
-      while IFS= read -r line; do bench_lines+=("$name: $line"); done < <(grep -E '^\{' "$logs/bench-$name.log" || true)
+      bench_lines+=("$name: ok, $(grep -cE '^\{' "$logs/bench-$name.log") JSON lines in bench-$name.log")
     else
       bench_lines+=("$name: FAILED (see bench-$name.log)")
       status=1
     fi
+    echo
+    echo "---- $name ----"
+    grep -vE '^\{' "$logs/bench-$name.log" | sed '/^$/d' | tail -80
   done < <(find "$build/bench" -maxdepth 2 -type f -executable -name 'bench_*' | sort)
 fi
 [ ${#bench_lines[@]} -eq 0 ] && bench_lines=("(no GPU benchmarks built yet)")

@@ -13,9 +13,13 @@ struct ConvConfig {
   // PyTorch allows TF32 in cuDNN convolutions by default, but here f32 means f32 (as in the
   // engine's matmul); the fast training path is bf16, and f32 is the accuracy reference.
   bool allow_tf32 = false;
-  // The tensor-core fprop and dgrad with 16-byte operands run the cp.async multi-stage kernel;
-  // false runs the register-staged one (what the benchmark compares it with).
+  // The tensor-core fprop, dgrad and wgrad with 16-byte operands run the cp.async multi-stage
+  // kernel; false runs the register-staged one (what the benchmark compares it with).
   bool async_copy = true;
+  // Strided dgrad (dilation 1) on tensor cores as one GEMM per stride phase, each over only the
+  // taps that reach its positions (conv3d_igemm.h); false runs one GEMM over every tap, most of
+  // them predicated zeros (what the benchmark compares it with).
+  bool dgrad_stride_phases = true;
 };
 
 }  // namespace mtmap::cuda

@@ -21,9 +21,27 @@
 #include <cstdint>
 
 #include "kernels/common/conv3d_problem.h"
+#include "kernels/common/fast_divmod.h"
 #include "kernels/common/host_device.h"
 
 namespace mtmap {
+
+// One stride phase of a strided dgrad (make_igemm_dgrad_phase_geom): the input positions
+// d = od + sd·d' (d' < Dp), and the taps that reach them, t = td + i·sd (i < Tp), each reading
+// output z = d' + ed − i; the same per axis (h, w).
+struct IgemmPhase {
+  int od = 0, oh = 0, ow = 0;
+  int Dp = 0, Hp = 0, Wp = 0;
+  int td = 0, th = 0, tw = 0;
+  int Tp = 0, Rp = 0, Sp = 0;
+  int ed = 0, eh = 0, ew = 0;
+};
+
+// The divisors of the maps' per-chunk index arithmetic, as multiply-and-shift (fast_divmod.h):
+// the reduction index's channel, tap and phase-tap extents, wgrad's (n, z, p, q), the strides.
+struct IgemmDivisors {
+  FastDivmod C, K, S, R, Q, P, Z, sd, sh, sw, SC, Sp, Rp;
+};
 
 // The problem in 32-bit integers (the GPU's integer division is much cheaper at 32 bits).
 struct IgemmGeom {
@@ -32,7 +50,18 @@ struct IgemmGeom {
   int Z, P, Q;
   int M, Ngemm, Kred;  // the GEMM of the operator this geometry was made for
   int SC = 0;          // stem kernel only: one filter row's S·C taps, rounded up to a multiple of 8
+  IgemmPhase phase{};  // stride-phase dgrad only
+  IgemmDivisors div{};  // set by the make_* functions from the fields above (igemm_set_divisors)
 };
+
+inline void igemm_set_divisors(IgemmGeom& g) {
+  IgemmDivisors& v = g.div;
+  v.C = FastDivmod(g.C), v.K = FastDivmod(g.K), v.S = FastDivmod(g.S), v.R = FastDivmod(g.R);
+  v.Q = FastDivmod(g.Q), v.P = FastDivmod(g.P), v.Z = FastDivmod(g.Z);
+  v.sd = FastDivmod(g.sd), v.sh = FastDivmod(g.sh), v.sw = FastDivmod(g.sw);
+  v.SC = FastDivmod(g.SC > 0 ? g.SC : 1), v.Sp = FastDivmod(g.phase.Sp > 0 ? g.phase.Sp : 1);
+  v.Rp = FastDivmod(g.phase.Rp > 0 ? g.phase.Rp : 1);
+}
 
 // Largest element count any operand or output may have (offsets are int).
 inline constexpr int64_t kIgemmMaxElements = int64_t(1) << 31;
@@ -45,10 +74,12 @@ inline bool igemm_fits(const Conv3dProblem& p) {
 
 inline IgemmGeom make_igemm_geom(const Conv3dProblem& p, ConvOperator op) {
   GemmShape s = p.gemm_view(op);
-  return IgemmGeom{int(p.N),        int(p.C),        int(p.D),        int(p.H),     int(p.W),     int(p.K),
-                   int(p.T),        int(p.R),        int(p.S),        int(p.pad_d), int(p.pad_h), int(p.pad_w),
-                   int(p.stride_d), int(p.stride_h), int(p.stride_w), int(p.dil_d), int(p.dil_h), int(p.dil_w),
-                   int(p.Z),        int(p.P),        int(p.Q),        int(s.m),     int(s.n),     int(s.k)};
+  IgemmGeom g{int(p.N),        int(p.C),        int(p.D),        int(p.H),     int(p.W),     int(p.K),
+              int(p.T),        int(p.R),        int(p.S),        int(p.pad_d), int(p.pad_h), int(p.pad_w),
+              int(p.stride_d), int(p.stride_h), int(p.stride_w), int(p.dil_d), int(p.dil_h), int(p.dil_w),
+              int(p.Z),        int(p.P),        int(p.Q),        int(s.m),     int(s.n),     int(s.k)};
+  igemm_set_divisors(g);
+  return g;
 }
 
 // Whether the 8-element vector loads apply: the channel counts the chunks run along are multiples
@@ -71,19 +102,22 @@ struct IgemmFpropA {
     int base, d0, h0, w0;  // base: offset of sample n; d0 = z·sd − pd, ...
     bool valid;
   };
-  MTMAP_HD static Prep prep(const IgemmGeom& g, int m) {
-    if (m >= g.M) return {0, 0, 0, 0, false};
-    int q = m % g.Q, rest = m / g.Q;
-    int p = rest % g.P;
-    rest /= g.P;
-    int z = rest % g.Z, n = rest / g.Z;
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int m) { return m < g.M ? prep_valid(g, m) : Prep{0, 0, 0, 0, false}; }
+  // Output position m = (n, z, p, q) of fprop (also wgrad's reduction index): its sample's
+  // input offset and the input position of filter tap (0, 0, 0).
+  MTMAP_HD static Prep prep_valid(const IgemmGeom& g, int m) {
+    int q, p, z, n, rest;
+    g.div.Q.divmod(m, rest, q);
+    g.div.P.divmod(rest, rest, p);
+    g.div.Z.divmod(rest, n, z);
     return {n * g.D * g.H * g.W * g.C, z * g.sd - g.pd, p * g.sh - g.ph, q * g.sw - g.pw, true};
   }
   MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
     if (!pr.valid || kr >= g.Kred) return -1;
-    int c = kr % g.C, trs = kr / g.C;
-    int s = trs % g.S, tr = trs / g.S;
-    int r = tr % g.R, t = tr / g.R;
+    int c, trs, s, tr, r, t;
+    g.div.C.divmod(kr, trs, c);
+    g.div.S.divmod(trs, tr, s);
+    g.div.R.divmod(tr, t, r);
     int d = pr.d0 + t * g.dd, h = pr.h0 + r * g.dh, w = pr.w0 + s * g.dw;
     if (d < 0 || d >= g.D || h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
     return pr.base + ((d * g.H + h) * g.W + w) * g.C + c;
@@ -124,14 +158,22 @@ struct IgemmDgradA {
     int o = num / stride;
     return o < extent ? o : -1;
   }
+  MTMAP_HD static int source(int i1, int tap, int dil, const FastDivmod& stride, int extent) {
+    int num = i1 - tap * dil;
+    if (num < 0) return -1;
+    int o, rem;
+    stride.divmod(num, o, rem);
+    return rem == 0 && o < extent ? o : -1;
+  }
   MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
     if (!pr.valid || kr >= g.Kred) return -1;
-    int k = kr % g.K, trs = kr / g.K;
-    int s = trs % g.S, tr = trs / g.S;
-    int r = tr % g.R, t = tr / g.R;
-    int z = source(pr.d1, t, g.dd, g.sd, g.Z);
-    int p = source(pr.h1, r, g.dh, g.sh, g.P);
-    int q = source(pr.w1, s, g.dw, g.sw, g.Q);
+    int k, trs, s, tr, r, t;
+    g.div.K.divmod(kr, trs, k);
+    g.div.S.divmod(trs, tr, s);
+    g.div.R.divmod(tr, t, r);
+    int z = source(pr.d1, t, g.dd, g.div.sd, g.Z);
+    int p = source(pr.h1, r, g.dh, g.div.sh, g.P);
+    int q = source(pr.w1, s, g.dw, g.div.sw, g.Q);
     if (z < 0 || p < 0 || q < 0) return -1;
     return pr.base + ((z * g.P + p) * g.Q + q) * g.K + k;
   }
@@ -166,25 +208,23 @@ struct IgemmWgradA {
 // chunks run along rows (j) here too.
 struct IgemmWgradB {
   struct Prep {
-    int c, dt, hr, ws;  // c and the tap's displacement t·dd − pd, r·dh − ph, s·dw − pw
+    int c, dt, hr, ws;  // c and the tap's displacement t·dd, r·dh, s·dw
     bool valid;
   };
   MTMAP_HD static Prep prep(const IgemmGeom& g, int j) {
     if (j >= g.Ngemm) return {0, 0, 0, 0, false};
-    int c = j % g.C, trs = j / g.C;
-    int s = trs % g.S, tr = trs / g.S;
-    int r = tr % g.R, t = tr / g.R;
-    return {c, t * g.dd - g.pd, r * g.dh - g.ph, s * g.dw - g.pw, true};
+    int c, trs, s, tr, r, t;
+    g.div.C.divmod(j, trs, c);
+    g.div.S.divmod(trs, tr, s);
+    g.div.R.divmod(tr, t, r);
+    return {c, t * g.dd, r * g.dh, s * g.dw, true};
   }
   MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int l) {
     if (!pr.valid || l >= g.Kred) return -1;
-    int q = l % g.Q, rest = l / g.Q;
-    int p = rest % g.P;
-    rest /= g.P;
-    int z = rest % g.Z, n = rest / g.Z;
-    int d = z * g.sd + pr.dt, h = p * g.sh + pr.hr, w = q * g.sw + pr.ws;
+    const IgemmFpropA::Prep a = IgemmFpropA::prep_valid(g, l);  // l is an fprop row (n, z, p, q)
+    int d = a.d0 + pr.dt, h = a.h0 + pr.hr, w = a.w0 + pr.ws;
     if (d < 0 || d >= g.D || h < 0 || h >= g.H || w < 0 || w >= g.W) return -1;
-    return (((n * g.D + d) * g.H + h) * g.W + w) * g.C + pr.c;
+    return a.base + ((d * g.H + h) * g.W + w) * g.C + pr.c;
   }
 };
 
@@ -203,6 +243,7 @@ inline IgemmGeom make_igemm_stem_geom(const Conv3dProblem& p, ConvOperator op) {
   g.SC = int((p.S * p.C + 7) / 8 * 8);
   if (op == ConvOperator::fprop) g.Kred = int(p.T * p.R) * g.SC;
   if (op == ConvOperator::wgrad) g.Ngemm = int(p.T * p.R) * g.SC;
+  igemm_set_divisors(g);
   return g;
 }
 
@@ -212,12 +253,13 @@ inline IgemmGeom make_igemm_stem_geom(const Conv3dProblem& p, ConvOperator op) {
 // walked without a division per step.
 MTMAP_HD inline void stem_offsets(const IgemmGeom& g, bool valid, int base, int d0, int h0, int w0, int t0,
                                   int (&off)[8]) {
-  const int tr = t0 / g.SC, j0 = t0 % g.SC;
-  const int t = tr / g.R, r = tr % g.R;
+  int tr, j0, t, r, s, c;
+  g.div.SC.divmod(t0, tr, j0);
+  g.div.R.divmod(tr, t, r);
   const int d = d0 + t * g.dd, h = h0 + r * g.dh;
   const bool row_ok = valid && d >= 0 && d < g.D && h >= 0 && h < g.H;
   const int row_base = base + (d * g.H + h) * g.W * g.C;
-  int s = j0 / g.C, c = j0 % g.C;
+  g.div.C.divmod(j0, s, c);
   for (int e = 0; e < 8; ++e) {
     const int w = w0 + s * g.dw;
     off[e] = row_ok && s < g.S && w >= 0 && w < g.W ? row_base + w * g.C + c : -1;
@@ -248,15 +290,91 @@ struct IgemmStemWgradB : IgemmGatherMap {
   };
   MTMAP_HD static Prep prep(const IgemmGeom& g, int l) {
     if (l >= g.Kred) return {0, 0, 0, 0, false};
-    int q = l % g.Q, rest = l / g.Q;
-    int p = rest % g.P;
-    rest /= g.P;
-    int z = rest % g.Z, n = rest / g.Z;
-    return {n * g.D * g.H * g.W * g.C, z * g.sd - g.pd, p * g.sh - g.ph, q * g.sw - g.pw, true};
+    IgemmFpropA::Prep a = IgemmFpropA::prep_valid(g, l);  // l is an fprop row (n, z, p, q)
+    return {a.base, a.d0, a.h0, a.w0, true};
   }
   // Offsets of rows n0 .. n0+7 (n0 a multiple of 8) at reduction index l.
   MTMAP_HD static void offsets(const IgemmGeom& g, const Prep& pr, int n0, int /*l*/, int (&off)[8]) {
     stem_offsets(g, pr.valid && n0 < g.Ngemm, pr.l_base, pr.d, pr.h, pr.w, n0, off);
+  }
+};
+
+// Stride-phase dgrad. With stride s > 1 (dilation 1), input position d receives only the taps
+// t ≡ d + pd (mod s): the general dgrad map walks all T taps and finds most of them hit no
+// output (7/8 of a 3×3×3 stride-2 layer's reduction is predicated zeros, all of a 1×1×1 stride-2
+// layer's for 7 positions in 8). Split into the s_d·s_h·s_w phases of d mod s, each phase is a
+// dense stride-1 GEMM over its own taps only:
+//   m = (n, d', h', w') over (Dp, Hp, Wp), n = c, kr = ((i·Rp + j)·Sp + l)·K + k
+// and its C rows land at the phase's positions of dx (IgemmDgradPhase::out_row). A phase no tap
+// reaches (Kred = 0) writes zeros.
+inline bool igemm_dgrad_uses_phases(const Conv3dProblem& p) {
+  return (p.stride_d > 1 || p.stride_h > 1 || p.stride_w > 1) && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1;
+}
+
+// Phase (od, oh, ow), each below its axis' stride, of the dgrad of p (igemm_dgrad_uses_phases).
+inline IgemmGeom make_igemm_dgrad_phase_geom(const Conv3dProblem& p, int od, int oh, int ow) {
+  IgemmGeom g = make_igemm_geom(p, ConvOperator::dgrad);
+  // One axis: positions o + s·i' below `extent`; first tap ≡ o + pad (mod s) and the taps from it.
+  auto axis = [](int o, int extent, int stride, int pad, int taps, int& n_pos, int& first, int& n_taps, int& e) {
+    n_pos = o < extent ? (extent - o + stride - 1) / stride : 0;
+    first = (o + pad) % stride;
+    n_taps = first < taps ? (taps - first + stride - 1) / stride : 0;
+    e = (o + pad - first) / stride;
+  };
+  IgemmPhase& f = g.phase;
+  f.od = od, f.oh = oh, f.ow = ow;
+  axis(od, g.D, g.sd, g.pd, g.T, f.Dp, f.td, f.Tp, f.ed);
+  axis(oh, g.H, g.sh, g.ph, g.R, f.Hp, f.th, f.Rp, f.eh);
+  axis(ow, g.W, g.sw, g.pw, g.S, f.Wp, f.tw, f.Sp, f.ew);
+  g.M = g.N * f.Dp * f.Hp * f.Wp;
+  g.Kred = f.Tp * f.Rp * f.Sp * g.K;
+  igemm_set_divisors(g);
+  return g;
+}
+
+// Phase dgrad. A = dy (N,Z,P,Q,K): row m = (n, d', h', w'), kr = (i, j, l, k).
+struct IgemmDgradPhaseA {
+  struct Prep {
+    int base, z0, p0, q0;  // base: offset of sample n; z0 = d' + ed, ... (the output of tap i = 0)
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int m) {
+    if (m >= g.M) return {0, 0, 0, 0, false};
+    const IgemmPhase& f = g.phase;
+    int w = m % f.Wp, rest = m / f.Wp;
+    int h = rest % f.Hp;
+    rest /= f.Hp;
+    int d = rest % f.Dp, n = rest / f.Dp;
+    return {n * g.Z * g.P * g.Q * g.K, d + f.ed, h + f.eh, w + f.ew, true};
+  }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
+    if (!pr.valid || kr >= g.Kred) return -1;
+    int k, tap, l, ij, j, i;
+    g.div.K.divmod(kr, tap, k);
+    g.div.Sp.divmod(tap, ij, l);
+    g.div.Rp.divmod(ij, i, j);
+    int z = pr.z0 - i, p = pr.p0 - j, q = pr.q0 - l;
+    if (z < 0 || z >= g.Z || p < 0 || p >= g.P || q < 0 || q >= g.Q) return -1;
+    return pr.base + ((z * g.P + p) * g.Q + q) * g.K + k;
+  }
+};
+
+// Phase dgrad. B = w as (C,T,R,S,K) read as [c][kr]: the phase's taps of filter c.
+struct IgemmDgradPhaseB {
+  struct Prep {
+    int base;
+    bool valid;
+  };
+  MTMAP_HD static Prep prep(const IgemmGeom& g, int c) { return {c * g.T * g.R * g.S * g.K, c < g.Ngemm}; }
+  MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
+    if (!pr.valid || kr >= g.Kred) return -1;
+    const IgemmPhase& f = g.phase;
+    int k, tap, l, ij, j, i;
+    g.div.K.divmod(kr, tap, k);
+    g.div.Sp.divmod(tap, ij, l);
+    g.div.Rp.divmod(ij, i, j);
+    int t = f.td + i * g.sd, r = f.th + j * g.sh, s = f.tw + l * g.sw;
+    return pr.base + ((t * g.R + r) * g.S + s) * g.K + k;
   }
 };
 
@@ -280,6 +398,21 @@ struct IgemmWgrad {
   static constexpr ConvOperator op = ConvOperator::wgrad;
   static constexpr bool a_along_k = false, b_along_k = false;
 };
+// Its C rows are not dx's rows: out_row gives the dx position (n, d, h, w) of GEMM row m.
+struct IgemmDgradPhase {
+  using A = IgemmDgradPhaseA;
+  using B = IgemmDgradPhaseB;
+  static constexpr ConvOperator op = ConvOperator::dgrad;
+  static constexpr bool a_along_k = true, b_along_k = true;
+  MTMAP_HD static int out_row(const IgemmGeom& g, int m) {
+    const IgemmPhase& f = g.phase;
+    int w = m % f.Wp, rest = m / f.Wp;
+    int h = rest % f.Hp;
+    rest /= f.Hp;
+    int d = rest % f.Dp, n = rest / f.Dp;
+    return ((n * g.D + f.od + d * g.sd) * g.H + f.oh + h * g.sh) * g.W + f.ow + w * g.sw;
+  }
+};
 // The stem pairs: the weights (fprop B) and dy (wgrad A) read as in the general kernels; those
 // are the operands the plan's vector flag applies to (the gather maps ignore it).
 struct IgemmStemFprop {
@@ -294,6 +427,19 @@ struct IgemmStemWgrad {
   static constexpr ConvOperator op = ConvOperator::wgrad;
   static constexpr bool a_along_k = false, b_along_k = false;
 };
+
+// The row of the output tensor that GEMM row m lands in: m itself, but for operators whose rows
+// are a subset of the output's (IgemmDgradPhase).
+template <class Op>
+inline constexpr bool igemm_remaps_rows = requires(const IgemmGeom& g, int m) { Op::out_row(g, m); };
+
+template <class Op>
+MTMAP_HD inline int igemm_out_row(const IgemmGeom& g, int m) {
+  if constexpr (igemm_remaps_rows<Op>)
+    return Op::out_row(g, m);
+  else
+    return m;
+}
 
 namespace igemm {
 
@@ -328,13 +474,14 @@ struct Plan {
   int splits;             // gridDim.z; fp32 partials and a fixed-order reduction pass when > 1
   int k_tiles_per_split;  // every split gets this many reduction tiles, the last one the rest
   bool vector;            // conv3d_igemm_vector (the launcher also requires 16-byte alignment)
-  bool async_copy = true; // the cp.async multi-stage kernel where it applies (vector fprop/dgrad)
+  bool async_copy = true; // the cp.async multi-stage kernel where it applies (vector operands, general maps)
 };
 
 // The split-K plan depends on the problem alone, not on the GPU: the workspace size is known
 // before a device is asked, and a result is the same bits on every GPU. It aims at 264 CTAs,
-// two per SM of an H100 / H200 (132 SMs; ptxas on sm_90 gives ≤ 128 registers a thread, so two
-// CTAs per SM, to every kernel but the 128×128 TF32 ones and bf16 wgrad's, ~165: one CTA).
+// two per SM of an H100 / H200 (132 SMs; ptxas 13.0 on sm_90 gives the cp.async kernels, which
+// take every vector problem, ≤ 128 registers a thread, so two CTAs per SM; the register-staged
+// 128×128 TF32 and bf16 wgrad kernels take ~160–167: one CTA).
 inline constexpr int64_t kTargetCtas = 264;
 inline constexpr int kMinTilesPerSplit = 8, kMaxSplits = 64;
 

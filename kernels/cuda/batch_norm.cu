@@ -20,6 +20,9 @@
 // small problem, where three launches would cost more than the data). Otherwise two passes:
 // the sums, then dx.
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "kernels/cuda/exact_math.cuh"
 #include "kernels/cuda/launch.cuh"
@@ -305,17 +308,33 @@ __global__ void __launch_bounds__(detail::kThreads)
   }
 }
 
+// How many one-pass blocks device `dev` holds resident at once (0: no cooperative launches),
+// asked of the driver once per device and type: bn_backward runs every step of every layer.
+template <class T>
+int64_t one_pass_capacity(int dev) {
+  static std::mutex mutex;
+  static std::map<int, int64_t> known;  // device → resident blocks
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = known.find(dev); it != known.end()) return it->second;
+  int coop = 0, sms = 0, per_sm = 0;
+  int64_t blocks = 0;
+  if (cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev) == cudaSuccess && coop &&
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess &&
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, backward_one_pass_kernel<T>, detail::kThreads,
+                                                    kOnePassSmem) == cudaSuccess)
+    blocks = int64_t(per_sm) * sms;
+  else
+    (void)cudaGetLastError();  // a refusal is an answer (two passes), not an error for the next check
+  known.emplace(dev, blocks);
+  return blocks;
+}
+
 // Whether this GPU holds the one-pass grid (C · chunks blocks) resident at once.
 template <class T>
 bool one_pass_fits(const BatchNormShape& s) {
-  int dev = 0, coop = 0, sms = 0, per_sm = 0;
+  int dev = 0;
   if (cudaGetDevice(&dev) != cudaSuccess) return false;
-  if (cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev) != cudaSuccess || !coop) return false;
-  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) return false;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, backward_one_pass_kernel<T>, detail::kThreads,
-                                                    kOnePassSmem) != cudaSuccess)
-    return false;
-  return s.C * one_pass_chunks(s) <= int64_t(per_sm) * sms;
+  return s.C * one_pass_chunks(s) <= one_pass_capacity<T>(dev);
 }
 
 void check_shape(const char* launcher, const BatchNormShape& s) {

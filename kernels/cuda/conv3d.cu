@@ -7,8 +7,10 @@
 // stride of D·H·W. The transforms cost a read and a write of each activation (memory-bound, a few
 // percent of a 3×3×3 layer's time at 64+ channels), and go away when the engine keeps activations
 // channels-last; the channels-last entry points below are already that interface.
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/common/conv3d_igemm.h"
 #include "kernels/cuda/conv3d.h"
@@ -77,18 +79,50 @@ void require_tensor_cores(ConvOperator op) {
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
+// Strided dgrad as one GEMM per stride phase (conv3d_igemm.h), dy (N,Z,P,Q,K) and w (C,T,R,S,K)
+// → dx (N,D,H,W,C). The phases run one after another on the stream, so they share one partial
+// buffer, sized for the largest.
+void run_dgrad_phases(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* dy, const void* w, void* dx,
+                      Carve& ws, cudaStream_t stream, bool measure) {
+  std::vector<IgemmGeom> phases;
+  size_t partial_bytes = 0;
+  for (int od = 0; od < p.stride_d; ++od)
+    for (int oh = 0; oh < p.stride_h; ++oh)
+      for (int ow = 0; ow < p.stride_w; ++ow) {
+        IgemmGeom g = make_igemm_dgrad_phase_geom(p, od, oh, ow);
+        if (g.M == 0) continue;  // an axis shorter than its stride: no positions in this phase
+        ::mtmap::igemm::Plan plan = ::mtmap::igemm::make_plan(ConvOperator::dgrad, g);
+        if (plan.splits > 1)
+          partial_bytes = std::max(partial_bytes, size_t(plan.splits) * size_t(g.M) * size_t(g.Ngemm) * 4);
+        phases.push_back(g);
+      }
+  float* partial = partial_bytes > 0 ? static_cast<float*>(ws.take(partial_bytes)) : nullptr;
+  if (measure) return;
+  for (const IgemmGeom& g : phases) {
+    ::mtmap::igemm::Plan plan = ::mtmap::igemm::make_plan(ConvOperator::dgrad, g);
+    plan.vector = plan.vector && aligned16(dy) && aligned16(w);
+    plan.async_copy = cfg.async_copy;
+    conv_detail::igemm_dgrad_phase(t, plan, g, dy, w, dx, partial, stream);
+    detail::check_launch("conv3d_dgrad (stride phase)");
+  }
+}
+
 // Runs the tensor-core GEMM of `op` on channels-last operands, given in the launchers' order
 // (fprop x, w; dgrad dy, w (C,T,R,S,K); wgrad x, dy), writing the channels-last output. With
 // `stem`, fprop's w and wgrad's dw are (K, T, R, SC) (conv3d_igemm.h, the stem kernel).
-void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, bool stem, bool async_copy, const void* in0,
+void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, bool stem, const ConvConfig& cfg, const void* in0,
               const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
+  if (op == ConvOperator::dgrad && cfg.dgrad_stride_phases && igemm_dgrad_uses_phases(p)) {
+    run_dgrad_phases(t, p, cfg, in0, in1, out, ws, stream, measure);
+    return;
+  }
   IgemmGeom g = stem ? make_igemm_stem_geom(p, op) : make_igemm_geom(p, op);
   ::mtmap::igemm::Plan plan = stem ? ::mtmap::igemm::make_stem_plan(op, g) : ::mtmap::igemm::make_plan(op, g);
   float* partial = nullptr;
   if (plan.splits > 1) partial = static_cast<float*>(ws.take(size_t(plan.splits) * size_t(g.M) * size_t(g.Ngemm) * 4));
   if (measure) return;
   plan.vector = plan.vector && aligned16(in0) && aligned16(in1);
-  plan.async_copy = async_copy;
+  plan.async_copy = cfg.async_copy;
   switch (op) {
     case ConvOperator::fprop:
       if (stem)
@@ -129,18 +163,18 @@ void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlg
         if (!measure) conv_detail::repack_channels(es, p.K * tr, sc, stem_row(p), in1, wp, stream);
         w = wp;
       }
-      run_gemm(op, t, p, stem, cfg.async_copy, in0, w, out, ws, stream, measure);
+      run_gemm(op, t, p, stem, cfg, in0, w, out, ws, stream, measure);
       return;
     }
     case ConvOperator::dgrad: {  // in0 = dy, in1 = w
       void* wt = ws.take(size_t(p.K * trs * p.C) * es);
       if (!measure) conv_detail::weights_ktrsc_to_ctrsk(es, p.K, trs, p.C, in1, wt, stream);
-      run_gemm(op, t, p, false, cfg.async_copy, in0, wt, out, ws, stream, measure);
+      run_gemm(op, t, p, false, cfg, in0, wt, out, ws, stream, measure);
       return;
     }
     case ConvOperator::wgrad: {  // in0 = x, in1 = dy
       void* dw = stem ? ws.take(size_t(p.K * tr * stem_row(p)) * es) : out;
-      run_gemm(op, t, p, stem, cfg.async_copy, in0, in1, dw, ws, stream, measure);
+      run_gemm(op, t, p, stem, cfg, in0, in1, dw, ws, stream, measure);
       if (stem && !measure) conv_detail::repack_channels(es, p.K * tr, stem_row(p), sc, dw, out, stream);
       return;
     }
@@ -171,7 +205,7 @@ void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo a
       // KCTRS is [K][C·T·R·S]; its transpose [C·T·R·S][K] is the (C,T,R,S,K) operand dgrad reads.
       void* w = to_cl(1, p.K, p.C * trs, in1);
       void* dx = ws.take(size_t(p.N * dhw * p.C) * es);
-      run_gemm(op, t, p, false, cfg.async_copy, dy, w, dx, ws, stream, measure);
+      run_gemm(op, t, p, false, cfg, dy, w, dx, ws, stream, measure);
       if (!measure) conv_detail::to_channels_first(es, p.N, p.C, dhw, p.C, dx, out, stream);
       return;
     }

@@ -9,9 +9,11 @@
 //  - implicit_gemm: tensor cores (mma.sync, sm_80+) on channels-last data, bf16 or TF32 operands
 //    and f32 accumulation; split-K with a fixed-order reduction where the output tiles are too
 //    few to fill the GPU. Channel counts that are not multiples of 8 take element-wise loads.
-//    fprop and dgrad with 16-byte operands run a 3-stage cp.async pipeline with ldmatrix fragment
-//    loads (ConvConfig::async_copy); wgrad, whose chunks run along the GEMM rows, and the
-//    element-wise cases stage their loads through registers.
+//    fprop, dgrad and wgrad with 16-byte operands run a 3-stage cp.async pipeline with ldmatrix
+//    fragment loads (ConvConfig::async_copy; wgrad's tiles are [k][row] in shared memory, read
+//    with ldmatrix.trans); the element-wise cases stage their loads through registers.
+//    Strided dgrad (dilation 1) runs as one GEMM per stride phase over only the taps that reach
+//    the phase's positions (ConvConfig::dgrad_stride_phases; conv3d_igemm.h).
 //  - stem: the kernel of the few-channel, wide-filter stem (the 3-channel 3×7×7 one): one filter
 //    row's S·C taps, contiguous in a channels-last input row, are the fastest part of the
 //    reduction, rounded up to a multiple of 8 with zero weights (441 → 504 for the r3d stem, where

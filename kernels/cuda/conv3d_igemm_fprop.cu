@@ -1,8 +1,5 @@
 // The implicit-GEMM fprop kernels: y (N,Z,P,Q,K) = x (N,D,H,W,C) ⊛ w (K,T,R,S,C).
 // One file per operator so the three compile in parallel (kernels/cuda/conv3d_igemm.cuh).
-#include <stdexcept>
-#include <string>
-
 #include "kernels/cuda/conv3d_igemm.cuh"
 #include "kernels/cuda/conv3d_internal.h"
 
@@ -11,17 +8,7 @@ namespace mtmap::cuda::conv_detail {
 void igemm_fprop(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* w, void* y,
                  float* partial, cudaStream_t stream) {
   // GEMM operand A is x, B is w (conv3d_igemm.h).
-  switch (t) {
-    case DType::bf16:
-      igemm::run<IgemmFprop, BFloat16>(plan, g, x, w, y, partial, stream);
-      return;
-    case DType::f32:
-      igemm::run<IgemmFprop, float>(plan, g, x, w, y, partial, stream);
-      return;
-    default:
-      throw std::invalid_argument(std::string("cuda launcher conv3d_fprop: implicit GEMM takes bf16 or f32, not ") +
-                                  dtype_name(t));
-  }
+  igemm::run_dtype<IgemmFprop>(t, "cuda launcher conv3d_fprop: implicit GEMM", plan, g, x, w, y, partial, stream);
 }
 
 // All tensor-core kernels are built for the same architectures: one of them answers for all.

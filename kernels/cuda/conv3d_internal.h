@@ -18,6 +18,10 @@ void igemm_dgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, 
                  void* dx, float* partial, cudaStream_t stream);
 void igemm_wgrad(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x, const void* dy, void* dw,
                  float* partial, cudaStream_t stream);
+// One stride phase of a strided dgrad (g from make_igemm_dgrad_phase_geom): writes the phase's
+// positions of dx (N,D,H,W,C), every channel.
+void igemm_dgrad_phase(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* dy,
+                       const void* w_ctrsk, void* dx, float* partial, cudaStream_t stream);
 // The stem kernels: x (N,D,H,W,C) and weights / weight gradient as (K, T, R, SC), SC = S·C rounded
 // up to 8 with zeros beyond S·C (g from make_igemm_stem_geom).
 void igemm_stem_fprop(DType t, const ::mtmap::igemm::Plan& plan, const IgemmGeom& g, const void* x,

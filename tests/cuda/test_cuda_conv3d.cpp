@@ -96,6 +96,7 @@ struct Variant {
   DType dtype;
   cuda::ConvAlgo algo;
   bool tf32;
+  bool stride_phases = true;  // strided dgrad as stride phases (false: one GEMM over all taps)
 };
 
 // The variants a build tests: exact f64 / f32 always; TF32 and bf16 on a real GPU only (the
@@ -109,6 +110,7 @@ std::vector<Variant> variants() {
 #ifndef MTMAP_TEST_GPU_IS_CPU
   for (A a : {A::automatic, A::implicit_gemm, A::stem}) v.push_back({DType::f32, a, true});
   for (A a : {A::automatic, A::analytic, A::implicit_gemm, A::stem}) v.push_back({DType::bf16, a, false});
+  v.push_back({DType::bf16, A::implicit_gemm, false, false});
 #endif
   return v;
 }
@@ -148,7 +150,9 @@ void check_all_variants(const Case& c, uint64_t seed) {
       if (v.dtype != t) continue;
       PoisonScope poison;
       Conv3dOptions o = options(c, v.algo, v.tf32);
-      std::string what = fmt::format("{} {} {}{}", c.name, dtype_name(t), algo_name(v.algo), v.tf32 ? " tf32" : "");
+      o.cuda.dgrad_stride_phases = v.stride_phases;
+      std::string what = fmt::format("{} {} {}{}{}", c.name, dtype_name(t), algo_name(v.algo), v.tf32 ? " tf32" : "",
+                                     v.stride_phases ? "" : " dgrad over all taps");
       Tol tf = conv_tol(t, v.tf32, red_f, rms(xr) * rms(wr));
       Tol td = conv_tol(t, v.tf32, red_d, rms(dyr) * rms(wr));
       Tol tw = conv_tol(t, v.tf32, red_w, rms(xr) * rms(dyr));

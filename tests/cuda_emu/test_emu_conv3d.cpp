@@ -7,9 +7,11 @@
 // fragment layout, tile edge, split or loader branch cannot hide inside a tolerance.
 // Every case runs each tile shape, with one split and with three, on every loader branch (element
 // loads always; where the channel counts allow, 16-byte loads through registers and the cp.async
-// multi-stage kernel, which fprop and dgrad take), the output poisoned with NaN.
+// multi-stage kernel, which all three operators take, wgrad with [k][row] shared tiles read by
+// ldmatrix.trans), the output poisoned with NaN. Strided dgrad also runs as its stride phases.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -144,33 +146,58 @@ const char* op_name(ConvOperator op) {
   return op == ConvOperator::fprop ? "fprop" : op == ConvOperator::dgrad ? "dgrad" : "wgrad";
 }
 
+// The GEMMs of operator Op on problem p: one, or one per stride phase (IgemmDgradPhase).
+template <class Op, bool kStem>
+std::vector<IgemmGeom> geometries(const Conv3dProblem& p) {
+  if constexpr (std::is_same_v<Op, IgemmDgradPhase>) {
+    std::vector<IgemmGeom> phases;
+    for (int od = 0; od < p.stride_d; ++od)
+      for (int oh = 0; oh < p.stride_h; ++oh)
+        for (int ow = 0; ow < p.stride_w; ++ow) {
+          IgemmGeom g = make_igemm_dgrad_phase_geom(p, od, oh, ow);
+          if (g.M > 0) phases.push_back(g);
+        }
+    return phases;
+  } else {
+    return {kStem ? make_igemm_stem_geom(p, Op::op) : make_igemm_geom(p, Op::op)};
+  }
+}
+
 template <class Op, class T, bool kStem = false>
 void check_operator(const Case& c, uint32_t seed) {
   const Conv3dProblem p = problem_of(c);
-  const IgemmGeom g = kStem ? make_igemm_stem_geom(p, Op::op) : make_igemm_geom(p, Op::op);
+  const std::vector<IgemmGeom> geoms = geometries<Op, kStem>(p);
+  const IgemmGeom& g0 = geoms.front();
   const Operands o = kStem ? stem_operands(p, Op::op, seed) : operands(p, Op::op, seed);
   std::vector<T> a = to_storage<T>(o.a), b = to_storage<T>(o.b);
   emu::DeviceBuffer da(a.data(), a.size() * sizeof(T)), db(b.data(), b.size() * sizeof(T));
-  const int k_tiles = (g.Kred + igemm::kBK - 1) / igemm::kBK;
-  const bool vector_ok = kStem ? igemm::make_stem_plan(Op::op, g).vector : conv3d_igemm_vector(Op::op, g.C, g.K);
+  const bool vector_ok = kStem ? igemm::make_stem_plan(Op::op, g0).vector : conv3d_igemm_vector(Op::op, g0.C, g0.K);
 
   for (igemm::Tile tile : {igemm::Tile::t128x128, igemm::Tile::t128x64, igemm::Tile::t64x128}) {
     for (int want_splits : {1, 3}) {
       for (int loader : {0, 1, 2}) {  // element loads; 16-byte loads via registers; via cp.async
         const bool vector = loader > 0;
         if (vector && !vector_ok) continue;
-        igemm::Plan plan{tile, 1, k_tiles, vector, loader == 2};
-        if (want_splits > 1 && k_tiles >= want_splits) {
-          plan.k_tiles_per_split = (k_tiles + want_splits - 1) / want_splits;
-          plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+        std::vector<T> out(o.expected.size(), poison<T>());  // every element must be written
+        int most_splits = 1;
+        for (const IgemmGeom& g : geoms) {
+          const int k_tiles = (g.Kred + igemm::kBK - 1) / igemm::kBK;
+          igemm::Plan plan{tile, 1, std::max(1, k_tiles), vector, loader == 2};
+          if (want_splits > 1 && k_tiles >= want_splits) {
+            plan.k_tiles_per_split = (k_tiles + want_splits - 1) / want_splits;
+            plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+          }
+          most_splits = std::max(most_splits, plan.splits);
+          std::vector<float> partial(size_t(plan.splits) * g.M * g.Ngemm, std::nanf(""));
+          emu::DeviceBuffer dp(partial.data(), partial.size() * sizeof(float));
+          // The cp.async loader must really take the problem (the stem's gather maps never do).
+          REQUIRE(cuda::igemm::takes_async<Op>(plan) == (loader == 2 && !kStem));
+          cuda::igemm::run<Op, T>(plan, g, a.data(), b.data(), out.data(), partial.data(), nullptr);
         }
-        std::vector<T> out(o.expected.size(), poison<T>());
-        std::vector<float> partial(size_t(plan.splits) * g.M * g.Ngemm, std::nanf(""));
-        emu::DeviceBuffer dp(partial.data(), partial.size() * sizeof(float));
-        INFO(c.name << (kStem ? " stem " : " ") << op_name(Op::op) << (std::is_same_v<T, BFloat16> ? " bf16" : " tf32") << " tile "
-                    << igemm::tile_m(tile) << "x" << igemm::tile_n(tile) << " splits " << plan.splits
+        INFO(c.name << (kStem ? " stem " : " ") << op_name(Op::op) << (geoms.size() > 1 ? " phases" : "")
+                    << (std::is_same_v<T, BFloat16> ? " bf16" : " tf32") << " tile " << igemm::tile_m(tile) << "x"
+                    << igemm::tile_n(tile) << " splits " << most_splits
                     << (loader == 2 ? " cp.async" : vector ? " vector" : " element"));
-        cuda::igemm::run<Op, T>(plan, g, a.data(), b.data(), out.data(), partial.data(), nullptr);
         size_t bad = 0, first = 0;
         for (size_t i = 0; i < out.size(); ++i) {
           T want = to_storage<T>({o.expected[i]})[0];
@@ -197,6 +224,23 @@ EMU_CONV_TEST(IgemmWgrad, BFloat16, "bf16 wgrad", 300)
 EMU_CONV_TEST(IgemmFprop, float, "tf32 fprop", 400)
 EMU_CONV_TEST(IgemmDgrad, float, "tf32 dgrad", 500)
 EMU_CONV_TEST(IgemmWgrad, float, "tf32 wgrad", 600)
+
+// Strided dgrad as one GEMM per stride phase: the strided cases, and one whose width stride (3)
+// gives phases of 1 and 2 taps and whose depth (1) leaves a phase without positions.
+TEST_CASE("emulated igemm conv3d: stride-phase dgrad equals the float64 loops bit for bit", "[emu][conv3d]") {
+  const Case stride3 = {"stride3_depth1_c8_k16", 2, 8, 1, 6, 10, 16, 1, 3, 5, 2, 2, 3, 0, 1, 2, 1, 1, 1};
+  uint32_t seed = 800;
+  int strided = 0;
+  for (const Case& c : kCases) {
+    if (!igemm_dgrad_uses_phases(problem_of(c))) continue;
+    ++strided;
+    check_operator<IgemmDgradPhase, BFloat16>(c, seed += 10);
+    check_operator<IgemmDgradPhase, float>(c, seed += 10);
+  }
+  check_operator<IgemmDgradPhase, BFloat16>(stride3, seed += 10);
+  check_operator<IgemmDgradPhase, float>(stride3, seed += 10);
+  CHECK(strided == 3);
+}
 
 // The stem kernel (fprop, wgrad) on every case, also the many-channel ones it is never chosen for:
 // its gather maps must be right for any C, S and dilation.

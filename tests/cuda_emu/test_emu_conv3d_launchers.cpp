@@ -29,6 +29,8 @@ const Case kCases[] = {
     {"3x3x3_c16_k16", 2, 16, 4, 5, 6, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1},
     {"stem_c3_k8", 1, 3, 3, 9, 8, 8, 3, 7, 7, 1, 2, 2, 1, 3, 3},
     {"downsample_c8_k24", 2, 8, 5, 6, 4, 24, 1, 1, 1, 2, 2, 2, 0, 0, 0},
+    {"3x3x3_stride2_c8_k16", 1, 8, 5, 6, 7, 16, 3, 3, 3, 2, 2, 2, 1, 1, 1},
+    {"depth1_stride2_c8_k8", 1, 8, 1, 5, 4, 8, 1, 3, 3, 2, 2, 2, 0, 1, 1},  // a stride phase with no positions
     {"odd_c5_k3", 1, 5, 4, 5, 3, 3, 2, 3, 2, 1, 1, 1, 1, 0, 1},
 };
 
@@ -81,6 +83,7 @@ void check_case(const Case& c, cuda::ConvConfig cfg, bool channels_last, uint32_
   const std::string what = std::string(c.name) + " " + dtype_name(t) + " algo " +
                            cuda::conv_algo_name(cuda::conv3d_resolve(ConvOperator::fprop, t, p, cfg)) +
                            (cfg.async_copy ? "" : " register-staged") +
+                           (cfg.dgrad_stride_phases ? "" : " dgrad over all taps") +
                            (channels_last ? " channels-last" : " NCDHW");
   auto run = [&](ConvOperator op, auto launcher, const void* a, const void* b, size_t out_n) {
     size_t bytes = channels_last ? cuda::conv3d_cl_workspace_bytes(op, t, p, cfg)
@@ -111,6 +114,7 @@ TEST_CASE("emulated cuda conv3d launchers: every algorithm and dtype, both layou
         check_case<float>(c, {algo, true}, channels_last, seed += 3);
       }
       check_case<BFloat16>(c, {ConvAlgo::implicit_gemm, false, false}, channels_last, seed += 3);  // no cp.async
+      check_case<float>(c, {ConvAlgo::implicit_gemm, true, true, false}, channels_last, seed += 3);  // no phases
       if (!channels_last) {  // the analytic kernels: engine layout only
         check_case<double>(c, {ConvAlgo::analytic, false}, false, seed += 3);
         check_case<float>(c, {ConvAlgo::analytic, false}, false, seed += 3);
