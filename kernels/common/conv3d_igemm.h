@@ -332,6 +332,29 @@ inline IgemmGeom make_igemm_dgrad_phase_geom(const Conv3dProblem& p, int od, int
   return g;
 }
 
+// A phase GEMM row m as (n, d', h', w') and a reduction index kr as the phase's tap (i, j, l) and
+// output channel k.
+struct IgemmPhaseRow {
+  int n, d, h, w;
+};
+MTMAP_HD inline IgemmPhaseRow igemm_phase_row(const IgemmGeom& g, int m) {
+  const IgemmPhase& f = g.phase;
+  int w = m % f.Wp, rest = m / f.Wp;  // once per row: plain division
+  int h = rest % f.Hp;
+  rest /= f.Hp;
+  return {rest / f.Dp, rest % f.Dp, h, w};
+}
+struct IgemmPhaseTap {
+  int i, j, l, k;
+};
+MTMAP_HD inline IgemmPhaseTap igemm_phase_tap(const IgemmGeom& g, int kr) {
+  int k, tap, l, ij, j, i;
+  g.div.K.divmod(kr, tap, k);
+  g.div.Sp.divmod(tap, ij, l);
+  g.div.Rp.divmod(ij, i, j);
+  return {i, j, l, k};
+}
+
 // Phase dgrad. A = dy (N,Z,P,Q,K): row m = (n, d', h', w'), kr = (i, j, l, k).
 struct IgemmDgradPhaseA {
   struct Prep {
@@ -341,21 +364,15 @@ struct IgemmDgradPhaseA {
   MTMAP_HD static Prep prep(const IgemmGeom& g, int m) {
     if (m >= g.M) return {0, 0, 0, 0, false};
     const IgemmPhase& f = g.phase;
-    int w = m % f.Wp, rest = m / f.Wp;
-    int h = rest % f.Hp;
-    rest /= f.Hp;
-    int d = rest % f.Dp, n = rest / f.Dp;
-    return {n * g.Z * g.P * g.Q * g.K, d + f.ed, h + f.eh, w + f.ew, true};
+    const IgemmPhaseRow r = igemm_phase_row(g, m);
+    return {r.n * g.Z * g.P * g.Q * g.K, r.d + f.ed, r.h + f.eh, r.w + f.ew, true};
   }
   MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
     if (!pr.valid || kr >= g.Kred) return -1;
-    int k, tap, l, ij, j, i;
-    g.div.K.divmod(kr, tap, k);
-    g.div.Sp.divmod(tap, ij, l);
-    g.div.Rp.divmod(ij, i, j);
-    int z = pr.z0 - i, p = pr.p0 - j, q = pr.q0 - l;
+    const IgemmPhaseTap tp = igemm_phase_tap(g, kr);
+    int z = pr.z0 - tp.i, p = pr.p0 - tp.j, q = pr.q0 - tp.l;
     if (z < 0 || z >= g.Z || p < 0 || p >= g.P || q < 0 || q >= g.Q) return -1;
-    return pr.base + ((z * g.P + p) * g.Q + q) * g.K + k;
+    return pr.base + ((z * g.P + p) * g.Q + q) * g.K + tp.k;
   }
 };
 
@@ -369,12 +386,9 @@ struct IgemmDgradPhaseB {
   MTMAP_HD static int offset(const IgemmGeom& g, const Prep& pr, int kr) {
     if (!pr.valid || kr >= g.Kred) return -1;
     const IgemmPhase& f = g.phase;
-    int k, tap, l, ij, j, i;
-    g.div.K.divmod(kr, tap, k);
-    g.div.Sp.divmod(tap, ij, l);
-    g.div.Rp.divmod(ij, i, j);
-    int t = f.td + i * g.sd, r = f.th + j * g.sh, s = f.tw + l * g.sw;
-    return pr.base + ((t * g.R + r) * g.S + s) * g.K + k;
+    const IgemmPhaseTap tp = igemm_phase_tap(g, kr);
+    int t = f.td + tp.i * g.sd, r = f.th + tp.j * g.sh, s = f.tw + tp.l * g.sw;
+    return pr.base + ((t * g.R + r) * g.S + s) * g.K + tp.k;
   }
 };
 
@@ -406,11 +420,8 @@ struct IgemmDgradPhase {
   static constexpr bool a_along_k = true, b_along_k = true;
   MTMAP_HD static int out_row(const IgemmGeom& g, int m) {
     const IgemmPhase& f = g.phase;
-    int w = m % f.Wp, rest = m / f.Wp;
-    int h = rest % f.Hp;
-    rest /= f.Hp;
-    int d = rest % f.Dp, n = rest / f.Dp;
-    return ((n * g.D + f.od + d * g.sd) * g.H + f.oh + h * g.sh) * g.W + f.ow + w * g.sw;
+    const IgemmPhaseRow r = igemm_phase_row(g, m);
+    return ((r.n * g.D + f.od + r.d * g.sd) * g.H + f.oh + r.h * g.sh) * g.W + f.ow + r.w * g.sw;
   }
 };
 // The stem pairs: the weights (fprop B) and dy (wgrad A) read as in the general kernels; those
