@@ -56,7 +56,8 @@ if ! pkg-config --exists libavformat fftw3 2>/dev/null || ! [ -f /usr/include/CL
     export LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:$deps/usr/lib/x86_64-linux-gnu/openblas-openmp${LIBRARY_PATH:+:$LIBRARY_PATH}"
   fi
   extra_cmake+=(-DMTMAP_MINIMAL=ON)
-  targets=(--target test_cuda --target test_io_cuda --target bench_losses --target bench_norm_pool_cuda --target bench_conv3d_cuda)
+  targets=(--target test_cuda --target test_io_cuda --target bench_losses --target bench_norm_pool_cuda --target bench_conv3d_cuda
+           --target bench_train_step_cuda)
 fi
 
 step "configure"

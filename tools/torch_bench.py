@@ -3,6 +3,11 @@
 count, printed as JSON lines for the C++ side to read and put next to its own numbers.
 
   torch_bench.py --threads N --reps R [--width 16 --frames 8 --size 64 --batch 16]
+                [--device cuda --step-only]
+
+With --device cuda (bench_train_step_cuda's peer) the training step runs on the GPU in float32 with
+TF32 convolutions and exact float32 matmuls (as mtmap's), synchronised before each time is taken,
+and reports the peak of torch.cuda.max_memory_allocated.
 
 Exit status 77 when PyTorch is not installed.
 """
@@ -62,10 +67,20 @@ def main():
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--step-only", action="store_true")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    info = {"peer": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads()}
+    dev = torch.device(a.device)
+    info = {"peer": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(), "device": a.device}
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            print("torch_bench.py: --device cuda but PyTorch sees no GPU", file=sys.stderr)
+            sys.exit(77)
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cuda.matmul.allow_tf32 = False  # mtmap's matmul is exact f32
+        torch.backends.cudnn.benchmark = True  # cuDNN picks its fastest algorithms, as a user would let it
+        info.update({"gpu": torch.cuda.get_device_name(0), "cudnn": torch.backends.cudnn.version()})
     print(json.dumps({"kind": "info", **info}), flush=True)
 
     if not a.step_only:
@@ -85,22 +100,27 @@ def main():
                   flush=True)
 
     ref.WIDTH, ref.PROJ = a.width, 128
-    model = ref.ResNet3d("r3d")
+    model = ref.ResNet3d("r3d").to(dev)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=0.01,
                           momentum=0.9)
-    x = torch.randn(a.batch, 3, a.frames, a.size, a.size)
-    proj = torch.randn(a.batch, 128)
+    x = torch.randn(a.batch, 3, a.frames, a.size, a.size, device=dev)
+    proj = torch.randn(a.batch, 128, device=dev)
 
     def step():
         opt.zero_grad()
         _, embedding, _ = model(x)
         (embedding * proj).sum().backward()
         opt.step()
+        if a.device == "cuda":
+            torch.cuda.synchronize()
 
     t = median_time(step, 1, a.reps)
-    print(json.dumps({"kind": "train_step", "seconds": t, "clips_per_s": a.batch / t}), flush=True)
+    result = {"kind": "train_step", "seconds": t, "clips_per_s": a.batch / t}
+    if a.device == "cuda":
+        result["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

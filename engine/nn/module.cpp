@@ -58,6 +58,11 @@ void Module::train(bool on) {
   for (auto& [name, child] : children_) child->train(on);
 }
 
+void Module::apply(const std::function<void(Module&)>& f) {
+  f(*this);
+  for (auto& [name, child] : children_) child->apply(f);
+}
+
 Module& Module::child(const std::string& name) const {
   for (const auto& [n, c] : children_)
     if (n == name) return *c;

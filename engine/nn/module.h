@@ -2,6 +2,7 @@
 // Modules: named parameters, buffers and child modules, train/eval mode. Names join with '.',
 // as PyTorch's state dicts do ("layer1.0.conv1.0.weight"), so weights can move both ways.
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -39,6 +40,10 @@ class Module {
 
   // The child registered under `name` (a direct child).
   Module& child(const std::string& name) const;
+
+  // Calls f on this module and then on every descendant, depth first in registration order (as
+  // PyTorch's Module.apply): e.g. to set every Conv3d's options.
+  void apply(const std::function<void(Module&)>& f);
 
  protected:
   Tensor register_parameter(std::string name, Tensor value, bool decay = true);

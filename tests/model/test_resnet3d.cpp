@@ -1,4 +1,6 @@
 // The 3D ResNet: shapes at the spec's scales, names, a block's float64 gradient check, determinism.
+#include <algorithm>
+
 #include "engine/nn/flat_parameters.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -105,4 +107,31 @@ TEST_CASE("same seed, same training losses, bit for bit", "[resnet3d]") {
   std::vector<double> a = run(), b = run();
   CHECK(a == b);
   CHECK(a[0] != a[2]);  // it did train
+}
+
+// Module::apply reaches every module once, parents before children: here, setting every
+// convolution's CUDA options (what bench_train_step_cuda does to allow TF32).
+TEST_CASE("apply visits every module of the r3d once, so every Conv3d can be configured", "[resnet3d]") {
+  Generator g(12);
+  ResNet3dConfig c;
+  c.width = 4;
+  ResNet3d net(c, g);
+  int modules = 0, convs = 0;
+  std::vector<const nn::Module*> seen;
+  net.apply([&](nn::Module& m) {
+    ++modules;
+    seen.push_back(&m);
+    if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) {
+      ++convs;
+      conv->options.cuda.allow_tf32 = true;
+    }
+  });
+  CHECK(seen.front() == &net);
+  CHECK(convs == 20);  // stem, 8 blocks × 2, 3 downsamples
+  std::sort(seen.begin(), seen.end());
+  CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+  // Every ConvBn unit's convolution now carries the option.
+  CHECK(dynamic_cast<nn::Conv3d&>(net.child("stem").child("0")).options.cuda.allow_tf32);
+  CHECK(dynamic_cast<nn::Conv3d&>(net.child("layer4").child("0").child("downsample").child("0")).options.cuda.allow_tf32);
+  CHECK(modules > convs);
 }
