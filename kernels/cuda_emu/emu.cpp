@@ -426,6 +426,13 @@ void check_global_read(const void* p, size_t bytes, const char* what) {
                " is outside every device buffer");
 }
 
+void check_alignment(const void* p, size_t alignment, const char* what) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (alignment > 1 && a % alignment != 0)
+    kernel_error(std::string(what) + " at " + std::to_string(a) + ": misaligned address (needs " +
+                 std::to_string(alignment) + "-byte alignment)");
+}
+
 // ---- tensor-core instructions ---------------------------------------------------------------------
 namespace {
 float bf16_lo(uint32_t r) { return __uint_as_float(r << 16); }
@@ -484,6 +491,8 @@ void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)
 template <int NUM>
 void ldmatrix(uint32_t (&r)[NUM], const void* row_address, bool trans) {
   static_assert(NUM == 1 || NUM == 2 || NUM == 4);
+  // The row addresses the instruction reads (lanes below 8·NUM) are 16-byte rows.
+  if (int(lane_id()) < 8 * NUM) check_alignment(row_address, 16, "ldmatrix");
   const unsigned char* all = warp_exchange(&row_address, sizeof row_address);
   const int lane = int(lane_id());
   auto element = [&](int m, int row, int col) {
@@ -512,6 +521,8 @@ void cp_async_16(void* smem, const void* gmem, int src_bytes) {
   Fiber& f = *launch_state().current;
   Copy c{smem, {}};
   if (src_bytes < 0 || src_bytes > 16) kernel_error("cp.async with a source size outside 0..16");
+  check_alignment(smem, 16, "cp.async (shared destination)");
+  check_alignment(gmem, 16, "cp.async (global source)");
   if (src_bytes > 0) {
     check_global_read(gmem, size_t(src_bytes), "cp.async");
     std::memcpy(c.bytes, gmem, size_t(src_bytes));

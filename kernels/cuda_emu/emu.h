@@ -9,7 +9,9 @@
 //  - cp.async copies are deferred until the thread's cp.async.wait_group lets them land, so a
 //    kernel that reads a stage before waiting for it reads stale data and fails its test;
 //  - __ldg and cp.async check that every global read lies inside a buffer registered with
-//    DeviceBuffer (what the tests allocate), and a barrier that not every live thread reaches,
+//    DeviceBuffer (what the tests allocate); __ldg, cp.async and ldmatrix check their addresses'
+//    alignment as the hardware requires (a misaligned address faults on a GPU); a barrier that
+//    not every live thread reaches,
 //    a thread exiting while others wait, or a deadlock, is an error naming the block and thread.
 // What it cannot show: timing, the memory model between CTAs, bank conflicts, register spills, or
 // whether ptxas accepts the inline assembly (nvcc compiles the same source for that). A kernel that
@@ -89,6 +91,8 @@ class DeviceBuffer {
   const void* p_;
 };
 void check_global_read(const void* p, size_t bytes, const char* what);
+// A kernel error unless p is a multiple of `alignment` bytes (global or shared memory).
+void check_alignment(const void* p, size_t alignment, const char* what);
 
 // ---- warp-level matrix instructions (PTX fragment layouts, computed per lane) -------------------
 // mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32: d += A·B.
@@ -155,6 +159,7 @@ inline void __threadfence() {}
 
 template <class T>
 inline T __ldg(const T* p) {
+  ::mtmap::emu::check_alignment(p, alignof(T), "__ldg");
   ::mtmap::emu::check_global_read(p, sizeof(T), "__ldg");
   return *p;
 }

@@ -40,6 +40,14 @@ T from_double(double v) {
     return T(v);
 }
 
+// Doubles into the storage type T (rounded once).
+template <class T>
+std::vector<T> to_storage(const std::vector<double>& v) {
+  std::vector<T> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) out[i] = from_double<T>(v[i]);
+  return out;
+}
+
 template <class T>
 std::vector<T> random_values(size_t n, uint32_t seed, double lo = -2.0, double hi = 2.0) {
   std::mt19937 rng(seed);

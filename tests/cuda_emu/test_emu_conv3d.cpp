@@ -25,6 +25,10 @@
 
 using namespace mtmap;
 using mtmap::emu_test::channels_last;
+using mtmap::emu_test::from_double;
+using mtmap::emu_test::poisoned;
+using mtmap::emu_test::to_double;
+using mtmap::emu_test::to_storage;
 using mtmap::emu_test::random_eighths;
 
 namespace {
@@ -55,34 +59,6 @@ Conv3dProblem problem_of(const Case& c) {
   p.dil_d = c.dd, p.dil_h = c.dh, p.dil_w = c.dw;
   p.compute_output();
   return p;
-}
-
-template <class T>
-std::vector<T> to_storage(const std::vector<double>& v) {
-  std::vector<T> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    if constexpr (std::is_same_v<T, BFloat16>)
-      out[i] = float_to_bf16(float(v[i]));
-    else
-      out[i] = float(v[i]);
-  }
-  return out;
-}
-
-template <class T>
-float as_float(T v) {
-  if constexpr (std::is_same_v<T, BFloat16>)
-    return bf16_to_float(v);
-  else
-    return v;
-}
-
-template <class T>
-T poison() {
-  if constexpr (std::is_same_v<T, BFloat16>)
-    return BFloat16{0x7fc1};
-  else
-    return std::nanf("");
 }
 
 struct Operands {
@@ -178,7 +154,7 @@ void check_operator(const Case& c, uint32_t seed) {
       for (int loader : {0, 1, 2}) {  // element loads; 16-byte loads via registers; via cp.async
         const bool vector = loader > 0;
         if (vector && !vector_ok) continue;
-        std::vector<T> out(o.expected.size(), poison<T>());  // every element must be written
+        std::vector<T> out = poisoned<T>(o.expected.size());  // every element must be written
         int most_splits = 1;
         for (const IgemmGeom& g : geoms) {
           const int k_tiles = (g.Kred + igemm::kBK - 1) / igemm::kBK;
@@ -200,10 +176,10 @@ void check_operator(const Case& c, uint32_t seed) {
                     << (loader == 2 ? " cp.async" : vector ? " vector" : " element"));
         size_t bad = 0, first = 0;
         for (size_t i = 0; i < out.size(); ++i) {
-          T want = to_storage<T>({o.expected[i]})[0];
+          T want = from_double<T>(o.expected[i]);
           if (std::memcmp(&out[i], &want, sizeof(T)) != 0 && bad++ == 0) first = i;
         }
-        INFO("first mismatch at " << first << ": " << as_float(out[first]) << " vs " << o.expected[first]);
+        INFO("first mismatch at " << first << ": " << to_double(out[first]) << " vs " << o.expected[first]);
         CHECK(bad == 0);
       }
     }

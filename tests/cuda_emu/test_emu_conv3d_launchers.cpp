@@ -43,13 +43,6 @@ Conv3dProblem problem_of(const Case& c) {
 }
 
 template <class T>
-std::vector<T> store(const std::vector<double>& v) {
-  std::vector<T> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = from_double<T>(v[i]);
-  return out;
-}
-
-template <class T>
 void expect_exact(const std::vector<T>& got, const std::vector<double>& want, const std::string& what) {
   size_t bad = 0, first = 0;
   for (size_t i = 0; i < got.size(); ++i) {
@@ -77,7 +70,7 @@ void check_case(const Case& c, cuda::ConvConfig cfg, bool channels_last, uint32_
     x = channels_last(x, p.N, p.C, dhw), w = channels_last(w, p.K, p.C, trs), dy = channels_last(dy, p.N, p.K, zpq);
     y = channels_last(y, p.N, p.K, zpq), dx = channels_last(dx, p.N, p.C, dhw), dw = channels_last(dw, p.K, p.C, trs);
   }
-  std::vector<T> xs = store<T>(x), ws_ = store<T>(w), dys = store<T>(dy);
+  std::vector<T> xs = to_storage<T>(x), ws_ = to_storage<T>(w), dys = to_storage<T>(dy);
   emu::DeviceBuffer bx(xs.data(), xs.size() * sizeof(T)), bw(ws_.data(), ws_.size() * sizeof(T)),
       bdy(dys.data(), dys.size() * sizeof(T));
   const std::string what = std::string(c.name) + " " + dtype_name(t) + " algo " +

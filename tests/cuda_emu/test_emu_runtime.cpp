@@ -133,6 +133,26 @@ __global__ void cp_async_stages(const float* x, float* seen) {
   seen[4] = s[1][2];
 }
 
+// Addresses a GPU faults on (misaligned), one kind per `which`; which = 0 is the aligned control.
+__global__ void alignment_probe(const float* x, int which, float* out) {
+  __shared__ __align__(16) uint16_t s[32 * 8 + 8];
+  const int lane = int(threadIdx.x);
+  for (int i = lane; i < 32 * 8 + 8; i += 32) s[i] = uint16_t(i);
+  __syncwarp();
+  const int skew_ldg = which == 1 ? 1 : 0, skew_dst = which == 2 ? 1 : 0, skew_src = which == 3 ? 2 : 0,
+            skew_ldm = which == 4 ? 1 : 0;
+  const float4 v = __ldg(reinterpret_cast<const float4*>(x + 4 + skew_ldg));  // 4 floats past a 16-byte boundary
+  uint32_t r[4];
+  emu::ldmatrix<4>(r, s + skew_ldm + lane * 8, false);
+  __syncwarp();
+  if (lane == 0) {
+    emu::cp_async_16(s + skew_dst, x + skew_src, 16);
+    emu::cp_async_commit();
+    emu::cp_async_wait(0);
+  }
+  out[lane] = v.x + float(r[0] & 0xffff);
+}
+
 // Each block publishes a value, waits at the grid barrier, then reads every block's value.
 __global__ void grid_exchange(int* slots, int* sums) {
   MTMAP_DYNAMIC_SMEM(int, mine);
@@ -236,6 +256,21 @@ TEST_CASE("emulator: a global read outside every device buffer is an error", "[e
   CHECK_NOTHROW(cuda::launch_kernel(read_past_end, dim3(1), dim3(16), 0, nullptr, x.data(), 16, out.data()));
   CHECK_THROWS_WITH(cuda::launch_kernel(read_past_end, dim3(1), dim3(32), 0, nullptr, x.data(), 16, out.data()),
                     Catch::Contains("outside every device buffer") && Catch::Contains("thread (16,0,0)"));
+}
+
+TEST_CASE("emulator: misaligned __ldg, cp.async and ldmatrix addresses are errors, as they fault on a GPU", "[emu]") {
+  std::vector<float> x(16, 1.0f), out(32);
+  emu::DeviceBuffer dx(x.data(), x.size() * sizeof(float));
+  CHECK_NOTHROW(cuda::launch_kernel(alignment_probe, dim3(1), dim3(32), 0, nullptr, x.data(), 0, out.data()));
+  CHECK(out[0] == 1.0f);  // x[4] + the low half of s[0]
+  CHECK_THROWS_WITH(cuda::launch_kernel(alignment_probe, dim3(1), dim3(32), 0, nullptr, x.data(), 1, out.data()),
+                    Catch::Contains("__ldg") && Catch::Contains("misaligned") && Catch::Contains("16-byte"));
+  CHECK_THROWS_WITH(cuda::launch_kernel(alignment_probe, dim3(1), dim3(32), 0, nullptr, x.data(), 2, out.data()),
+                    Catch::Contains("cp.async (shared destination)") && Catch::Contains("misaligned"));
+  CHECK_THROWS_WITH(cuda::launch_kernel(alignment_probe, dim3(1), dim3(32), 0, nullptr, x.data(), 3, out.data()),
+                    Catch::Contains("cp.async (global source)") && Catch::Contains("misaligned"));
+  CHECK_THROWS_WITH(cuda::launch_kernel(alignment_probe, dim3(1), dim3(32), 0, nullptr, x.data(), 4, out.data()),
+                    Catch::Contains("ldmatrix") && Catch::Contains("misaligned"));
 }
 
 TEST_CASE("emulator: mma.sync fragments built from the PTX tables multiply as matrices", "[emu]") {
