@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/json_lines.h"
 #include "bench/timing.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/backend.h"
@@ -107,18 +108,7 @@ std::vector<json> run_peer(const Config& c) {
                     std::to_string(c.reps) + " --width " + std::to_string(c.width) + " --frames " +
                     std::to_string(c.frames) + " --size " + std::to_string(c.size) + " --batch " +
                     std::to_string(c.batch) + " 2>&1";
-  std::vector<json> lines;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  if (!pipe) return lines;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, pipe.get())) {
-    try {
-      lines.push_back(json::parse(buf));
-    } catch (const json::exception&) {
-      std::fprintf(stderr, "peer: %s", buf);  // not JSON: a warning or the reason it failed
-    }
-  }
-  return lines;
+  return bench::run_json_lines(cmd, stderr);  // not JSON: a warning or the reason it failed
 }
 
 }  // namespace

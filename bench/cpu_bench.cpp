@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bench/fma_peak.h"
+#include "bench/json_lines.h"
 #include "bench/timing.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/threads.h"
@@ -62,16 +63,7 @@ bool run_peer(const CpuBenchConfig& c, int threads, bool layers, std::vector<jso
   std::string cmd = fmt::format("{} {}/torch_bench.py --threads {} --reps {} --width {} --frames {} --size {} --batch {}{}",
                                 c.python, c.tools_dir, threads, c.reps, c.width, c.frames, c.size, c.batch,
                                 layers ? "" : " --step-only");
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  if (!pipe) return false;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, pipe.get())) {
-    try {
-      lines.push_back(json::parse(buf));
-    } catch (const json::exception&) {
-      // not one of ours (a warning from Python): ignore
-    }
-  }
+  for (json& j : run_json_lines(cmd)) lines.push_back(std::move(j));  // other lines: Python's warnings
   return !lines.empty();
 }
 
