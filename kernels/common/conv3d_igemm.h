@@ -37,10 +37,11 @@ struct IgemmPhase {
   int ed = 0, eh = 0, ew = 0;
 };
 
-// The divisors of the maps' per-chunk index arithmetic, as multiply-and-shift (fast_divmod.h):
-// the reduction index's channel, tap and phase-tap extents, wgrad's (n, z, p, q), the strides.
+// The divisors of the maps' index arithmetic, as multiply-and-shift (fast_divmod.h): the
+// reduction index's channel, tap and phase-tap extents, wgrad's (n, z, p, q), the strides, and
+// a stride phase's row extents and the GEMM's width (for the phase rows' output positions).
 struct IgemmDivisors {
-  FastDivmod C, K, S, R, Q, P, Z, sd, sh, sw, SC, Sp, Rp;
+  FastDivmod C, K, S, R, Q, P, Z, sd, sh, sw, SC, Sp, Rp, Dp, Hp, Wp, Ngemm;
 };
 
 // The problem in 32-bit integers (the GPU's integer division is much cheaper at 32 bits).
@@ -59,8 +60,10 @@ inline void igemm_set_divisors(IgemmGeom& g) {
   v.C = FastDivmod(g.C), v.K = FastDivmod(g.K), v.S = FastDivmod(g.S), v.R = FastDivmod(g.R);
   v.Q = FastDivmod(g.Q), v.P = FastDivmod(g.P), v.Z = FastDivmod(g.Z);
   v.sd = FastDivmod(g.sd), v.sh = FastDivmod(g.sh), v.sw = FastDivmod(g.sw);
-  v.SC = FastDivmod(g.SC > 0 ? g.SC : 1), v.Sp = FastDivmod(g.phase.Sp > 0 ? g.phase.Sp : 1);
-  v.Rp = FastDivmod(g.phase.Rp > 0 ? g.phase.Rp : 1);
+  // Extents that are 0 where they do not apply (SC, a phase's) become divisors of 1 (FastDivmod).
+  v.SC = FastDivmod(g.SC), v.Sp = FastDivmod(g.phase.Sp), v.Rp = FastDivmod(g.phase.Rp);
+  v.Dp = FastDivmod(g.phase.Dp), v.Hp = FastDivmod(g.phase.Hp), v.Wp = FastDivmod(g.phase.Wp);
+  v.Ngemm = FastDivmod(g.Ngemm);
 }
 
 // Largest element count any operand or output may have (offsets are int).
@@ -152,12 +155,6 @@ struct IgemmDgradA {
     return {n * g.Z * g.P * g.Q * g.K, d + g.pd, h + g.ph, w + g.pw, true};
   }
   // One axis: the output index tap `tap` reaches from padded input position `i1`, or -1.
-  MTMAP_HD static int source(int i1, int tap, int dil, int stride, int extent) {
-    int num = i1 - tap * dil;
-    if (num < 0 || num % stride != 0) return -1;
-    int o = num / stride;
-    return o < extent ? o : -1;
-  }
   MTMAP_HD static int source(int i1, int tap, int dil, const FastDivmod& stride, int extent) {
     int num = i1 - tap * dil;
     if (num < 0) return -1;
@@ -338,11 +335,12 @@ struct IgemmPhaseRow {
   int n, d, h, w;
 };
 MTMAP_HD inline IgemmPhaseRow igemm_phase_row(const IgemmGeom& g, int m) {
-  const IgemmPhase& f = g.phase;
-  int w = m % f.Wp, rest = m / f.Wp;  // once per row: plain division
-  int h = rest % f.Hp;
-  rest /= f.Hp;
-  return {rest / f.Dp, rest % f.Dp, h, w};
+  IgemmPhaseRow r;
+  int rest;
+  g.div.Wp.divmod(m, rest, r.w);
+  g.div.Hp.divmod(rest, rest, r.h);
+  g.div.Dp.divmod(rest, r.n, r.d);
+  return r;
 }
 struct IgemmPhaseTap {
   int i, j, l, k;

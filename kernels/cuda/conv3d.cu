@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/common/conv3d_igemm.h"
@@ -84,7 +85,7 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 // buffer, sized for the largest.
 void run_dgrad_phases(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* dy, const void* w, void* dx,
                       Carve& ws, cudaStream_t stream, bool measure) {
-  std::vector<IgemmGeom> phases;
+  std::vector<std::pair<IgemmGeom, ::mtmap::igemm::Plan>> phases;
   size_t partial_bytes = 0;
   for (int od = 0; od < p.stride_d; ++od)
     for (int oh = 0; oh < p.stride_h; ++oh)
@@ -94,12 +95,11 @@ void run_dgrad_phases(DType t, const Conv3dProblem& p, const ConvConfig& cfg, co
         ::mtmap::igemm::Plan plan = ::mtmap::igemm::make_plan(ConvOperator::dgrad, g);
         if (plan.splits > 1)
           partial_bytes = std::max(partial_bytes, size_t(plan.splits) * size_t(g.M) * size_t(g.Ngemm) * 4);
-        phases.push_back(g);
+        phases.emplace_back(g, plan);
       }
   float* partial = partial_bytes > 0 ? static_cast<float*>(ws.take(partial_bytes)) : nullptr;
   if (measure) return;
-  for (const IgemmGeom& g : phases) {
-    ::mtmap::igemm::Plan plan = ::mtmap::igemm::make_plan(ConvOperator::dgrad, g);
+  for (auto& [g, plan] : phases) {
     plan.vector = plan.vector && aligned16(dy) && aligned16(w);
     plan.async_copy = cfg.async_copy;
     conv_detail::igemm_dgrad_phase(t, plan, g, dy, w, dx, partial, stream);

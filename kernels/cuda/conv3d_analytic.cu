@@ -45,8 +45,10 @@ __global__ void fprop_kernel(Conv3dProblem p, const T* __restrict__ x, const T* 
 }
 
 // One thread per input element, gathering the outputs its taps reach (no scatter, no atomics).
+// The strides come as FastDivmod made on the host (IgemmDgradA::source divides by them).
 template <class T>
-__global__ void dgrad_kernel(Conv3dProblem p, const T* __restrict__ dy, const T* __restrict__ w, T* __restrict__ dx) {
+__global__ void dgrad_kernel(Conv3dProblem p, FastDivmod sd, FastDivmod sh, FastDivmod sw, const T* __restrict__ dy,
+                             const T* __restrict__ w, T* __restrict__ dx) {
   const int64_t n_in = p.input_elements();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n_in; i += int64_t(gridDim.x) * blockDim.x) {
     int64_t ww = i % p.W, rest = i / p.W;
@@ -58,13 +60,13 @@ __global__ void dgrad_kernel(Conv3dProblem p, const T* __restrict__ dy, const T*
     compute_t<T> acc = 0;
     for (int64_t k = 0; k < p.K; ++k)
       for (int64_t t = 0; t < p.T; ++t) {
-        int z = IgemmDgradA::source(int(d + p.pad_d), int(t), int(p.dil_d), int(p.stride_d), int(p.Z));
+        int z = IgemmDgradA::source(int(d + p.pad_d), int(t), int(p.dil_d), sd, int(p.Z));
         if (z < 0) continue;
         for (int64_t r = 0; r < p.R; ++r) {
-          int q0 = IgemmDgradA::source(int(h + p.pad_h), int(r), int(p.dil_h), int(p.stride_h), int(p.P));
+          int q0 = IgemmDgradA::source(int(h + p.pad_h), int(r), int(p.dil_h), sh, int(p.P));
           if (q0 < 0) continue;
           for (int64_t s = 0; s < p.S; ++s) {
-            int q1 = IgemmDgradA::source(int(ww + p.pad_w), int(s), int(p.dil_w), int(p.stride_w), int(p.Q));
+            int q1 = IgemmDgradA::source(int(ww + p.pad_w), int(s), int(p.dil_w), sw, int(p.Q));
             if (q1 < 0) continue;
             acc += load(dy[(((n * p.K + k) * p.Z + z) * p.P + q0) * p.Q + q1]) *
                    load(w[(((k * p.C + c) * p.T + t) * p.R + r) * p.S + s]);
@@ -127,7 +129,9 @@ void analytic_fprop(DType t, const Conv3dProblem& p, const void* x, const void* 
 void analytic_dgrad(DType t, const Conv3dProblem& p, const void* dy, const void* w, void* dx, cudaStream_t stream) {
   detail::float_switch("conv3d_dgrad (analytic)", t, [&](auto zero) {
     using T = decltype(zero);
-    launch_kernel(dgrad_kernel<T>, dim3(detail::blocks_for(p.input_elements())), dim3(detail::kThreads), 0, stream, p, static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx));
+    launch_kernel(dgrad_kernel<T>, dim3(detail::blocks_for(p.input_elements())), dim3(detail::kThreads), 0, stream, p,
+                  FastDivmod(int(p.stride_d)), FastDivmod(int(p.stride_h)), FastDivmod(int(p.stride_w)),
+                  static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx));
   });
   detail::check_launch("conv3d_dgrad (analytic)");
 }

@@ -381,7 +381,7 @@ __device__ __forceinline__ void write_tile(const Args& args, int m0, int n0, int
     for (int half = 0; half < 2; ++half) {  // accumulator elements {0, 1} are row g, {2, 3} row g + 8
       const int r = m0 + warp_m * WTM + i * 16 + gq + 8 * half;
       if (r >= g.M) continue;
-      const int64_t row = partial || !igemm_remaps_rows<Op> ? r : igemm_out_row<Op>(g, r);
+      const int64_t row = partial ? r : igemm_out_row<Op>(g, r);
 #pragma unroll
       for (int j = 0; j < NT; ++j)
 #pragma unroll
@@ -594,7 +594,8 @@ __global__ void igemm_reduce_splits(IgemmGeom g, const float* part, int splits, 
     float s = 0.0f;
     for (int k = 0; k < splits; ++k) s += part[int64_t(k) * n + i];
     if constexpr (igemm_remaps_rows<Op>) {
-      const int m = int(i / g.Ngemm), c = int(i % g.Ngemm);
+      int m, c;
+      g.div.Ngemm.divmod(int(i), m, c);  // i < M·Ngemm < 2^31 (igemm_fits)
       store_out(out, int64_t(igemm_out_row<Op>(g, m)) * g.Ngemm + c, s);
     } else {
       store_out(out, i, s);
