@@ -72,6 +72,7 @@ struct Smem<float> {
 // 32 lanes' scalar TF32 fragment loads (k = t, row = g), each fall in different banks.
 template <class T, bool KMajor, int ROWS>
 struct TileLayout {
+  static constexpr bool k_major = KMajor;
   static constexpr int ld = KMajor ? ROWS + 8 : Smem<T>::ld;
   static constexpr int elems = KMajor ? kBK * ld : ROWS * ld;
 };
@@ -269,8 +270,8 @@ __device__ __forceinline__ const S* tile_at(const S* tile, int row, int k) {
   return KMajor ? tile + k * LD + row : tile + row * LD + k;
 }
 
-// One BK step of a warp's MMAs on the CTA's shared tiles As (BM rows), Bs (BN rows), each
-// [row][k] or, with AKMajor / BKMajor, [k][row] (TileLayout).
+// One BK step of a warp's MMAs on the CTA's shared tiles As (BM rows), Bs (BN rows), each in its
+// TileLayout (LA, LB): [row][k], or [k][row] where k_major.
 // Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16 / m16n8k8"): lane = 4·g + t.
 //   bf16 A: {A[g][2t..2t+1], A[g+8][2t..], A[g][2t+8..], A[g+8][2t+8..]}; B: {B[2t..2t+1][g], B[2t+8..][g]}
 //     loaded with ldmatrix.x4: for A the matrices (rows 0–7 | 8–15) × (k 0–7 | 8–15); for B two
@@ -282,12 +283,14 @@ __device__ __forceinline__ const S* tile_at(const S* tile, int row, int k) {
 //   tf32 A: {A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]};                  B: {B[t][g], B[t+4][g]}
 //     32-bit shared loads; with kRawF32 the tiles hold f32 bits, rounded to TF32 here.
 //   C (both): {C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1]}
-template <class T, int MT, int NT, int WTM, int WTN, bool kRawF32, bool AKMajor, int LDA, bool BKMajor, int LDB>
+template <class T, int MT, int NT, int WTM, int WTN, bool kRawF32, class LA, class LB>
 __device__ __forceinline__ void warp_mma_tile(const typename Smem<T>::type* As, const typename Smem<T>::type* Bs,
                                               int warp_m, int warp_n, int lane, float (&acc)[MT][NT][4]) {
   using S = typename Smem<T>::type;
   constexpr bool kBf16 = std::is_same_v<T, BFloat16>;
   constexpr int KSTEP = kBf16 ? 16 : 8;
+  constexpr bool AKMajor = LA::k_major, BKMajor = LB::k_major;
+  constexpr int LDA = LA::ld, LDB = LB::ld;
   const int gq = lane / 4, tq = lane % 4;
   const int m_base = warp_m * WTM, n_base = warp_n * WTN;
 #pragma unroll
@@ -438,8 +441,7 @@ __global__ void __launch_bounds__(kThreads) igemm_kernel(Args args) {
       la.load(g, a, m0, (kt + 1) * kBK, args.vector);
       lb.load(g, b, n0, (kt + 1) * kBK, args.vector);
     }
-    warp_mma_tile<T, MT, NT, WTM, WTN, false, !Op::a_along_k, LA::ld, !Op::b_along_k, LB::ld>(As, Bs, warp_m, warp_n,
-                                                                                               lane, acc);
+    warp_mma_tile<T, MT, NT, WTM, WTN, false, LA, LB>(As, Bs, warp_m, warp_n, lane, acc);
     __syncthreads();  // every warp is done reading before the next store overwrites the tiles
   }
   write_tile<Op, T, MT, NT, WTM, WTN>(args, m0, n0, warp_m, warp_n, lane, acc);
@@ -574,8 +576,8 @@ __global__ void __launch_bounds__(kThreads) igemm_async_kernel(Args args) {
     }
     cp_async_commit();
     const S* stage = smem + ((kt - kt_begin) % kStages) * kStageElems;
-    warp_mma_tile<T, MT, NT, WTM, WTN, !std::is_same_v<T, BFloat16>, !Op::a_along_k, LA::ld, !Op::b_along_k, LB::ld>(
-        stage, stage + LA::elems, warp_m, warp_n, lane, acc);
+    warp_mma_tile<T, MT, NT, WTM, WTN, !std::is_same_v<T, BFloat16>, LA, LB>(stage, stage + LA::elems, warp_m, warp_n,
+                                                                            lane, acc);
   }
   cp_async_wait<0>();  // nothing may be in flight into shared memory when the CTA exits
   write_tile<Op, T, MT, NT, WTM, WTN>(args, m0, n0, warp_m, warp_n, lane, acc);
