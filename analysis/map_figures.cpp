@@ -9,6 +9,12 @@
 #include "engine/core/error.h"
 
 namespace mtmap::analysis {
+
+// The file formats this file writes or reads (formats/).
+using formats::Image;
+using formats::Rgb;
+using formats::cyclic_colour;
+
 namespace {
 
 std::complex<double> sample(const FieldGrid& g, double x, double y, double* cover) {

@@ -5,7 +5,7 @@
 #include "analysis/config.h"
 #include "analysis/direction_map.h"
 #include "analysis/pinwheels.h"
-#include "analysis/png_image.h"
+#include "formats/png_image.h"
 
 namespace mtmap::analysis {
 
@@ -17,8 +17,8 @@ MapView full_view(const FieldGrid& g);
 // A square of `side_mm` at the centre of the grid (clipped to the grid).
 MapView centre_view(const FieldGrid& g, double side_mm);
 
-Image render_direction_map(const FieldGrid& g, const PinwheelResult& p, const MapView& view, double period_deg,
+formats::Image render_direction_map(const FieldGrid& g, const PinwheelResult& p, const MapView& view, double period_deg,
                            const FigureConfig& cfg);
-Image render_magnitude_map(const FieldGrid& g, const MapView& view, const FigureConfig& cfg);
+formats::Image render_magnitude_map(const FieldGrid& g, const MapView& view, const FigureConfig& cfg);
 
 }  // namespace mtmap::analysis

@@ -15,6 +15,13 @@
 #include "engine/core/error.h"
 
 namespace mtmap::analysis {
+
+// The file formats this file writes or reads (formats/).
+using formats::Plot;
+using formats::Series;
+using formats::render_svg;
+using formats::xml_escape;
+
 namespace {
 
 using nlohmann::json;

@@ -11,6 +11,11 @@
 #include "analysis/stats_util.h"
 
 namespace mtmap::analysis {
+
+// The file formats this file writes or reads (formats/).
+using formats::Plot;
+using formats::Series;
+
 namespace {
 
 using nlohmann::json;

@@ -6,18 +6,18 @@
 #include <string>
 #include <vector>
 
-#include "analysis/svg_plot.h"
+#include "formats/svg_plot.h"
 #include "analysis/unit_table.h"
 
 namespace mtmap::analysis {
 
-Plot ptc_plot(const nlohmann::json& tuning);                 // Fig. 2B / 5
-Plot fwhm_scatter_plot(const Table& units);                   // Fig. 3A
-Plot unit_histogram(const Table& units, const std::string& column);  // DSI, DI, CV, bandwidth
-Plot delta_plot(const nlohmann::json& map);                   // Fig. 4C
-Plot smoothness_plot(const nlohmann::json& map);
-Plot density_width_plot(const nlohmann::json& map);
-Plot spectrum_plot(const nlohmann::json& map);
+formats::Plot ptc_plot(const nlohmann::json& tuning);                 // Fig. 2B / 5
+formats::Plot fwhm_scatter_plot(const Table& units);                   // Fig. 3A
+formats::Plot unit_histogram(const Table& units, const std::string& column);  // DSI, DI, CV, bandwidth
+formats::Plot delta_plot(const nlohmann::json& map);                   // Fig. 4C
+formats::Plot smoothness_plot(const nlohmann::json& map);
+formats::Plot density_width_plot(const nlohmann::json& map);
+formats::Plot spectrum_plot(const nlohmann::json& map);
 std::string directions_svg(int n_directions);                 // Fig. 2A: the grating directions
 
 // Fig. 2C–F and 4B: one metric versus α, mean over seeds with a 95 % t interval.
@@ -27,6 +27,6 @@ struct SweepMetric {
 };
 const std::vector<SweepMetric>& sweep_metrics();
 double metric_at(const nlohmann::json& metrics, const std::string& dotted_key);  // NaN when absent
-Plot sweep_plot(const std::vector<nlohmann::json>& runs, const SweepMetric& m);
+formats::Plot sweep_plot(const std::vector<nlohmann::json>& runs, const SweepMetric& m);
 
 }  // namespace mtmap::analysis

@@ -5,12 +5,18 @@
 #include <fstream>
 
 #include "analysis/map_figures.h"
-#include "analysis/npy.h"
-#include "analysis/png_image.h"
+#include "formats/npy.h"
+#include "formats/png_image.h"
 #include "analysis/report_plots.h"
 #include "engine/core/error.h"
 
 namespace mtmap::analysis {
+
+// The file formats this file writes or reads (formats/).
+using formats::render_svg;
+using formats::write_npy;
+using formats::write_png;
+
 namespace {
 
 using nlohmann::json;

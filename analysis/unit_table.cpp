@@ -6,10 +6,16 @@
 #include <fstream>
 #include <sstream>
 
-#include "analysis/npy.h"
+#include "formats/npy.h"
 #include "engine/core/error.h"
 
 namespace mtmap::analysis {
+
+// The file formats this file writes or reads (formats/).
+using formats::NpyArray;
+using formats::read_npy;
+using formats::write_npy_records;
+
 namespace {
 
 std::string trim(const std::string& s) {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "io/loader.h"
-#include "io/video_pair_source.h"
+#include "io/video/video_pair_source.h"
 
 using namespace mtmap;
 using namespace mtmap::io;

@@ -12,9 +12,9 @@
 #include "engine/ops/elementwise.h"
 #include "engine/random/generator.h"
 #include "losses/info_nce.h"
-#include "losses/sheet.h"
+#include "cortex/sheet.h"
 #include "losses/spatial_loss.h"
-#include "losses/swap.h"
+#include "cortex/swap.h"
 #ifdef MTMAP_WITH_CUDA
 #include <cuda_runtime_api.h>
 #endif
@@ -78,7 +78,7 @@ void run_losses_bench(const LossesBenchConfig& c, std::ostream& out, std::ostrea
   if (c.step.threads > 0) set_num_threads(c.step.threads);
   std::vector<Device> devices{Device::cpu()};
   if (c.gpu && have_gpu()) devices.push_back(Device::cuda(0));
-  const auto sheets = losses::preprint_sheets();
+  const auto sheets = cortex::preprint_sheets();
   for (const Device& d : devices) {
     double total = 0;
     for (size_t i = 0; i < sheets.size(); ++i) {
@@ -128,23 +128,23 @@ void run_losses_bench(const LossesBenchConfig& c, std::ostream& out, std::ostrea
   // Swap optimisation attempts/s on a retinotopic layer with the MT sheet's geometry.
   {
     Generator g(5);
-    const losses::SheetSpec mt = losses::find_sheet(sheets, "layer3.1");
-    Tensor pos = losses::retinotopic_positions(c.swap_channels, c.swap_side, c.swap_side, mt.side_mm, g);
+    const cortex::SheetSpec mt = cortex::find_sheet(sheets, "layer3.1");
+    Tensor pos = cortex::retinotopic_positions(c.swap_channels, c.swap_side, c.swap_side, mt.side_mm, g);
     const int64_t U = pos.size(0);
     const auto t0 = std::chrono::steady_clock::now();
-    Tensor corr = losses::response_correlation(randn({32, U}, g, DType::f32));
+    Tensor corr = cortex::response_correlation(randn({32, U}, g, DType::f32));
     const double corr_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    losses::SwapOptions o;
+    cortex::SwapOptions o;
     o.width_mm = mt.neighbourhood_mm;
     o.windows = c.swap_windows;
     o.seed = 1;
     o.progress_every = std::max<int64_t>(1, c.swap_windows / 10);
-    o.progress = [&](const losses::SwapProgress& p) {
+    o.progress = [&](const cortex::SwapProgress& p) {
       table << fmt::format("  swap: {}/{} windows, {} attempts, {} accepted, {:.1f} s\n", p.windows_done,
                            p.windows_total, p.attempts, p.accepted, p.seconds)
             << std::flush;
     };
-    losses::SwapResult r = losses::swap_optimise(pos, corr, o);
+    cortex::SwapResult r = cortex::swap_optimise(pos, corr, o);
     double rate = double(r.stats.attempts) / r.stats.seconds;
     out << json{{"kind", "swap"},
                 {"units", U},

@@ -1,6 +1,6 @@
 # Decides whether the CUDA backend is built. AUTO builds it when nvcc is found (also in
 # /usr/local/cuda/bin when that is not on PATH); ON insists; OFF never looks. EMU builds the CUDA
-# backend for the CPU emulator (kernels/cuda_emu): every kernel file compiled by the host
+# backend for the CPU emulator (tests/cuda_emu/emulator): every kernel file compiled by the host
 # compiler, the runtime and cuBLAS answered by the emulator, no toolkit needed; "the GPU" is the
 # emulated device, so the CUDA test suite runs for real, slowly, on any machine.
 set(MTMAP_WITH_CUDA OFF)
@@ -30,7 +30,7 @@ if(MTMAP_CUDA STREQUAL "EMU")
   set(MTMAP_CUDA_EMULATED ON)
   add_compile_definitions(MTMAP_CUDA_EMU)
   # <cuda_runtime_api.h>, <cublas_v2.h> resolve to the emulator's (before any system copy).
-  include_directories(BEFORE ${PROJECT_SOURCE_DIR}/kernels/cuda_emu/include)
+  include_directories(BEFORE ${PROJECT_SOURCE_DIR}/tests/cuda_emu/emulator/include)
   # The targets the CMake files link against: the emulator stands in for both.
   add_library(CUDA::cudart INTERFACE IMPORTED)
   add_library(CUDA::cublas INTERFACE IMPORTED)

@@ -11,7 +11,7 @@ using json = nlohmann::json;
 
 constexpr const char* kSheetPrefix = "sheet.";
 
-double metadata_number(const io::SafetensorsFile& f, const std::string& path, const std::string& key) {
+double metadata_number(const formats::SafetensorsFile& f, const std::string& path, const std::string& key) {
   auto it = f.metadata.find(key);
   MTMAP_CHECK(it != f.metadata.end(), "{}: metadata '{}' is missing", path, key);
   try {
@@ -29,7 +29,7 @@ void check_positions(const Tensor& p, const std::string& path, const std::string
 }
 
 // The blocks with "<prefix><block>.positions" tensors in a file, in file order.
-std::vector<std::string> sheet_blocks(const io::SafetensorsFile& f, const std::string& prefix) {
+std::vector<std::string> sheet_blocks(const formats::SafetensorsFile& f, const std::string& prefix) {
   const std::string suffix = ".positions";
   std::vector<std::string> blocks;
   for (const auto& [name, t] : f.tensors)
@@ -56,7 +56,7 @@ void save_checkpoint(const std::string& path, const ResNet3d& net, const ModelSp
     meta[kSheetPrefix + s.block + ".side_mm"] = fmt::format("{:.17g}", s.side_mm);
     meta[kSheetPrefix + s.block + ".neighbourhood_mm"] = fmt::format("{:.17g}", s.neighbourhood_mm);
   }
-  io::save_safetensors(path, tensors, meta);
+  formats::save_safetensors(path, tensors, meta);
 }
 
 const SheetPositions* Checkpoint::sheet(const std::string& block) const {
@@ -68,7 +68,7 @@ const SheetPositions* Checkpoint::sheet(const std::string& block) const {
 Checkpoint read_checkpoint(const std::string& path) {
   Checkpoint c;
   c.path = path;
-  c.file = io::load_safetensors(path);
+  c.file = formats::load_safetensors(path);
   auto model = c.file.metadata.find("mtmap.model");
   if (model != c.file.metadata.end()) {
     json j;
@@ -93,8 +93,8 @@ Checkpoint read_checkpoint(const std::string& path) {
 }
 
 SheetPositions read_sheet_positions(const std::string& path, const std::string& block) {
-  const io::SafetensorsFile f = io::load_safetensors(path);
-  // A checkpoint names its sheet tensors with a prefix, a sheet file of losses::save_sheets without.
+  const formats::SafetensorsFile f = formats::load_safetensors(path);
+  // A checkpoint names its sheet tensors with a prefix, a sheet file of cortex::save_sheets without.
   for (const std::string& prefix : {std::string(kSheetPrefix), std::string()}) {
     const std::string name = prefix + block + ".positions";
     if (!f.contains(name)) continue;
@@ -121,7 +121,7 @@ std::shared_ptr<ResNet3d> load_model(const Checkpoint& ckpt, const ModelSpec& sp
   Generator gen(0);  // the initial values are all overwritten
   auto net = std::make_shared<ResNet3d>(spec.net, gen);
   try {
-    io::load_module(ckpt.file, ckpt.path, *net, /*strict=*/true, kSheetPrefix);
+    formats::load_module(ckpt.file, ckpt.path, *net, /*strict=*/true, kSheetPrefix);
   } catch (const Error& e) {
     MTMAP_FAIL("{}\n  (the model was built from {}: {})", e.what(), spec_origin, model_spec_to_json(spec).dump());
   }

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "io/safetensors.h"
+#include "formats/safetensors.h"
 #include "models/model_spec.h"
 #include "models/resnet3d.h"
 
@@ -23,7 +23,7 @@ namespace mtmap::models {
 inline constexpr const char* kCheckpointFormat = "mtmap-checkpoint-1";
 
 // One block's unit positions on its sheet (the neighbourhood windows are derived data and are
-// recomputed from these by losses::neighbourhoods when training resumes).
+// recomputed from these by cortex::neighbourhoods when training resumes).
 struct SheetPositions {
   std::string block;
   double side_mm = 0, neighbourhood_mm = 0;
@@ -36,7 +36,7 @@ void save_checkpoint(const std::string& path, const ResNet3d& net, const ModelSp
 
 struct Checkpoint {
   std::string path;
-  io::SafetensorsFile file;
+  formats::SafetensorsFile file;
   std::optional<ModelSpec> spec;  // from "mtmap.model"; empty for a file without it
   std::vector<SheetPositions> sheets;
   const SheetPositions* sheet(const std::string& block) const;  // nullptr when absent
@@ -46,7 +46,7 @@ struct Checkpoint {
 Checkpoint read_checkpoint(const std::string& path);
 
 // The sheet positions of `block` from any safetensors file: a checkpoint ("sheet.<block>.positions")
-// or a sheet file of losses::save_sheets ("<block>.positions"). Errors name the file, the block and
+// or a sheet file of cortex::save_sheets ("<block>.positions"). Errors name the file, the block and
 // the blocks the file does have.
 SheetPositions read_sheet_positions(const std::string& path, const std::string& block);
 

@@ -14,6 +14,8 @@ jobs=$(nproc)
 export OMP_WAIT_POLICY=PASSIVE
 
 tools/setup.sh
+# The layering first: a misplaced #include fails in a second, before any build.
+python3 tools/check_layers.py
 
 echo "== release build (build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMTMAP_CUDA=AUTO >/dev/null

@@ -1,13 +1,11 @@
 #pragma once
 // What a kernel file includes for the CUDA dialect: the CUDA runtime when nvcc compiles it, or the
-// CPU emulator (kernels/cuda_emu/emu.h) when a test compiles the same kernel templates with
-// MTMAP_CUDA_EMU to run them without a GPU. Also the few constructs the two spell differently:
-// a launch, dynamic shared memory, and whether tensor-core code is compiled in.
-#if defined(MTMAP_CUDA_EMU)
-#include "kernels/cuda_emu/emu.h"
-#else
+// CPU emulator's stand-in for it (tests/cuda_emu/emulator/include/cuda_runtime.h, first on the
+// include path of every emulated target) when a test compiles the same kernel templates with
+// MTMAP_CUDA_EMU to run them without a GPU; the kernels name no test code. Also the few constructs
+// the two spell differently: a launch, dynamic shared memory, and whether tensor-core code is
+// compiled in.
 #include <cuda_runtime.h>
-#endif
 
 #include <cstddef>
 #include <tuple>

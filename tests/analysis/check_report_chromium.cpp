@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "analysis/png_image.h"
+#include "formats/png_image.h"
 
 namespace fs = std::filesystem;
 
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "no screenshot written\n");
     return 1;
   }
-  const mtmap::analysis::Image img = mtmap::analysis::read_png(shot.string());
+  const mtmap::formats::Image img = mtmap::formats::read_png(shot.string());
   std::set<unsigned> colours;
   for (int y = 0; y < img.height(); y += 2)
     for (int x = 0; x < img.width(); x += 2) {

@@ -8,12 +8,13 @@
 #include <fstream>
 #include <random>
 
-#include "analysis/npy.h"
+#include "formats/npy.h"
 #include "analysis/unit_table.h"
 #include "tests/analysis/planted_maps.h"
 #include "tests/analysis/von_mises.h"
 
 using namespace mtmap::analysis;
+using namespace mtmap::formats;
 using namespace mtmap::analysis::testing;
 namespace fs = std::filesystem;
 

@@ -5,14 +5,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "analysis/checkpoint_analysis.h"
-#include "analysis/npy.h"
+#include "analysis/probe/checkpoint_analysis.h"
+#include "formats/npy.h"
 #include "analysis/run_output.h"
 #include "analysis/unit_table.h"
 #include "engine/core/backend.h"
 #include "engine/core/error.h"
 #include "io/augment.h"
-#include "losses/sheet.h"
+#include "cortex/sheet.h"
 #include "models/checkpoint.h"
 
 using namespace mtmap;
@@ -42,9 +42,9 @@ std::string tiny_checkpoint(const fs::path& dir, uint64_t seed = 1) {
   const models::ModelSpec spec = tiny_spec();
   Generator gen(seed);
   models::ResNet3d net(spec.net, gen);
-  const losses::SheetSpec mt = losses::find_sheet(losses::preprint_sheets(), "layer3.1");
+  const cortex::SheetSpec mt = cortex::find_sheet(cortex::preprint_sheets(), "layer3.1");
   std::vector<models::SheetPositions> sheets = {
-      {"layer3.1", mt.side_mm, mt.neighbourhood_mm, losses::retinotopic_positions(16, 4, 4, mt.side_mm, gen)}};
+      {"layer3.1", mt.side_mm, mt.neighbourhood_mm, cortex::retinotopic_positions(16, 4, 4, mt.side_mm, gen)}};
   const std::string path = (dir / "tiny.safetensors").string();
   models::save_checkpoint(path, net, spec, sheets);
   return path;
@@ -62,15 +62,15 @@ analysis::CheckpointAnalysisOptions tiny_options(const std::string& ckpt, const 
   return o;
 }
 
-// A sheet file of losses::save_sheets for layer3.1 on a 7.07 mm sheet.
+// A sheet file of cortex::save_sheets for layer3.1 on a 7.07 mm sheet.
 void save_sheet(const std::string& path, const Tensor& positions, double width_mm, Generator& gen) {
-  losses::LayerSheet sheet;
+  cortex::LayerSheet sheet;
   sheet.spec = {"layer3.1", 7.07, width_mm};
   sheet.positions = positions;
-  losses::NeighbourhoodOptions no;
+  cortex::NeighbourhoodOptions no;
   no.min_units = 5;
-  sheet.neighbourhoods = losses::neighbourhoods(positions, width_mm, gen, no);
-  losses::save_sheets(path, {sheet});
+  sheet.neighbourhoods = cortex::neighbourhoods(positions, width_mm, gen, no);
+  cortex::save_sheets(path, {sheet});
 }
 
 std::string read_text(const fs::path& p) {
@@ -141,7 +141,7 @@ TEST_CASE("checkpoints: state, spec and sheet round trip, metadata-less files, m
 
   // A plain state dict (as exported from PyTorch): no spec, no sheet; loads with a spec from elsewhere.
   const std::string plain = (d / "plain.safetensors").string();
-  io::save_module(plain, original);
+  formats::save_module(plain, original);
   const models::Checkpoint p = models::read_checkpoint(plain);
   CHECK(!p.spec.has_value());
   CHECK(p.sheets.empty());
@@ -151,10 +151,10 @@ TEST_CASE("checkpoints: state, spec and sheet round trip, metadata-less files, m
                                     "model") &&
                         Catch::Contains("cfg.model"));
 
-  // Sheet positions from a sheet file of losses::save_sheets, or from a checkpoint; a missing block
+  // Sheet positions from a sheet file of cortex::save_sheets, or from a checkpoint; a missing block
   // lists what the file has.
   Generator sg(4);
-  const Tensor pos = losses::retinotopic_positions(16, 4, 4, 7.07, sg);
+  const Tensor pos = cortex::retinotopic_positions(16, 4, 4, 7.07, sg);
   const std::string sheet_file = (d / "sheets.safetensors").string();
   save_sheet(sheet_file, pos, 2.1, sg);
   const models::SheetPositions s = models::read_sheet_positions(sheet_file, "layer3.1");
@@ -201,9 +201,9 @@ TEST_CASE("analyze_checkpoint: a tiny random model end to end", "[checkpoint][an
   for (const char* f : {"direction_map.png", "direction_map_zoom.png", "magnitude_map.png", "figures/ptc.svg",
                         "figures/hist_dsi.svg", "report.html", "units.npy", "tuning_curves.npy"})
     CHECK(fs::file_size(d / "out" / f) > 100);
-  const analysis::NpyArray r = analysis::read_npy((d / "out" / "responses.npy").string());
+  const formats::NpyArray r = formats::read_npy((d / "out" / "responses.npy").string());
   CHECK(r.shape == std::vector<size_t>{256, 16, 2, 2, 2});
-  CHECK(analysis::read_npy((d / "out" / "baseline.npy").string()).shape == std::vector<size_t>{256});
+  CHECK(formats::read_npy((d / "out" / "baseline.npy").string()).shape == std::vector<size_t>{256});
 
   // Another block, with the probe's own clip size, and no sheet for it in the checkpoint: tuning
   // only, the map skipped and said so.
@@ -254,7 +254,7 @@ TEST_CASE("analyze_checkpoint: bad inputs are named and leave the output folder 
     Generator gen(1);
     models::ResNet3d net(tiny_spec().net, gen);
     const std::string plain = (d / "plain.safetensors").string();
-    io::save_module(plain, net);
+    formats::save_module(plain, net);
     CHECK_THROWS_WITH(analysis::analyze_checkpoint(tiny_options(plain, out)), Catch::Contains("plain.safetensors") &&
                                                                                   Catch::Contains("mtmap.model") &&
                                                                                   Catch::Contains("\"model\" section"));
@@ -272,7 +272,7 @@ TEST_CASE("analyze_checkpoint: bad inputs are named and leave the output folder 
   }
   SECTION("sheet of the wrong size") {
     Generator sg(4);
-    const Tensor pos = losses::retinotopic_positions(16, 2, 2, 7.07, sg);  // 64 units, the block has 256
+    const Tensor pos = cortex::retinotopic_positions(16, 2, 2, 7.07, sg);  // 64 units, the block has 256
     const std::string sheet_file = (d / "small_sheet.safetensors").string();
     save_sheet(sheet_file, pos, 3.0, sg);
     auto o = tiny_options(ckpt, out);
@@ -292,8 +292,8 @@ TEST_CASE("analyze_checkpoint: bad inputs are named and leave the output folder 
       analysis::analyze_checkpoint(o);
       auto c = tiny_options(ckpt, d / "cpu");
       analysis::analyze_checkpoint(c);
-      const auto g = analysis::read_npy((d / "gpu" / "responses.npy").string()).data;
-      const auto h = analysis::read_npy((d / "cpu" / "responses.npy").string()).data;
+      const auto g = formats::read_npy((d / "gpu" / "responses.npy").string()).data;
+      const auto h = formats::read_npy((d / "cpu" / "responses.npy").string()).data;
       REQUIRE(g.size() == h.size());
       for (size_t i = 0; i < g.size(); ++i) CHECK(g[i] == Approx(h[i]).margin(1e-4));
     }

@@ -4,12 +4,13 @@
 #include <filesystem>
 #include <fstream>
 
-#include "analysis/npy.h"
-#include "analysis/png_image.h"
+#include "formats/npy.h"
+#include "formats/png_image.h"
 #include "analysis/unit_table.h"
 #include "engine/core/error.h"
 
 using namespace mtmap::analysis;
+using namespace mtmap::formats;
 namespace fs = std::filesystem;
 
 namespace {

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "analysis/grating_probe.h"
+#include "analysis/probe/grating_probe.h"
 #include "analysis/responses.h"
 #include "engine/random/generator.h"
 #include "tests/analysis/planted_model.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "analysis/png_image.h"
+#include "formats/png_image.h"
 #include "analysis/reference_values.h"
 #include "analysis/report.h"
 #include "analysis/report_plots.h"
@@ -16,6 +16,7 @@
 #include "tests/analysis/von_mises.h"
 
 using namespace mtmap::analysis;
+using namespace mtmap::formats;
 using namespace mtmap::analysis::testing;
 namespace fs = std::filesystem;
 

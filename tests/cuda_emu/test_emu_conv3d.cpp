@@ -1,5 +1,5 @@
 // The tensor-core implicit-GEMM conv3d kernel (kernels/cuda/conv3d_igemm.cuh), its own source
-// compiled for the CPU emulator (kernels/cuda_emu), against the float64 direct loops.
+// compiled for the CPU emulator (tests/cuda_emu/emulator), against the float64 direct loops.
 //
 // Operands are multiples of 1/8 in [-1, 1]: exact in bf16 and TF32, with products and every
 // partial sum exact in fp32, so whatever order the MMAs and the split-K reduction add in, the
@@ -20,7 +20,7 @@
 
 #include "kernels/cpu/conv3d_reference.h"
 #include "kernels/cuda/conv3d_igemm.cuh"
-#include "kernels/cuda_emu/emu.h"
+#include "tests/cuda_emu/emulator/emu.h"
 #include "tests/cuda_emu/emu_test_util.h"
 
 using namespace mtmap;

@@ -1,4 +1,4 @@
-// The CPU emulator of the CUDA dialect (kernels/cuda_emu): its barriers, shuffles, tensor-core
+// The CPU emulator of the CUDA dialect (tests/cuda_emu/emulator): its barriers, shuffles, tensor-core
 // instructions and cp.async behave as the PTX ISA says, and the mistakes it exists to catch
 // (divergent barriers, deadlocks, reads outside device memory, reading a cp.async stage before
 // waiting for it) are errors, not silent passes.

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/dataset.h"
+#include "io/video/dataset.h"
 #include "tests/io/fixtures.h"
 
 using namespace mtmap;

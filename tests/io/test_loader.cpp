@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "io/loader.h"
-#include "io/video_pair_source.h"
+#include "io/video/video_pair_source.h"
 #include "tests/io/fixtures.h"
 
 using namespace mtmap;

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "io/video_reader.h"
+#include "io/video/video_reader.h"
 #include "tests/io/fixtures.h"
 
 using namespace mtmap;

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "engine/nn/layers.h"
-#include "io/safetensors.h"
+#include "formats/safetensors.h"
 #include "models/resnet3d.h"
 #include "tests/test_support.h"
 
@@ -42,8 +42,8 @@ TEST_CASE("safetensors round trip of every dtype, with metadata", "[safetensors]
   for (DType t : all) ts.emplace_back(std::string("t") + dtype_name(t), from_vector<double>({1, 2, 3, 4, 5, 6}, {2, 3}, t));
   ts.emplace_back("scalar", scalar_tensor(7.5, DType::f64));
   ts.emplace_back("empty", zeros({0, 3}));
-  io::save_safetensors(path, ts, {{"format", "pt"}, {"step", "12"}});
-  io::SafetensorsFile f = io::load_safetensors(path);
+  formats::save_safetensors(path, ts, {{"format", "pt"}, {"step", "12"}});
+  formats::SafetensorsFile f = formats::load_safetensors(path);
   REQUIRE(f.tensors.size() == ts.size());
   for (const auto& [name, t] : ts) {
     const Tensor& got = f.at(name);
@@ -58,24 +58,24 @@ TEST_CASE("safetensors round trip of every dtype, with metadata", "[safetensors]
 
 TEST_CASE("safetensors corruption gets a named error", "[safetensors]") {
   std::string path = temp_path("bad.safetensors");
-  CHECK_THROWS_WITH(io::load_safetensors(path + ".missing"), Contains(".missing"));
+  CHECK_THROWS_WITH(formats::load_safetensors(path + ".missing"), Contains(".missing"));
   write_bytes(path, "abc");
-  CHECK_THROWS_WITH(io::load_safetensors(path), Contains("too short") && Contains(path));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("too short") && Contains(path));
   write_bytes(path, with_header("{\"a\":", ""));
-  CHECK_THROWS_WITH(io::load_safetensors(path), Contains("not valid JSON"));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("not valid JSON"));
   std::string ok_json = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   write_bytes(path, with_header(ok_json, std::string(4, '\0')));
-  CHECK_THROWS_WITH(io::load_safetensors(path), Contains("'w'") && Contains("truncated"));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("'w'") && Contains("truncated"));
   write_bytes(path, with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::string(8, '\0')));
-  CHECK_THROWS_WITH(io::load_safetensors(path), Contains("'w'") && Contains("12 bytes"));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("'w'") && Contains("12 bytes"));
   write_bytes(path, with_header(R"({"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}})", std::string(2, '\0')));
-  CHECK_THROWS_WITH(io::load_safetensors(path), Contains("unsupported dtype"));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("unsupported dtype"));
   write_bytes(path, with_header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})",
                                 std::string(6, '\0')));
-  CHECK_THROWS_WITH(io::load_safetensors(path), Contains("overlap"));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("overlap"));
   std::string huge(8, '\xff');
   write_bytes(path, huge + "{}");
-  CHECK_THROWS_WITH(io::load_safetensors(path), Contains("header length"));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("header length"));
   std::filesystem::remove(path);
 }
 
@@ -86,9 +86,9 @@ TEST_CASE("a model's state saves and loads, a failed save leaves the old file in
   c.width = 2;
   models::ResNet3d a(c, g1), b(c, g2);
   a.named_buffers()[1].tensor.data<float>()[0] = 3.25f;  // a running statistic
-  io::save_module(path, a);
+  formats::save_module(path, a);
   std::string saved = read_bytes(path);
-  io::load_module(path, b);
+  formats::load_module(path, b);
   auto pa = a.named_parameters(), pb = b.named_parameters();
   for (size_t i = 0; i < pa.size(); ++i) CHECK(pa[i].tensor.to_vector<float>() == pb[i].tensor.to_vector<float>());
   CHECK(b.named_buffers()[1].tensor.to_vector<float>()[0] == 3.25f);
@@ -96,11 +96,11 @@ TEST_CASE("a model's state saves and loads, a failed save leaves the old file in
   models::ResNet3dConfig wider = c;
   wider.width = 4;
   models::ResNet3d w(wider, g1);
-  CHECK_THROWS_WITH(io::load_module(path, w), Contains("stem.0.weight") && Contains("[4, 3, 3, 7, 7]"));
+  CHECK_THROWS_WITH(formats::load_module(path, w), Contains("stem.0.weight") && Contains("[4, 3, 3, 7, 7]"));
   nn::Linear lin(2, 2, true, g1);
-  CHECK_THROWS_WITH(io::load_module(path, lin), Contains("'weight'"));
+  CHECK_THROWS_WITH(formats::load_module(path, lin), Contains("'weight'"));
   // Saving into a folder that does not exist fails with its path and leaves the old file alone.
-  CHECK_THROWS_WITH(io::save_module(path + ".d/x.safetensors", a), Contains(".d/x.safetensors"));
+  CHECK_THROWS_WITH(formats::save_module(path + ".d/x.safetensors", a), Contains(".d/x.safetensors"));
   CHECK(read_bytes(path) == saved);
   std::filesystem::remove(path);
 }

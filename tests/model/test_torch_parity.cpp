@@ -15,7 +15,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "engine/optim/sgd.h"
-#include "io/safetensors.h"
+#include "formats/safetensors.h"
 #include "models/resnet3d.h"
 
 using namespace mtmap;
@@ -65,7 +65,7 @@ void run_parity(const std::string& dtype_name_, const std::string& stem, double 
   Reference ref = make_reference(dtype_name_, stem);
   if (ref.status == 77) throw std::runtime_error("skip");
   REQUIRE(ref.status == 0);
-  io::SafetensorsFile file = io::load_safetensors(ref.dir + "/reference.safetensors");
+  formats::SafetensorsFile file = formats::load_safetensors(ref.dir + "/reference.safetensors");
   DType dtype = dtype_name_ == "f64" ? DType::f64 : DType::f32;
 
   models::ResNet3dConfig c;
@@ -75,7 +75,7 @@ void run_parity(const std::string& dtype_name_, const std::string& stem, double 
   c.dtype = dtype;
   Generator g(1);
   models::ResNet3d net(c, g);
-  io::load_module(ref.dir + "/weights.safetensors", net);  // PyTorch → mtmap
+  formats::load_module(ref.dir + "/weights.safetensors", net);  // PyTorch → mtmap
   nn::FlatParameters flat(net);
 
   Tensor x = file.at("input").detach();
@@ -112,7 +112,7 @@ void run_parity(const std::string& dtype_name_, const std::string& stem, double 
 
   // mtmap → PyTorch: our checkpoint loads into the PyTorch model with strict names and shapes.
   std::string ours = ref.dir + "/mtmap.safetensors";
-  io::save_module(ours, net);
+  formats::save_module(ours, net);
   std::string cmd = fmt::format("{} {}/tools/torch_reference.py --check-load {} --stem {}", MTMAP_TORCH_PYTHON,
                                 MTMAP_SOURCE_DIR, ours, stem);
   CHECK(std::system(cmd.c_str()) == 0);

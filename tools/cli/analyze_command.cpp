@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "analysis/checkpoint_analysis.h"
+#include "analysis/probe/checkpoint_analysis.h"
 #include "tools/cli/analysis_options.h"
 #include "tools/cli/commands.h"
 

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "analysis/map_analysis.h"
-#include "analysis/npy.h"
+#include "formats/npy.h"
 #include "analysis/report.h"
 #include "analysis/responses.h"
 #include "analysis/run_output.h"
@@ -39,7 +39,7 @@ void add_analyze_responses_command(CLI::App& app) {
   args->opt.add_to(cmd);
   cmd->callback([args] {
     const analysis::AnalysisConfig cfg = args->opt.resolve();
-    const analysis::NpyArray a = analysis::read_npy(args->responses);
+    const formats::NpyArray a = formats::read_npy(args->responses);
     MTMAP_CHECK(a.fields.empty() && a.shape.size() == 5,
                 "{}: need a plain 5-D array (units, directions, SF, TF, phases), got {} dimensions", args->responses,
                 a.shape.size());
@@ -49,7 +49,7 @@ void add_analyze_responses_command(CLI::App& app) {
     r.values = a.data;
     std::vector<double> baseline;
     if (!args->baseline.empty()) {
-      const analysis::NpyArray b = analysis::read_npy(args->baseline);
+      const formats::NpyArray b = formats::read_npy(args->baseline);
       MTMAP_CHECK(b.fields.empty(), "{}: need a plain array of {} baseline responses", args->baseline, r.units);
       baseline = b.data;
     }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/dataset.h"
+#include "io/video/dataset.h"
 #include "tools/cli/commands.h"
 
 namespace mtmap::cli {

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "analysis/config.h"
-#include "losses/sheet.h"
+#include "cortex/sheet.h"
 #include "models/checkpoint.h"
 #include "tools/cli/commands.h"
 
@@ -56,15 +56,15 @@ void add_init_checkpoint_command(CLI::App& app) {
     models::ResNet3d net(spec.net, gen);
     std::vector<models::SheetPositions> sheets;
     std::vector<std::string> without;
-    const std::vector<losses::SheetSpec> table = losses::preprint_sheets();
+    const std::vector<cortex::SheetSpec> table = cortex::preprint_sheets();
     for (const models::BlockShape& b : shapes) {
-      auto it = std::find_if(table.begin(), table.end(), [&](const losses::SheetSpec& s) { return s.block == b.name; });
+      auto it = std::find_if(table.begin(), table.end(), [&](const cortex::SheetSpec& s) { return s.block == b.name; });
       if (it == table.end()) {
         without.push_back(b.name);
         continue;
       }
       sheets.push_back({b.name, it->side_mm, it->neighbourhood_mm,
-                        losses::retinotopic_positions(b.channels, b.height, b.width, it->side_mm, gen)});
+                        cortex::retinotopic_positions(b.channels, b.height, b.width, it->side_mm, gen)});
     }
     const std::filesystem::path parent = std::filesystem::path(args->out).parent_path();
     if (!parent.empty()) {

@@ -1,0 +1,98 @@
+#pragma once
+// Reads frames from any container and codec FFmpeg decodes: frame count and rate, seeking, and T
+// frames at stride s from a start frame, scaled and centre-cropped, as uint8 RGB (C, T, H, W).
+// One reader owns one open file and is used by one thread at a time.
+#include <cstdint>
+#include <string>
+
+#include "engine/tensor/tensor.h"
+#include "io/video/av_util.h"
+#include "io/video_error.h"
+
+namespace mtmap::io {
+
+struct VideoInfo {
+  std::string path;
+  std::string container;  // FFmpeg's demuxer name, e.g. "avi", "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string codec;      // e.g. "mpeg4", "h264", "vp9"
+  int width = 0, height = 0;
+  int64_t frame_count = 0;      // exact after a probe or decode_count(); else from the header
+  int64_t declared_frames = 0;  // what the container header says (0: it does not say)
+  double fps = 0;
+};
+
+// Output geometry: scale so the shorter side is `short_side` (0 keeps the native size), then
+// crop the centre to crop_height x crop_width (0 keeps the scaled size).
+struct FrameGeometry {
+  int short_side = 0;
+  int crop_height = 0, crop_width = 0;
+};
+
+struct ReaderOptions {
+  int threads = 1;      // decoder threads (0: FFmpeg picks); loader workers use 1 each
+  bool strict = false;  // fail on any bitstream error instead of concealing it (used by probes)
+};
+
+class VideoReader {
+ public:
+  explicit VideoReader(const std::string& path, ReaderOptions options = {});
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+
+  const VideoInfo& info() const { return info_; }
+  // Counts the video packets by demuxing the whole file (no decoding). Throws
+  // VideoError(truncated) if the container breaks off early.
+  int64_t count_frames();
+  // The end time of the last packet the last count_frames() saw, and the duration the header
+  // declares (0: unknown), in seconds: a cut file stops short, a damaged one reaches the end.
+  double demuxed_seconds() const { return demuxed_seconds_; }
+  double declared_seconds() const;
+  // Decodes every frame without converting it, stores the count in info().frame_count and
+  // indexes the keyframes, so later read_clip calls seek instead of decoding from the start.
+  int64_t decode_count();
+  // Frames start, start+stride, ..., start+(count-1)*stride, as uint8 (3, count, H, W).
+  Tensor read_clip(int64_t start, int64_t count, int64_t stride, const FrameGeometry& geometry = {});
+  // Every frame of the file, as uint8 (3, T, H, W); sets info().frame_count to T and indexes
+  // the keyframes like decode_count().
+  Tensor read_all(const FrameGeometry& geometry = {});
+  // The (H, W) that `geometry` produces for this file.
+  std::pair<int, int> output_size(const FrameGeometry& geometry) const;
+
+ private:
+  // Seeks to the keyframe at or before `frame`; returns that keyframe's frame number.
+  int64_t seek_to(int64_t frame);
+  void note_keyframe(int64_t frame_number);
+  // Decodes the next frame into frame_; returns false at the end of the stream.
+  bool next_frame();
+  void convert(const AVFrame* f, const FrameGeometry& geometry, uint8_t* out, int64_t plane_stride);
+  VideoProblem demux_problem() const;
+  [[noreturn]] void fail(VideoProblem problem, const std::string& detail) const;
+
+  std::string path_;
+  ReaderOptions options_;
+  VideoInfo info_;
+  FormatPtr format_;
+  CodecPtr codec_;
+  FramePtr frame_;
+  PacketPtr packet_;
+  SwsPtr sws_;
+  int stream_ = -1;
+  int64_t start_pts_ = 0;
+  // (timestamp, decoded frame number) of the keyframes seen so far, recorded while decoding with
+  // exact frame numbers (by a full decode, or by read_clip as it goes). Frame numbers come from
+  // counting decoded frames, never from timestamps, which packed-bitstream AVI (UCF101's XviD)
+  // and variable-rate files get wrong. read_clip seeks to the last known keyframe before its
+  // start (the start of the file when none is known) and counts from there.
+  std::vector<std::pair<int64_t, int64_t>> keyframes_;
+  double demuxed_seconds_ = 0;
+  bool at_start_ = true;  // nothing demuxed since opening: reading from frame 0 needs no seek
+  bool draining_ = false;
+  // scaling state, rebuilt when the source format or the geometry changes
+  int sws_src_w_ = 0, sws_src_h_ = 0, sws_src_fmt_ = -1, sws_dst_w_ = 0, sws_dst_h_ = 0;
+  std::vector<uint8_t> rgb_;
+};
+
+// uint8 (…) → f32 in [0, 1].
+Tensor to_unit_float(const Tensor& u8);
+
+}  // namespace mtmap::io

@@ -1,0 +1,242 @@
+#pragma once
+// The CUDA kernel dialect on the CPU: a debugging backend that runs our kernel templates, as they
+// are, on a machine without a GPU (kernels/cuda/dialect.h includes this under MTMAP_CUDA_EMU).
+//
+// Each CTA runs as blockDim cooperative fibers on the calling thread, one CTA after another:
+//  - __syncthreads() is a real barrier of the CTA's fibers; shuffles and the warp-wide tensor-core
+//    instructions (mma.sync, ldmatrix) exchange the 32 lanes' registers through a warp barrier and
+//    compute each lane's result from the PTX ISA's fragment layouts (emu.cpp);
+//  - cp.async copies are deferred until the thread's cp.async.wait_group lets them land, so a
+//    kernel that reads a stage before waiting for it reads stale data and fails its test;
+//  - __ldg and cp.async check that every global read lies inside a buffer registered with
+//    DeviceBuffer (what the tests allocate); __ldg, cp.async and ldmatrix check their addresses'
+//    alignment as the hardware requires (a misaligned address faults on a GPU); a barrier that
+//    not every live thread reaches,
+//    a thread exiting while others wait, or a deadlock, is an error naming the block and thread.
+// What it cannot show: timing, the memory model between CTAs, bank conflicts, register spills, or
+// whether ptxas accepts the inline assembly (nvcc compiles the same source for that). A kernel that
+// passes here has correct index arithmetic, fragment layouts, tile edges and synchronisation
+// order; it still has to run on a GPU before anyone calls it verified.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+// ---- the dialect's keywords and built-in types --------------------------------------------------
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+#define __restrict__ __restrict
+
+struct dim3 {
+  unsigned x = 1, y = 1, z = 1;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+using uint3 = dim3;
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+struct alignas(8) float2 {
+  float x, y;
+};
+struct alignas(16) uint4 {
+  unsigned x, y, z, w;
+};
+struct alignas(8) uint2 {
+  unsigned x, y;
+};
+#include "tests/cuda_emu/emulator/runtime.h"
+
+namespace mtmap::emu {
+
+// ---- where the running fiber is -----------------------------------------------------------------
+const dim3& thread_idx();
+const dim3& block_idx();
+const dim3& block_dim();
+const dim3& grid_dim();
+unsigned lane_id();
+void* dynamic_shared_memory();
+
+void sync_block();
+// cooperative_groups::this_grid().sync(): every thread of a cooperative launch.
+void sync_grid();
+unsigned sync_block_count(bool predicate);  // how many threads passed a true predicate
+bool sync_block_and(bool predicate);
+// Every lane of the calling warp deposits `bytes` from `mine`; returns the 32 lanes' deposits
+// (lane l's at offset l·kSlotBytes), valid until this lane's next exchange.
+inline constexpr size_t kSlotBytes = 64;
+const unsigned char* warp_exchange(const void* mine, size_t bytes);
+
+[[noreturn]] void kernel_error(const std::string& what);
+
+// ---- global memory the kernels may read ---------------------------------------------------------
+// Registers [p, p + bytes) as device memory for the lifetime of the object.
+class DeviceBuffer {
+ public:
+  DeviceBuffer(const void* p, size_t bytes);
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+ private:
+  const void* p_;
+};
+void check_global_read(const void* p, size_t bytes, const char* what);
+// A kernel error unless p is a multiple of `alignment` bytes (global or shared memory).
+void check_alignment(const void* p, size_t alignment, const char* what);
+
+// ---- warp-level matrix instructions (PTX fragment layouts, computed per lane) -------------------
+// mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32: d += A·B.
+void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 (operands' low 13 bits ignored, as the hardware).
+void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
+// ldmatrix.sync.aligned.m8n8.x{1,2,4}[.trans].shared.b16: lane l supplies the row address
+// rows[l] (8 rows per matrix, lanes 8i..8i+7 for matrix i); r[i] receives matrix i's fragment.
+template <int NUM>
+void ldmatrix(uint32_t (&r)[NUM], const void* row_address, bool trans);
+// cvt.rna.tf32.f32: round to nearest, ties away from zero, to 10 mantissa bits.
+uint32_t cvt_rna_tf32(float f);
+
+// ---- cp.async: 16-byte global → shared copies, landing when wait_group lets them --------------
+void cp_async_16(void* smem, const void* gmem, int src_bytes);  // src_bytes < 16: the rest is zeros
+void cp_async_commit();
+void cp_async_wait(int pending_groups);
+
+// ---- launches -----------------------------------------------------------------------------------
+// The emulated device: kSms multiprocessors, each holding kBlocksPerSm blocks of any kernel, so a
+// cooperative grid has at most kCooperativeBlocks blocks (all run at once, as fibers). Small, so
+// tests exercise the paths that a full GPU takes only for large problems. Static __shared__
+// variables are one per kernel here: kernels launched cooperatively must use dynamic shared memory.
+inline constexpr int kSms = 4, kBlocksPerSm = 2, kCooperativeBlocks = kSms * kBlocksPerSm;
+
+using BlockBody = void (*)(void* closure);
+void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, void* closure, bool cooperative);
+
+// Refuses dynamic shared memory above 48 KiB that the kernel did not opt in to (cudaFuncSetAttribute).
+void check_dynamic_smem(const void* kernel, size_t bytes);
+
+template <class... P, class... A>
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t smem, bool cooperative, A&&... args) {
+  check_dynamic_smem(reinterpret_cast<const void*>(kernel), smem);
+  struct Closure {
+    void (*kernel)(P...);
+    std::tuple<std::decay_t<P>...> params;
+  } c{kernel, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
+  run_grid(grid, block, smem, [](void* p) {
+    auto* cl = static_cast<Closure*>(p);
+    std::apply(cl->kernel, cl->params);  // each thread gets its own copy of the parameters
+  }, &c, cooperative);
+}
+
+}  // namespace mtmap::emu
+
+// ---- the built-in variables and functions kernels use -------------------------------------------
+#define threadIdx (::mtmap::emu::thread_idx())
+#define blockIdx (::mtmap::emu::block_idx())
+#define blockDim (::mtmap::emu::block_dim())
+#define gridDim (::mtmap::emu::grid_dim())
+#define warpSize 32
+
+inline void __syncthreads() { ::mtmap::emu::sync_block(); }
+inline int __syncthreads_count(int p) { return int(::mtmap::emu::sync_block_count(p != 0)); }
+inline int __syncthreads_and(int p) { return ::mtmap::emu::sync_block_and(p != 0) ? 1 : 0; }
+inline int __syncthreads_or(int p) { return ::mtmap::emu::sync_block_count(p != 0) > 0 ? 1 : 0; }
+inline void __syncwarp(unsigned = 0xffffffffu) {
+  char none = 0;
+  ::mtmap::emu::warp_exchange(&none, 1);
+}
+[[noreturn]] inline void __trap() { ::mtmap::emu::kernel_error("__trap() called"); }
+inline void __threadfence() {}
+
+template <class T>
+inline T __ldg(const T* p) {
+  ::mtmap::emu::check_alignment(p, alignof(T), "__ldg");
+  ::mtmap::emu::check_global_read(p, sizeof(T), "__ldg");
+  return *p;
+}
+
+namespace mtmap::emu::detail {
+template <class T>
+T lane_value(const unsigned char* all, int lane) {
+  T v;
+  std::memcpy(&v, all + size_t(lane) * kSlotBytes, sizeof(T));
+  return v;
+}
+}  // namespace mtmap::emu::detail
+
+// Shuffles over the whole warp (width 32; a narrower width applies within its segment).
+template <class T>
+inline T __shfl_sync(unsigned, T v, int src, int width = 32) {
+  static_assert(sizeof(T) <= ::mtmap::emu::kSlotBytes, "shuffle of a value too large");
+  const unsigned char* all = ::mtmap::emu::warp_exchange(&v, sizeof(T));
+  int lane = int(::mtmap::emu::lane_id());
+  int base = lane / width * width;
+  return ::mtmap::emu::detail::lane_value<T>(all, base + ((src % width) + width) % width);
+}
+template <class T>
+inline T __shfl_xor_sync(unsigned, T v, int mask, int width = 32) {
+  const unsigned char* all = ::mtmap::emu::warp_exchange(&v, sizeof(T));
+  int lane = int(::mtmap::emu::lane_id());
+  int src = lane ^ mask;
+  if (src / width != lane / width) src = lane;
+  return ::mtmap::emu::detail::lane_value<T>(all, src);
+}
+template <class T>
+inline T __shfl_down_sync(unsigned, T v, unsigned delta, int width = 32) {
+  const unsigned char* all = ::mtmap::emu::warp_exchange(&v, sizeof(T));
+  int lane = int(::mtmap::emu::lane_id());
+  int src = lane + int(delta);
+  if (src / width != lane / width) src = lane;
+  return ::mtmap::emu::detail::lane_value<T>(all, src);
+}
+template <class T>
+inline T __shfl_up_sync(unsigned, T v, unsigned delta, int width = 32) {
+  const unsigned char* all = ::mtmap::emu::warp_exchange(&v, sizeof(T));
+  int lane = int(::mtmap::emu::lane_id());
+  int src = lane - int(delta);
+  if (src < lane / width * width) src = lane;
+  return ::mtmap::emu::detail::lane_value<T>(all, src);
+}
+
+inline unsigned __float_as_uint(float f) {
+  unsigned u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float __uint_as_float(unsigned u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline double rsqrt(double v) { return 1.0 / std::sqrt(v); }
+inline float rsqrtf(float v) { return 1.0f / std::sqrt(v); }
+
+// Rounded arithmetic without contraction into FMAs (the host compiler does not contract across
+// these calls at -O2 without -ffast-math; -ffp-contract=off is set on the emulator's tests).
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+
+// CUDA's min/max take mixed integer types.
+template <class A, class B>
+inline std::common_type_t<A, B> min(A a, B b) {
+  using C = std::common_type_t<A, B>;
+  return C(a) < C(b) ? C(a) : C(b);
+}
+template <class A, class B>
+inline std::common_type_t<A, B> max(A a, B b) {
+  using C = std::common_type_t<A, B>;
+  return C(a) < C(b) ? C(b) : C(a);
+}
