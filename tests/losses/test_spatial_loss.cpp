@@ -13,7 +13,7 @@ using losses::SpatialLossForm;
 
 namespace {
 
-// The loss straight from MODEL.md §5, in plain loops.
+// The loss straight from docs/model.md §5, in plain loops.
 double direct_loss(const std::vector<double>& x, int64_t B, int64_t M, const std::vector<double>& target,
                    SpatialLossForm form) {
   std::vector<double> z(x.size());
