@@ -14,7 +14,7 @@ using models::ResNet3d;
 using models::ResNet3dConfig;
 using Ts = std::vector<Tensor>;
 
-TEST_CASE("r3d block output shapes follow MODEL.md", "[resnet3d]") {
+TEST_CASE("r3d block output shapes follow docs/model.md", "[resnet3d]") {
   Generator g(11);
   ResNet3dConfig c;
   c.width = 4;
