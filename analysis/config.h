@@ -1,5 +1,5 @@
 #pragma once
-// Every threshold and convention of the tuning and map analysis (ANALYSIS.md), with the spec's
+// Every threshold and convention of the tuning and map analysis (docs/measurements.md), with its
 // defaults. Read from JSON that must not contain unknown keys; written back in full into every
 // output so a number never travels without the settings that produced it.
 #include <nlohmann/json.hpp>
@@ -11,8 +11,8 @@
 namespace mtmap::analysis {
 
 struct TuningConfig {
-  // Tuning curve from the (SF, TF) combination with the largest peak response ("best", spec
-  // default) or the mean over all SF/TF combinations ("average").
+  // Tuning curve from the (SF, TF) combination with the largest peak response ("best", the
+  // default of docs/measurements.md §1) or the mean over all SF/TF combinations ("average").
   std::string sf_tf = "best";
   bool subtract_baseline = true;                  // subtract the grey-clip response
   std::string preferred_direction = "vector_sum";  // or "argmax"
@@ -62,8 +62,9 @@ struct RunInfo {
   std::string objective;  // e.g. "joint", "contrastive", "spatial" (preprint Fig. 3B)
 };
 
-// How `mtmap analyze` probes a model (ANALYSIS.md §1): which block, the grating sweep, the clip,
-// and how the clips are batched. Responses are the block output averaged over time (MODEL.md §2).
+// How `mtmap analyze` probes a model (docs/measurements.md §1): which block, the grating sweep, the
+// clip, and how the clips are batched. Responses are the block output averaged over time
+// (docs/model.md §2).
 struct ProbeConfig {
   std::string layer = "layer3.1";                    // the MT-like block
   int directions = 16;                               // θ_k = 360°·k/directions, 0° = rightward, counter-clockwise

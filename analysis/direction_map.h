@@ -1,6 +1,6 @@
 #pragma once
-// The direction map on the cortical sheet (ANALYSIS.md §4): unit positions and preferred directions
-// → a smoothed complex field z on a regular grid. z is smoothed, never the angles.
+// The direction map on the cortical sheet (docs/measurements.md §4): unit positions and preferred
+// directions → a smoothed complex field z on a regular grid. z is smoothed, never the angles.
 #include <complex>
 #include <string>
 #include <vector>

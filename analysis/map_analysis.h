@@ -1,7 +1,7 @@
 #pragma once
-// The map half of the analysis (ANALYSIS.md §4–6) on any table of unit positions and preferred
-// directions: smoothed field, pinwheels, density per mm² and per Λ², density versus smoothing
-// width, Δ histogram and smoothness.
+// The map half of the analysis (docs/measurements.md §4–6) on any table of unit positions and
+// preferred directions: smoothed field, pinwheels, density per mm² and per Λ², density versus
+// smoothing width, Δ histogram and smoothness.
 #include <nlohmann/json.hpp>
 
 #include <string>

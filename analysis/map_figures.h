@@ -1,7 +1,8 @@
 #pragma once
-// Rendered direction maps (ANALYSIS.md §4 "Render"; preprint Figs. 4A and 6): hue = preferred
-// direction on a 360° cyclic colour map, optional brightness = |z|, pinwheel centres (white = +,
-// black = −), a scale bar in mm with its length written beside it, and a colour-wheel key.
+// Rendered direction maps (docs/measurements.md §4 "Render"; preprint Figs. 4A and 6): hue =
+// preferred direction on a 360° cyclic colour map, optional brightness = |z|, pinwheel centres
+// (white = +, black = −), a scale bar in mm with its length written beside it, and a colour-wheel
+// key.
 #include "analysis/config.h"
 #include "analysis/direction_map.h"
 #include "analysis/pinwheels.h"

@@ -1,6 +1,6 @@
 #pragma once
-// Map statistics on the units themselves (ANALYSIS.md §6): the Δ histogram of nearest neighbours
-// and smoothness versus cortical distance, each against shuffled positions (chance).
+// Map statistics on the units themselves (docs/measurements.md §6): the Δ histogram of nearest
+// neighbours and smoothness versus cortical distance, each against shuffled positions (chance).
 #include <vector>
 
 #include "analysis/config.h"

@@ -1,6 +1,6 @@
 #pragma once
-// Pinwheels of a direction (or axis) map (ANALYSIS.md §5): topological charge around every closed
-// 2×2 plaquette, cross-checked by the crossings of the zero contours of Re z and Im z.
+// Pinwheels of a direction (or axis) map (docs/measurements.md §5): topological charge around every
+// closed 2×2 plaquette, cross-checked by the crossings of the zero contours of Re z and Im z.
 #include <vector>
 
 #include "analysis/direction_map.h"

@@ -1,5 +1,5 @@
 #pragma once
-// Population results (ANALYSIS.md §2 "selective unit", §3 population tuning curve).
+// Population results (docs/measurements.md §2 "selective unit", §3 population tuning curve).
 #include <span>
 #include <vector>
 

@@ -1,6 +1,7 @@
 #pragma once
-// Macaque MT reference values, exactly as ANALYSIS.md §7 gives them, with its citations. The report
-// draws them as literature estimates next to the model's numbers, never as pass/fail thresholds.
+// Macaque MT reference values, exactly as docs/measurements.md §7 gives them, with its citations.
+// The report draws them as literature estimates next to the model's numbers, never as pass/fail
+// thresholds.
 #include <string>
 #include <vector>
 
@@ -10,7 +11,7 @@ struct ReferenceRow {
   std::string metric, reference, source;
 };
 
-// The table of ANALYSIS.md §7, row for row.
+// The table of docs/measurements.md §7, row for row.
 const std::vector<ReferenceRow>& macaque_reference_table();
 
 // Numbers drawn into plots (all from the table above).

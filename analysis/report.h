@@ -1,8 +1,8 @@
 #pragma once
-// One self-contained HTML report (no external files: PNGs inlined as base64, SVG inline) from one or
-// more analysed run folders: the preprint's figure panels (ANALYSIS.md §8) with the macaque
-// reference values (§7) drawn in and cited, and, given several runs, the metric-versus-α panels
-// with 95 % intervals over seeds and the comparison across objectives.
+// One self-contained HTML report (no external files: PNGs inlined as base64, SVG inline) from one
+// or more analysed run folders: the preprint's figure panels (docs/measurements.md §8) with the
+// macaque reference values (§7) drawn in and cited, and, given several runs, the metric-versus-α
+// panels with 95 % intervals over seeds and the comparison across objectives.
 #include <string>
 #include <vector>
 

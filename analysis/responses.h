@@ -1,7 +1,7 @@
 #pragma once
 // Entry point of the per-unit analysis: the responses of every unit to the drifting-grating sweep
-// (ANALYSIS.md §1) → per-unit table and population results. `mtmap analyze` feeds it the model's
-// layer responses; tests feed it synthetic ones.
+// (docs/measurements.md §1) → per-unit table and population results. `mtmap analyze` feeds it the
+// model's layer responses; tests feed it synthetic ones.
 #include <span>
 #include <vector>
 

@@ -1,5 +1,6 @@
 #pragma once
-// Column spacing Λ from the peak of the radially averaged power spectrum of z (ANALYSIS.md §5).
+// Column spacing Λ from the peak of the radially averaged power spectrum of z
+// (docs/measurements.md §5).
 #include <vector>
 
 #include "analysis/direction_map.h"

@@ -1,5 +1,5 @@
 #pragma once
-// Per-unit direction-tuning metrics (ANALYSIS.md §2) from one tuning curve sampled at N equally
+// Per-unit direction-tuning metrics (docs/measurements.md §2) from one tuning curve sampled at N equally
 // spaced directions θ_k = 360°·k/N, k = 0..N−1 (0° = rightward, counter-clockwise positive).
 #include <span>
 #include <vector>

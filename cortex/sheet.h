@@ -1,5 +1,5 @@
 #pragma once
-// The cortical sheet of each block (MODEL.md §2, §4): retinotopic initial positions, the
+// The cortical sheet of each block (docs/model.md §2, §4): retinotopic initial positions, the
 // neighbourhood windows the spatial loss draws from, and their safetensors files.
 #include <cstdint>
 #include <string>
@@ -17,7 +17,7 @@ struct SheetSpec {
   double neighbourhood_mm = 0;
 };
 
-// The preprint's values (MODEL.md §2 table) for layer1.0 … layer4.1.
+// The preprint's values (docs/model.md §2 table) for layer1.0 … layer4.1.
 std::vector<SheetSpec> preprint_sheets();
 // The entry of `sheets` for `block` (throws naming the block and the known ones).
 const SheetSpec& find_sheet(const std::vector<SheetSpec>& sheets, const std::string& block);

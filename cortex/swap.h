@@ -1,5 +1,5 @@
 #pragma once
-// Swap optimisation of a layer's positions (MODEL.md §3): units trade places when that makes their
+// Swap optimisation of a layer's positions (docs/model.md §3): units trade places when that makes their
 // response correlations follow 1/(d + 1) better within a window.
 #include <cstdint>
 #include <functional>

@@ -1,5 +1,5 @@
 #pragma once
-// Drifting sinusoidal gratings, the analysis's stimuli (spec/ANALYSIS.md §1):
+// Drifting sinusoidal gratings, the analysis's stimuli (docs/measurements.md §1):
 //   I(x, y, t) = 0.5 + 0.5·c·sin(2π(f_s·(x cos θ + y sin θ) − f_t·t) + φ)
 // x = column, y = rows counted upward from the bottom row (so θ = 0° is rightward motion and θ
 // grows counter-clockwise on screen), t = frame; f_s in cycles/pixel, f_t in cycles/frame. The

@@ -1,5 +1,5 @@
 #pragma once
-// InfoNCE in MoCo form (MODEL.md §6).
+// InfoNCE in MoCo form (docs/model.md §6).
 #include "engine/tensor/tensor.h"
 
 namespace mtmap::losses {

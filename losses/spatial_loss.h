@@ -1,6 +1,6 @@
 #pragma once
-// The spatial-correlation loss (MODEL.md §5): nearby units on the cortical sheet should respond
-// alike. Differentiable in the responses; positions are constants (fixed during training).
+// The spatial-correlation loss (docs/model.md §5): nearby units on the cortical sheet should
+// respond alike. Differentiable in the responses; positions are constants (fixed during training).
 #include "engine/tensor/tensor.h"
 #include "kernels/common/losses.h"
 

@@ -3,7 +3,7 @@
 //   - the model state under torchvision's names (stem.0.weight, layer1.0.conv1.0.weight, …), so
 //     PyTorch loads it after dropping the sheet tensors (prefix "sheet.");
 //   - optionally the cortical sheet of some blocks: tensors "sheet.<block>.positions" (U, 2) f64
-//     in mm, u = c·H·W + h·W + w (MODEL.md §2), metadata "sheet.<block>.side_mm" and
+//     in mm, u = c·H·W + h·W + w (docs/model.md §2), metadata "sheet.<block>.side_mm" and
 //     "sheet.<block>.neighbourhood_mm";
 //   - metadata "mtmap.format" (kCheckpointFormat) and "mtmap.model" (the ModelSpec as JSON).
 // A file without "mtmap.model" (e.g. written from a PyTorch state dict) is still a checkpoint;

@@ -32,7 +32,7 @@ nlohmann::json model_spec_to_json(const ModelSpec& s);
 struct BlockShape {
   std::string name;
   int64_t channels = 0, frames = 0, height = 0, width = 0;
-  int64_t units() const { return channels * height * width; }  // MODEL.md §2: a unit is one (c, h, w)
+  int64_t units() const { return channels * height * width; }  // docs/model.md §2: a unit is one (c, h, w)
 };
 std::vector<BlockShape> block_shapes(const ModelSpec& s);
 

@@ -1,5 +1,5 @@
 #pragma once
-// The 3D ResNet-18 backbone of ../shared/spec/MODEL.md §1 with the MoCo v2 projection head.
+// The 3D ResNet-18 backbone of docs/model.md §1 with the MoCo v2 projection head.
 // Parameter names follow torchvision's r3d_18 (stem.0.weight, layer1.0.conv1.0.weight, …) and
 // MoCo v2's head (fc.0, fc.2), so weights move between PyTorch and mtmap both ways.
 #include <array>

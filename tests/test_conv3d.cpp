@@ -137,7 +137,7 @@ TEST_CASE("conv3d problem: output size, FLOPs, GEMM views", "[conv3d]") {
   CHECK(f.m == 50176);
   CHECK(f.n == 64);
   CHECK(f.k == 441);
-  CHECK(p.flops() == 2 * 50176LL * 64 * 441);  // 2.83 GFLOP, PERFORMANCE.md's table
+  CHECK(p.flops() == 2 * 50176LL * 64 * 441);  // 2.83 GFLOP, as in docs/perf/targets.md's per-layer table
   GemmShape d = p.gemm_view(ConvOperator::dgrad), w = p.gemm_view(ConvOperator::wgrad);
   CHECK(d.m * d.n * d.k * 2 >= p.flops());  // dgrad's GEMM covers strided-out taps too
   CHECK(w.m == 64);

@@ -1,8 +1,9 @@
 #pragma once
-// Probing a network as an electrophysiologist would (ANALYSIS.md §1): drifting gratings at every
-// direction × wavelength × period × phase, plus one uniform grey clip, batched through a block of
-// the model; each unit's response is the block output averaged over time (MODEL.md §2, unit
-// u = c·H·W + h·W + w). Model-agnostic: the network is a callback, so tests can probe anything.
+// Probing a network as an electrophysiologist would (docs/measurements.md §1): drifting gratings at
+// every direction × wavelength × period × phase, plus one uniform grey clip, batched through a
+// block of the model; each unit's response is the block output averaged over time
+// (docs/model.md §2, unit u = c·H·W + h·W + w). Model-agnostic: the network is a callback, so tests
+// can probe anything.
 #include <array>
 #include <functional>
 

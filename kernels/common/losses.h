@@ -14,7 +14,7 @@ struct InfoNceParams {
 enum class SpatialLossForm : int { relative = 0, absolute = 1 };
 
 // Spatial-correlation loss of one window: x (B, M) responses, row stride ldx (≥ M); target (M, M)
-// row-major, target_ij = 1/(d_ij + 1). See docs/losses.md and MODEL.md §5.
+// row-major, target_ij = 1/(d_ij + 1). See docs/losses.md and docs/model.md §5.
 struct SpatialLossParams {
   int64_t B = 0, M = 0;
   int64_t ldx = 0;

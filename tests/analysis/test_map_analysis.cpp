@@ -1,4 +1,4 @@
-// The map half end to end on unit tables built from known maps (ANALYSIS.md §4–6).
+// The map half end to end on unit tables built from known maps (docs/measurements.md §4–6).
 #include <catch2/catch.hpp>
 
 #include <cmath>

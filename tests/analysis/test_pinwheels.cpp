@@ -1,4 +1,5 @@
-// Pinwheel detection and column spacing on fields with known ground truth (ANALYSIS.md §5).
+// Pinwheel detection and column spacing on fields with known ground truth
+// (docs/measurements.md §5).
 #include <catch2/catch.hpp>
 
 #include <cmath>

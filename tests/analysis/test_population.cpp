@@ -1,5 +1,5 @@
 // The response-array entry point and the population results on synthetic responses with known
-// tuning (ANALYSIS.md §1–3).
+// tuning (docs/measurements.md §1–3).
 #include <catch2/catch.hpp>
 
 #include <cmath>

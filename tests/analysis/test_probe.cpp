@@ -51,7 +51,7 @@ TEST_CASE("probe: sweep order, batching, time average and baseline follow the gr
   for (int c = 0; c < 3; ++c)
     for (int row = 0; row < S; ++row)
       for (int col = 0; col < S; ++col) {
-        const int u = (c * S + row) * S + col;  // MODEL.md §2: u = c·H·W + h·W + w
+        const int u = (c * S + row) * S + col;  // docs/model.md §2: u = c·H·W + h·W + w
         const double x = col, y = S - 1 - row;  // y counts up from the bottom row (io/grating.h)
         for (int d = 0; d < 4; ++d)
           for (int s = 0; s < 2; ++s)

@@ -1,5 +1,6 @@
-// Run folders and the HTML report, built in-process from synthetic runs: files present, numbers
-// and settings recorded, reference values cited as ANALYSIS.md gives them, sweep intervals right.
+// Run folders and the HTML report, built in-process from synthetic runs: files present, numbers and
+// settings recorded, reference values cited as docs/measurements.md gives them, sweep intervals
+// right.
 #include <catch2/catch.hpp>
 
 #include <filesystem>

@@ -1,4 +1,4 @@
-// Per-unit metrics against analytic values for von Mises tuning curves (ANALYSIS.md §2).
+// Per-unit metrics against analytic values for von Mises tuning curves (docs/measurements.md §2).
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -13,7 +13,7 @@ using losses::SpatialLossForm;
 
 namespace {
 
-// The loss straight from MODEL.md §5, in plain loops.
+// The loss straight from docs/model.md §5, in plain loops.
 double direct_loss(const std::vector<double>& x, int64_t B, int64_t M, const std::vector<double>& target,
                    SpatialLossForm form) {
   std::vector<double> z(x.size());
@@ -116,7 +116,7 @@ TEST_CASE("spatial_loss: gradient check through the time average and the window 
         }
 }
 
-TEST_CASE("spatial_loss: values match the direct computation of MODEL.md §5") {
+TEST_CASE("spatial_loss: values match the direct computation of docs/model.md §5") {
   Tensor pos = random_positions(9, 51, 4.0);
   Tensor target = losses::inverse_distance(pos);
   std::vector<double> tv = target.to_vector<double>();

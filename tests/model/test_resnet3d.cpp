@@ -1,4 +1,5 @@
-// The 3D ResNet: shapes at the spec's scales, names, a block's float64 gradient check, determinism.
+// The 3D ResNet: shapes at the scales of docs/model.md §1, names, a block's float64 gradient check,
+// determinism.
 #include <algorithm>
 
 #include "engine/nn/flat_parameters.h"
@@ -13,7 +14,7 @@ using models::ResNet3d;
 using models::ResNet3dConfig;
 using Ts = std::vector<Tensor>;
 
-TEST_CASE("r3d block output shapes follow MODEL.md", "[resnet3d]") {
+TEST_CASE("r3d block output shapes follow docs/model.md", "[resnet3d]") {
   Generator g(11);
   ResNet3dConfig c;
   c.width = 4;
@@ -22,7 +23,7 @@ TEST_CASE("r3d block output shapes follow MODEL.md", "[resnet3d]") {
   REQUIRE(names.size() == 8);
   CHECK(names.front() == "layer1.0");
   CHECK(names.back() == "layer4.1");
-  // 16×112×112 shrinks as 16×56² → 8×28² → 4×14² → 2×7² (MODEL.md §1), here at width 4.
+  // 16×112×112 shrinks as 16×56² → 8×28² → 4×14² → 2×7² (docs/model.md §1), here at width 4.
   Tensor x = randn({1, 3, 16, 112, 112}, g);
   models::ResNet3dOutput out = net.forward(x, names);
   CHECK(out.blocks.at("layer1.1").shape() == Shape{1, 4, 16, 56, 56});

@@ -3,7 +3,8 @@
 namespace mtmap::cli {
 
 void AnalysisOptions::add_to(CLI::App* cmd) {
-  cmd->add_option("--config", config_path, "Analysis config JSON (unknown keys are rejected); defaults: ANALYSIS.md")
+  cmd->add_option("--config", config_path,
+                  "Analysis config JSON (unknown keys are rejected); defaults: docs/measurements.md")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", out_dir, "Output run folder")->capture_default_str();
   cmd->add_option("--alpha", alpha, "Spatial-loss weight α of the analysed run (for the cross-run report)");

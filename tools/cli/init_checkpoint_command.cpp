@@ -1,6 +1,6 @@
-// `mtmap init-checkpoint`: a freshly initialised model (MODEL.md §1 init, seeded) and the
-// retinotopic initial sheet of every block the preprint's table covers (MODEL.md §2), saved as a
-// checkpoint `mtmap analyze` and training read. Untrained models are the baseline of every
+// `mtmap init-checkpoint`: a freshly initialised model (docs/model.md §1 init, seeded) and the
+// retinotopic initial sheet of every block the preprint's table covers (docs/model.md §2), saved as
+// a checkpoint `mtmap analyze` and training read. Untrained models are the baseline of every
 // analysis (and what the tests analyse).
 #include <fmt/format.h>
 
