@@ -23,7 +23,12 @@ except ImportError:
     sys.exit(77)
 
 WIDTH, DEPTH, PROJ = 4, (2, 2, 2, 2), 16
-INPUT = (2, 3, 8, 32, 32)
+# Input clips (N, C, T, H, W) per stem, sized so that every batch norm sees enough values per channel
+# to be well-posed: layer4's output is 1x2x2 per clip with either stem, so its batch norms
+# normalise 8 (r3d) and 16 (Hara) values. With 2 values (the Hara stem at 8x32x32), BN's output is
+# +-1 whatever its input, and summation-order differences of 1e-16 (another CPU's BLAS kernels)
+# grew to 1e-7 over the three SGD steps.
+INPUTS = {"r3d": (2, 3, 8, 32, 32), "hara": (4, 3, 16, 48, 48)}
 LR, MOMENTUM, WEIGHT_DECAY, STEPS = 0.02, 0.9, 1e-4, 3
 
 
@@ -116,9 +121,10 @@ def loss_of(features, embedding, projection, feature_projection):
 def write_reference(out_dir, dtype, stem):
     torch.manual_seed(1234)
     model = ResNet3d(stem).to(dtype)
-    x = torch.randn(INPUT, dtype=dtype, requires_grad=True)
-    projection = torch.randn(INPUT[0], PROJ, dtype=dtype)
-    feature_projection = torch.randn(INPUT[0], WIDTH * 8, dtype=dtype)
+    shape = INPUTS[stem]
+    x = torch.randn(shape, dtype=dtype, requires_grad=True)
+    projection = torch.randn(shape[0], PROJ, dtype=dtype)
+    feature_projection = torch.randn(shape[0], WIDTH * 8, dtype=dtype)
     save_safetensors(f"{out_dir}/weights.safetensors", model.state_dict())
 
     features, embedding, blocks = model(x)

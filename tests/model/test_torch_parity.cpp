@@ -107,8 +107,15 @@ void run_parity(const std::string& dtype_name_, const std::string& stem, double 
     CHECK(std::fabs(l.item() - expected[step]) <= sgd_tol * std::max(1.0, std::fabs(expected[step])));
     l.backward();
   }
-  for (const nn::NamedTensor& p : net.named_parameters())
+  double worst_after = 0;
+  for (const nn::NamedTensor& p : net.named_parameters()) {
     expect_close("after SGD " + p.name, p.tensor, file.at("after." + p.name), sgd_tol);
+    worst_after = std::max(worst_after, relative_error(p.tensor, file.at("after." + p.name)));
+  }
+  // The margin, for the log: a case whose error sits near its tolerance depends on the machine's
+  // summation order (another CPU's BLAS kernels) and must be made better posed, not loosened.
+  fmt::print("parity {} {}: weights after {} SGD steps within {:.2e} of PyTorch's (tolerance {:.0e})\n", dtype_name_,
+             stem, expected.size(), worst_after, sgd_tol);
 
   // mtmap → PyTorch: our checkpoint loads into the PyTorch model with strict names and shapes.
   std::string ours = ref.dir + "/mtmap.safetensors";
