@@ -1,7 +1,6 @@
-// `mtmap init-checkpoint`: a freshly initialised model (docs/model.md §1 init, seeded) and the
-// retinotopic initial sheet of every block the preprint's table covers (docs/model.md §2), saved as
-// a checkpoint `mtmap analyze` and training read. Untrained models are the baseline of every
-// analysis (and what the tests analyse).
+// `mtmap init-checkpoint`: training::write_initial_checkpoint (a freshly initialised model and the
+// retinotopic sheets of its blocks) from a config's model section and the command line, saved as a
+// checkpoint `mtmap analyze` and training read.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,9 +9,8 @@
 #include <optional>
 
 #include "analysis/config.h"
-#include "cortex/sheet.h"
-#include "models/checkpoint.h"
 #include "tools/cli/commands.h"
+#include "training/initial_model.h"
 
 namespace mtmap::cli {
 
@@ -50,37 +48,13 @@ void add_init_checkpoint_command(CLI::App& app) {
     if (args->frames) model["frames"] = *args->frames;
     if (args->size) model["size"] = *args->size;
     const models::ModelSpec spec = models::model_spec_from_json(model, origin);
-    const std::vector<models::BlockShape> shapes = models::block_shapes(spec);  // also checks the input fits
-
-    Generator gen(args->seed);
-    models::ResNet3d net(spec.net, gen);
-    std::vector<models::SheetPositions> sheets;
-    std::vector<std::string> without;
-    const std::vector<cortex::SheetSpec> table = cortex::preprint_sheets();
-    for (const models::BlockShape& b : shapes) {
-      auto it = std::find_if(table.begin(), table.end(), [&](const cortex::SheetSpec& s) { return s.block == b.name; });
-      if (it == table.end()) {
-        without.push_back(b.name);
-        continue;
-      }
-      sheets.push_back({b.name, it->side_mm, it->neighbourhood_mm,
-                        cortex::retinotopic_positions(b.channels, b.height, b.width, it->side_mm, gen)});
-    }
-    const std::filesystem::path parent = std::filesystem::path(args->out).parent_path();
-    if (!parent.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(parent, ec);
-      MTMAP_CHECK(!ec, "init-checkpoint: cannot create the folder {}: {}", parent.string(), ec.message());
-    }
-    models::save_checkpoint(args->out, net, spec, sheets, {{"mtmap.init_seed", std::to_string(args->seed)}});
-    int64_t params = 0;
-    for (const Tensor& p : net.parameters()) params += p.numel();
-    fmt::print("model: {} ({} parameters)\n", models::model_spec_to_json(spec).dump(), params);
-    for (const models::BlockShape& b : shapes)
+    const training::InitialModel m = training::write_initial_checkpoint(args->out, spec, args->seed);
+    fmt::print("model: {} ({} parameters)\n", models::model_spec_to_json(spec).dump(), m.parameter_count());
+    for (const models::BlockShape& b : m.blocks)
       fmt::print("  {}: {}×{}×{}×{} → {} units{}\n", b.name, b.channels, b.frames, b.height, b.width, b.units(),
-                 std::find(without.begin(), without.end(), b.name) == without.end() ? ""
-                                                                                    : " (no sheet: not in the "
-                                                                                      "preprint's table)");
+                 std::find(m.without_sheet.begin(), m.without_sheet.end(), b.name) == m.without_sheet.end()
+                     ? ""
+                     : " (no sheet: not in the preprint's table)");
     fmt::print("wrote {}\n", args->out);
   });
 }
