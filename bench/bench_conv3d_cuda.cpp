@@ -195,7 +195,7 @@ std::string json_safe(const std::string& s) {
 }
 
 // mtmap's channels-last launcher for `op`.
-void run_mtmap(ConvOperator op, const Conv3dProblem& p, const mtmap::cuda::ConvConfig& cfg, const void* in0,
+void run_mtmap(ConvOperator op, const Conv3dProblem& p, const mtmap::CudaConvConfig& cfg, const void* in0,
                const void* in1, void* out, void* ws, size_t ws_bytes, cudaStream_t s) {
   switch (op) {
     case ConvOperator::fprop:
@@ -218,10 +218,10 @@ Check check_against_analytic(const Layer& l, ConvOperator op, const void* in0, c
                              const std::vector<float>& mine, cudaStream_t stream) {
   Conv3dProblem p1 = problem(l, 1);
   Extents e1 = extents(p1, op);
-  mtmap::cuda::ConvConfig automatic, analytic{mtmap::cuda::ConvAlgo::analytic, false};
+  mtmap::CudaConvConfig automatic, analytic{mtmap::CudaConvAlgo::analytic, false};
   size_t ws1 = mtmap::cuda::conv3d_workspace_bytes(op, mtmap::DType::bf16, p1, automatic);
   DeviceBuffer w1(ws1);
-  auto run = [&](const mtmap::cuda::ConvConfig& c, void* w, size_t wb) {
+  auto run = [&](const mtmap::CudaConvConfig& c, void* w, size_t wb) {
     BENCH_CUDA(cudaMemset(scratch, 0xFF, size_t(e1.out) * 2));
     switch (op) {
       case ConvOperator::fprop:
@@ -465,7 +465,7 @@ int main(int argc, char** argv) {
         }
         Conv3dProblem p = problem(l, batch);
         Extents e = extents(p, op);
-        mtmap::cuda::ConvConfig cfg;  // the shipped choice: automatic (bf16 → implicit_gemm, stem for C = 3)
+        mtmap::CudaConvConfig cfg;  // the shipped choice: automatic (bf16 → implicit_gemm, stem for C = 3)
         size_t ws_bytes = mtmap::cuda::conv3d_cl_workspace_bytes(op, mtmap::DType::bf16, p, cfg);
         DeviceBuffer ws(ws_bytes);
         Row row{l.name, batch, op_name(op), 0, 0, 0, 0, false};
@@ -534,10 +534,10 @@ int main(int argc, char** argv) {
           const bool phase_point = op == ConvOperator::dgrad && mtmap::igemm_dgrad_uses_phases(p);
           const bool async_point = mtmap::conv3d_igemm_vector(op, int(p.C), int(p.K));  // the stem's dgrad too
           if (row.valid && (stem_point || phase_point || async_point)) {
-            mtmap::cuda::ConvConfig alt;
+            mtmap::CudaConvConfig alt;
             const char* alt_name = "register_staged";
             if (stem_point) {
-              alt.algo = mtmap::cuda::ConvAlgo::implicit_gemm;
+              alt.algo = mtmap::CudaConvAlgo::implicit_gemm;
               alt_name = "implicit_gemm";
             } else if (phase_point) {
               alt.dgrad_stride_phases = false;

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/cuda/context.h"
 #include "engine/nn/flat_parameters.h"
 #include "engine/ops/copy.h"

@@ -26,7 +26,7 @@
 #include "bench/json_lines.h"
 #include "bench/timing.h"
 #include "engine/autograd/grad_mode.h"
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/cuda/context.h"
 #include "engine/nn/flat_parameters.h"
 #include "engine/nn/layers.h"

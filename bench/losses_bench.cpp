@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/timing.h"
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/core/threads.h"
 #include "engine/ops/elementwise.h"
 #include "engine/random/generator.h"

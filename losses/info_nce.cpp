@@ -1,11 +1,8 @@
 #include "losses/info_nce.h"
 
 #include "engine/autograd/node.h"
-#include "engine/ops/dispatch.h"
-#include "kernels/cpu/losses.h"
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/losses.h"
-#endif
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 
 namespace mtmap::losses {
 
@@ -22,50 +19,29 @@ Tensor info_nce(const Tensor& q_in, const Tensor& k_in, const Tensor& queue_in, 
               shape_str(queue_in.shape()));
   MTMAP_CHECK(q_in.dtype() == DType::f32 || q_in.dtype() == DType::f64, "info_nce: dtype {} (f32 or f64)",
               dtype_name(q_in.dtype()));
-  detail::check_same_dtype("info_nce", q_in, k_in);
-  detail::check_same_dtype("info_nce", q_in, queue_in);
-  detail::check_same_device("info_nce", {&q_in, &k_in, &queue_in});
+  checks::same_dtype("info_nce", q_in, k_in);
+  checks::same_dtype("info_nce", q_in, queue_in);
+  checks::same_device("info_nce", {&q_in, &k_in, &queue_in});
 
   InfoNceParams p{q_in.size(0), q_in.size(1), queue_in.size(0), 1.0 / temperature};
   Tensor q = q_in.detach().contiguous(), k = k_in.detach().contiguous(), queue = queue_in.detach().contiguous();
   const Device dev = q.device();
   const DType t = q.dtype();
   Tensor lse = empty({p.N}, DType::f64, dev);
-  Tensor loss;
-  if (dev.is_cpu()) {
-    double v = cpu::info_nce_forward(t, p, q.raw(), k.raw(), queue.raw(), lse.data<double>());
-    loss = scalar_tensor(v, t);
-  } else {
-    loss = empty({}, t, dev);
-#ifdef MTMAP_WITH_CUDA
-    Tensor ws = empty({int64_t(cuda::info_nce_workspace_bytes(t, p))}, DType::u8, dev);
-#endif
-    MTMAP_ON_CUDA("info_nce", cuda::info_nce_forward(t, p, q.raw(), k.raw(), queue.raw(), loss.raw(),
-                                                     static_cast<double*>(lse.raw()), ws.raw(), detail::cublas_of(dev),
-                                                     detail::stream_of(dev)));
-  }
+  Tensor loss = empty({}, t, dev);
+  backend_of(dev).info_nce_forward(t, p, q.raw(), k.raw(), queue.raw(), loss.raw(), static_cast<double*>(lse.raw()));
   if (autograd::needs_grad({&q_in, &k_in}))
-    autograd::record(
-        "info_nce", {q_in, k_in, queue_in}, loss,
-        [q, k, queue, lse, p](const Tensor& g_in, const std::vector<bool>& n) {
-          Tensor dq = n[0] ? empty(q.shape(), q.dtype(), q.device()) : Tensor();
-          Tensor dk = n[1] ? empty(k.shape(), k.dtype(), k.device()) : Tensor();
-          if (q.device().is_cpu()) {
-            cpu::info_nce_backward(q.dtype(), p, q.raw(), k.raw(), queue.raw(), lse.data<double>(), g_in.item(),
-                                   n[0] ? dq.raw() : nullptr, n[1] ? dk.raw() : nullptr);
-          } else {
-            Tensor g = g_in.to(q.dtype()).contiguous();
-#ifdef MTMAP_WITH_CUDA
-            Tensor ws = empty({int64_t(cuda::info_nce_workspace_bytes(q.dtype(), p))}, DType::u8, q.device());
-#endif
-            MTMAP_ON_CUDA("info_nce backward",
-                          cuda::info_nce_backward(q.dtype(), p, q.raw(), k.raw(), queue.raw(),
-                                                  static_cast<const double*>(lse.raw()), g.raw(),
-                                                  n[0] ? dq.raw() : nullptr, n[1] ? dk.raw() : nullptr, ws.raw(),
-                                                  detail::cublas_of(q.device()), detail::stream_of(q.device())));
-          }
-          return std::vector<Tensor>{dq, dk, Tensor()};
-        });
+    autograd::record("info_nce", {q_in, k_in, queue_in}, loss,
+                     [q, k, queue, lse, p](const Tensor& g_in, const std::vector<bool>& n) {
+                       Tensor dq = n[0] ? empty(q.shape(), q.dtype(), q.device()) : Tensor();
+                       Tensor dk = n[1] ? empty(k.shape(), k.dtype(), k.device()) : Tensor();
+                       Tensor g = g_in.to(q.dtype()).contiguous();
+                       backend_of(q.device())
+                           .info_nce_backward(q.dtype(), p, q.raw(), k.raw(), queue.raw(),
+                                              static_cast<const double*>(lse.raw()), g.raw(), n[0] ? dq.raw() : nullptr,
+                                              n[1] ? dk.raw() : nullptr);
+                       return std::vector<Tensor>{dq, dk, Tensor()};
+                     });
   return loss;
 }
 

@@ -1,14 +1,11 @@
 #include "losses/spatial_loss.h"
 
 #include "engine/autograd/node.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
 #include "engine/ops/reduce.h"
-#include "kernels/cpu/losses.h"
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/losses.h"
-#endif
 
 namespace mtmap::losses {
 
@@ -40,38 +37,20 @@ Tensor spatial_loss(const Tensor& x_in, const Tensor& target_in, SpatialLossForm
               shape_str(target_in.shape()));
   MTMAP_CHECK(x_in.dtype() == DType::f32 || x_in.dtype() == DType::f64, "spatial_loss: dtype {} (f32 or f64)",
               dtype_name(x_in.dtype()));
-  detail::check_same_dtype("spatial_loss", x_in, target_in);
-  detail::check_same_device("spatial_loss", {&x_in, &target_in});
+  checks::same_dtype("spatial_loss", x_in, target_in);
+  checks::same_device("spatial_loss", {&x_in, &target_in});
   Tensor x = x_in.detach().contiguous(), target = target_in.detach().contiguous();
   SpatialLossParams p{B, M, M, form};
   const Device dev = x.device();
   const DType t = x.dtype();
-  Tensor loss;
-  if (dev.is_cpu()) {
-    loss = scalar_tensor(cpu::spatial_loss_forward(t, p, x.raw(), target.raw()).loss, t);
-  } else {
-    loss = empty({}, t, dev);
-#ifdef MTMAP_WITH_CUDA
-    Tensor ws = empty({int64_t(cuda::spatial_loss_workspace_bytes(p))}, DType::u8, dev);
-#endif
-    MTMAP_ON_CUDA("spatial_loss", cuda::spatial_loss_forward(t, p, x.raw(), target.raw(), loss.raw(), nullptr, ws.raw(),
-                                                             detail::stream_of(dev)));
-  }
+  Tensor loss = empty({}, t, dev);
+  backend_of(dev).spatial_loss_forward(t, p, x.raw(), target.raw(), loss.raw());
   if (autograd::needs_grad({&x_in}))
     autograd::record("spatial_loss", {x_in, target_in}, loss,
                      [x, target, p](const Tensor& g_in, const std::vector<bool>&) {
                        Tensor dx = empty(x.shape(), x.dtype(), x.device());
-                       if (x.device().is_cpu()) {
-                         cpu::spatial_loss_backward(x.dtype(), p, x.raw(), target.raw(), g_in.item(), dx.raw());
-                       } else {
-                         Tensor g = g_in.to(x.dtype()).contiguous();
-#ifdef MTMAP_WITH_CUDA
-                         Tensor ws = empty({int64_t(cuda::spatial_loss_workspace_bytes(p))}, DType::u8, x.device());
-#endif
-                         MTMAP_ON_CUDA("spatial_loss backward",
-                                       cuda::spatial_loss_backward(x.dtype(), p, x.raw(), target.raw(), g.raw(),
-                                                                   dx.raw(), ws.raw(), detail::stream_of(x.device())));
-                       }
+                       Tensor g = g_in.to(x.dtype()).contiguous();
+                       backend_of(x.device()).spatial_loss_backward(x.dtype(), p, x.raw(), target.raw(), g.raw(), dx.raw());
                        return std::vector<Tensor>{dx, Tensor()};
                      });
   return loss;

@@ -43,11 +43,11 @@ std::vector<Case> cases() {
 TEST_CASE("conv3d float64 gradient checks, both implementations", "[gradcheck][conv3d]") {
   uint64_t seed = 100;
   for (const Case& c : cases())
-    for (cpu::ConvAlgo algo : {cpu::ConvAlgo::gemm, cpu::ConvAlgo::reference}) {
+    for (CpuConvAlgo algo : {CpuConvAlgo::gemm, CpuConvAlgo::reference}) {
       Conv3dOptions o = c.o;
       o.cpu_algo = algo;
       Tensor x = leaf(c.x, ++seed), w = leaf(c.w, ++seed);
-      std::string name = std::string("conv3d_") + c.name + (algo == cpu::ConvAlgo::gemm ? "_gemm" : "_reference");
+      std::string name = std::string("conv3d_") + c.name + (algo == CpuConvAlgo::gemm ? "_gemm" : "_reference");
       REQUIRE_GRADCHECK(name, [o](const Ts& in) { return conv3d(in[0], in[1], o); }, {x, w});
     }
 }
@@ -66,10 +66,10 @@ TEST_CASE("conv3d GEMM path matches the direct loops in float32", "[conv3d]") {
     };
     INFO(c.name);
     Conv3dOptions ref = c.o;
-    ref.cpu_algo = cpu::ConvAlgo::reference;
+    ref.cpu_algo = CpuConvAlgo::reference;
     compare(conv3d(x, w, c.o), conv3d(x, w, ref));
-    compare(conv3d_dgrad(dy, w, p, cpu::ConvAlgo::gemm), conv3d_dgrad(dy, w, p, cpu::ConvAlgo::reference));
-    compare(conv3d_wgrad(x, dy, p, cpu::ConvAlgo::gemm), conv3d_wgrad(x, dy, p, cpu::ConvAlgo::reference));
+    compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::gemm), conv3d_dgrad(dy, w, p, CpuConvAlgo::reference));
+    compare(conv3d_wgrad(x, dy, p, CpuConvAlgo::gemm), conv3d_wgrad(x, dy, p, CpuConvAlgo::reference));
   }
 }
 
@@ -100,9 +100,9 @@ TEST_CASE("conv3d direct channels-last wgrad matches the direct loops in float32
     }
     Generator g(++seed);
     Tensor x = randn(c.x, g), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, g);
-    std::vector<float> a = conv3d_wgrad(x, dy, p, cpu::ConvAlgo::direct).to_vector<float>();
-    std::vector<float> b = conv3d_wgrad(x, dy, p, cpu::ConvAlgo::reference).to_vector<float>();
-    std::vector<float> f = conv3d_wgrad(x, dy, p, cpu::ConvAlgo::fast).to_vector<float>();
+    std::vector<float> a = conv3d_wgrad(x, dy, p, CpuConvAlgo::direct).to_vector<float>();
+    std::vector<float> b = conv3d_wgrad(x, dy, p, CpuConvAlgo::reference).to_vector<float>();
+    std::vector<float> f = conv3d_wgrad(x, dy, p, CpuConvAlgo::fast).to_vector<float>();
     REQUIRE(a.size() == b.size());
     // Sums of N·Z·P·Q products of N(0, 1) values in float32: 1e-5 per term (a wrong tap, channel
     // or sample is off by O(1)).
@@ -116,13 +116,13 @@ TEST_CASE("conv3d direct channels-last wgrad matches the direct loops in float32
   // names the reason; `fast` falls back to vol2col + GEMM; float64 is never direct.
   Conv3dProblem thin = conv3d_problem({1, 5, 3, 4, 4}, {2, 5, 3, 3, 1}, opts({1, 1, 1}, {1, 1, 0}));
   Tensor x = zeros({1, 5, 3, 4, 4}), dy = zeros({1, 2, thin.Z, thin.P, thin.Q});
-  CHECK_THROWS_WITH(conv3d_wgrad(x, dy, thin, cpu::ConvAlgo::direct), Catch::Contains("input channels"));
-  CHECK(conv3d_wgrad(x, dy, thin, cpu::ConvAlgo::fast).shape() == Shape{2, 5, 3, 3, 1});
+  CHECK_THROWS_WITH(conv3d_wgrad(x, dy, thin, CpuConvAlgo::direct), Catch::Contains("input channels"));
+  CHECK(conv3d_wgrad(x, dy, thin, CpuConvAlgo::fast).shape() == Shape{2, 5, 3, 3, 1});
   Conv3dProblem p64 = conv3d_problem({1, 16, 3, 3, 3}, {16, 16, 1, 1, 1}, opts({1, 1, 1}, {0, 0, 0}));
-  CHECK_THROWS_WITH(conv3d_wgrad(zeros({1, 16, 3, 3, 3}), zeros({1, 16, 3, 3, 3}), p64, cpu::ConvAlgo::direct_channels_last),
+  CHECK_THROWS_WITH(conv3d_wgrad(zeros({1, 16, 3, 3, 3}), zeros({1, 16, 3, 3, 3}), p64, CpuConvAlgo::direct_channels_last),
                     Catch::Contains("no channels-last variant"));
   CHECK_THROWS_WITH(conv3d_wgrad(zeros({1, 16, 3, 3, 3}, DType::f64), zeros({1, 16, 3, 3, 3}, DType::f64), p64,
-                                 cpu::ConvAlgo::direct),
+                                 CpuConvAlgo::direct),
                     Catch::Contains("float32"));
 }
 
@@ -206,29 +206,29 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
       for (size_t i = 0; i < va.size(); ++i) REQUIRE(va[i] == Approx(vb[i]).epsilon(1e-4).margin(1e-5 * double(terms)));
     };
     Conv3dOptions direct = o, ref = o;
-    direct.cpu_algo = cpu::ConvAlgo::direct;
-    ref.cpu_algo = cpu::ConvAlgo::reference;
+    direct.cpu_algo = CpuConvAlgo::direct;
+    ref.cpu_algo = CpuConvAlgo::reference;
     const Tensor expected = conv3d(x, w, ref);
     compare(conv3d(x, w, direct), expected, p.C * p.filter_volume());
     if (cpu::conv3d_fprop_channels_last_supported(p)) {
       Conv3dOptions cl = o;
-      cl.cpu_algo = cpu::ConvAlgo::direct_channels_last;
+      cl.cpu_algo = CpuConvAlgo::direct_channels_last;
       compare(conv3d(x, w, cl), expected, p.C * p.filter_volume());
     }
     if (cpu::conv3d_dgrad_channels_last_supported(p))
-      compare(conv3d_dgrad(dy, w, p, cpu::ConvAlgo::direct_channels_last),
-              conv3d_dgrad(dy, w, p, cpu::ConvAlgo::reference), p.K * p.filter_volume());
+      compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::direct_channels_last),
+              conv3d_dgrad(dy, w, p, CpuConvAlgo::reference), p.K * p.filter_volume());
     const bool strided = p.stride_d * p.stride_h * p.stride_w > 1;
     REQUIRE(cpu::conv3d_dgrad_direct_supported(p) == !strided);
     if (strided) continue;
-    compare(conv3d_dgrad(dy, w, p, cpu::ConvAlgo::direct), conv3d_dgrad(dy, w, p, cpu::ConvAlgo::reference),
+    compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::direct), conv3d_dgrad(dy, w, p, CpuConvAlgo::reference),
             p.K * p.filter_volume());
   }
   // Dilated problems are not the direct kernel's: asking for it is an error, `fast` falls back.
   Conv3dOptions dilated;
   dilated.dilation = {1, 2, 1};
-  dilated.cpu_algo = cpu::ConvAlgo::direct;
+  dilated.cpu_algo = CpuConvAlgo::direct;
   CHECK_THROWS_WITH(conv3d(zeros({1, 8, 4, 6, 4}), zeros({8, 8, 1, 3, 1}), dilated), Catch::Contains("no dilation"));
-  dilated.cpu_algo = cpu::ConvAlgo::fast;
+  dilated.cpu_algo = CpuConvAlgo::fast;
   CHECK(conv3d(zeros({1, 8, 4, 6, 4}), zeros({8, 8, 1, 3, 1}), dilated).shape() == Shape{1, 8, 4, 2, 4});
 }

@@ -151,7 +151,7 @@ TEST_CASE("conv3d implicit-GEMM maps reproduce the direct loops for all three op
     Tensor x = randn(c.x, gen, DType::f64), w = randn(c.w, gen, DType::f64);
     Tensor dy = randn({p.N, p.K, p.Z, p.P, p.Q}, gen, DType::f64);
     Conv3dOptions ref;
-    ref.stride = c.stride, ref.padding = c.pad, ref.dilation = c.dil, ref.cpu_algo = cpu::ConvAlgo::reference;
+    ref.stride = c.stride, ref.padding = c.pad, ref.dilation = c.dil, ref.cpu_algo = CpuConvAlgo::reference;
     const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
     std::vector<double> x_cl = to_last(x.to_vector<double>(), p.N, p.C, dhw);
     std::vector<double> w_cl = to_last(w.to_vector<double>(), p.K, p.C, trs);      // (K,T,R,S,C)
@@ -180,7 +180,7 @@ TEST_CASE("conv3d implicit-GEMM stride-phase dgrad reproduces the direct loops",
     Generator gen(++seed);
     Tensor w = randn(c.w, gen, DType::f64), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, gen, DType::f64);
     Conv3dOptions ref;
-    ref.stride = c.stride, ref.padding = c.pad, ref.dilation = c.dil, ref.cpu_algo = cpu::ConvAlgo::reference;
+    ref.stride = c.stride, ref.padding = c.pad, ref.dilation = c.dil, ref.cpu_algo = CpuConvAlgo::reference;
     const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
     std::vector<double> w_dg = to_last(w.to_vector<double>(), 1, p.K, p.C * trs);  // (C,T,R,S,K)
     std::vector<double> dy_cl = to_last(dy.to_vector<double>(), p.N, p.K, zpq);

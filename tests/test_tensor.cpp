@@ -4,7 +4,7 @@
 #include <malloc.h>
 #endif
 
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/core/memory_policy.h"
 #include "engine/ops/copy.h"
 #include "engine/ops/elementwise.h"

@@ -11,7 +11,7 @@
 #include "analysis/report.h"
 #include "analysis/responses.h"
 #include "analysis/run_output.h"
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/core/error.h"
 #include "models/checkpoint.h"
 

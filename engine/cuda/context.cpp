@@ -3,7 +3,7 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cuda_check.h"
 

@@ -2,13 +2,9 @@
 // the kernels read them through broadcast strides, so broadcasting costs no copy.
 #include "engine/autograd/node.h"
 #include "engine/ops/broadcast.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
-#include "kernels/cpu/cpu_kernels.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/cuda_kernels.h"
-#endif
 
 namespace mtmap {
 namespace {
@@ -22,8 +18,8 @@ struct Broadcast {
 };
 
 Broadcast prepare(const char* name, const Tensor& a, const Tensor& b) {
-  detail::check_same_device(name, {&a, &b});
-  detail::check_same_dtype(name, a, b);
+  checks::same_device(name, {&a, &b});
+  checks::same_dtype(name, a, b);
   Broadcast bc;
   bc.shape = broadcast_shapes(a.shape(), b.shape(), name);
   bc.params.n = shape_numel(bc.shape);
@@ -34,27 +30,20 @@ Broadcast prepare(const char* name, const Tensor& a, const Tensor& b) {
 
 Tensor launch_binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
   Broadcast bc = prepare(name, a, b);
-  detail::check_float(name, a);
+  checks::floating(name, a);
   Tensor out = empty(bc.shape, a.dtype(), a.device());
   if (bc.params.n == 0) return out;
-  if (a.device().is_cpu())
-    cpu::binary(a.dtype(), op, bc.params, a.raw(), b.raw(), out.raw());
-  else
-    MTMAP_ON_CUDA(name, cuda::binary(a.dtype(), op, bc.params, a.raw(), b.raw(), out.raw(),
-                                     detail::stream_of(a.device())));
+  backend_of(a.device()).binary(a.dtype(), op, bc.params, a.raw(), b.raw(), out.raw());
   return out;
 }
 
 Tensor launch_compare(const char* name, CompareOp op, const Tensor& a, const Tensor& b) {
   Broadcast bc = prepare(name, a, b);
-  detail::check_float(name, a);
+  checks::floating(name, a);
   Tensor out = empty(bc.shape, DType::u8, a.device());
   if (bc.params.n == 0) return out;
   auto* o = static_cast<uint8_t*>(out.raw());
-  if (a.device().is_cpu())
-    cpu::compare(a.dtype(), op, bc.params, a.raw(), b.raw(), o);
-  else
-    MTMAP_ON_CUDA(name, cuda::compare(a.dtype(), op, bc.params, a.raw(), b.raw(), o, detail::stream_of(a.device())));
+  backend_of(a.device()).compare(a.dtype(), op, bc.params, a.raw(), b.raw(), o);
   return out;
 }
 
@@ -155,9 +144,9 @@ Tensor gt(const Tensor& a, double s) { return gt(a, scalar_tensor(s, a.dtype(), 
 Tensor lt(const Tensor& a, double s) { return lt(a, scalar_tensor(s, a.dtype(), a.device())); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  detail::check_same_device("where", {&cond, &a, &b});
-  detail::check_same_dtype("where", a, b);
-  detail::check_float("where", a);
+  checks::same_device("where", {&cond, &a, &b});
+  checks::same_dtype("where", a, b);
+  checks::floating("where", a);
   MTMAP_CHECK(cond.dtype() == DType::u8, "where: condition must be u8, got {} {}", dtype_name(cond.dtype()),
               shape_str(cond.shape()));
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
@@ -169,10 +158,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor out = empty(shape, a.dtype(), a.device());
   if (p.n > 0) {
     auto* c = static_cast<const uint8_t*>(cond.raw());
-    if (a.device().is_cpu())
-      cpu::where(a.dtype(), p, c, a.raw(), b.raw(), out.raw());
-    else
-      MTMAP_ON_CUDA("where", cuda::where(a.dtype(), p, c, a.raw(), b.raw(), out.raw(), detail::stream_of(a.device())));
+    backend_of(a.device()).where(a.dtype(), p, c, a.raw(), b.raw(), out.raw());
   }
   if (autograd::needs_grad({&a, &b}))
     autograd::record("where", {a, b}, out,

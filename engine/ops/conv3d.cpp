@@ -1,11 +1,8 @@
 #include "engine/ops/conv3d.h"
 
 #include "engine/autograd/node.h"
-#include "engine/ops/dispatch.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/conv3d.h"
-#endif
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 
 namespace mtmap {
 namespace {
@@ -15,25 +12,7 @@ void check_output_gradient(const char* op, const Tensor& dy, const Conv3dProblem
               op, shape_str(dy.shape()), p.N, p.K, p.Z, p.P, p.Q);
 }
 
-#ifdef MTMAP_WITH_CUDA
-// One CUDA operator: workspace from the device's caching allocator (freed when the tensor goes,
-// safe since every op runs on the device's one stream), then the launcher.
-void run_cuda(ConvOperator op, const Conv3dOptions& o, const Conv3dProblem& p, const Tensor& a, const Tensor& b,
-              Tensor& out) {
-  const DType t = out.dtype();
-  size_t bytes = cuda::conv3d_workspace_bytes(op, t, p, o.cuda);
-  Tensor ws = bytes ? empty({int64_t(bytes)}, DType::u8, out.device()) : Tensor();
-  void* wp = bytes ? ws.raw() : nullptr;
-  cudaStream_t s = detail::stream_of(out.device());
-  switch (op) {
-    case ConvOperator::fprop: cuda::conv3d_fprop(t, p, o.cuda, a.raw(), b.raw(), out.raw(), wp, bytes, s); break;
-    case ConvOperator::dgrad: cuda::conv3d_dgrad(t, p, o.cuda, a.raw(), b.raw(), out.raw(), wp, bytes, s); break;
-    case ConvOperator::wgrad: cuda::conv3d_wgrad(t, p, o.cuda, a.raw(), b.raw(), out.raw(), wp, bytes, s); break;
-  }
-}
-#endif
-
-Conv3dOptions with_cpu_algo(cpu::ConvAlgo algo) {
+Conv3dOptions with_cpu_algo(CpuConvAlgo algo) {
   Conv3dOptions o;
   o.cpu_algo = algo;
   return o;
@@ -64,17 +43,14 @@ Conv3dProblem conv3d_problem(const Shape& x, const Shape& w, const Conv3dOptions
 }
 
 Tensor conv3d(const Tensor& x_in, const Tensor& w_in, const Conv3dOptions& o) {
-  detail::check_same_device("conv3d", {&x_in, &w_in});
-  detail::check_same_dtype("conv3d", x_in, w_in);
-  detail::check_float("conv3d", x_in);
+  checks::same_device("conv3d", {&x_in, &w_in});
+  checks::same_dtype("conv3d", x_in, w_in);
+  checks::floating("conv3d", x_in);
   Conv3dProblem p = conv3d_problem(x_in.shape(), w_in.shape(), o);
   Tensor x = x_in.detach().contiguous(), w = w_in.detach().contiguous();
   Tensor y = empty({p.N, p.K, p.Z, p.P, p.Q}, x.dtype(), x.device());
   if (y.numel() > 0) {
-    if (x.device().is_cpu())
-      cpu::conv3d_fprop(x.dtype(), o.cpu_algo, p, x.raw(), w.raw(), y.raw());
-    else
-      MTMAP_ON_CUDA("conv3d", run_cuda(ConvOperator::fprop, o, p, x, w, y));
+    backend_of(x.device()).conv3d_fprop(x.dtype(), p, o, x.raw(), w.raw(), y.raw());
   }
   if (autograd::needs_grad({&x_in, &w_in}))
     autograd::record("conv3d", {x_in, w_in}, y, [x, w, p, o](const Tensor& g, const std::vector<bool>& n) {
@@ -86,39 +62,33 @@ Tensor conv3d(const Tensor& x_in, const Tensor& w_in, const Conv3dOptions& o) {
 
 Tensor conv3d_dgrad(const Tensor& dy_in, const Tensor& w_in, const Conv3dProblem& p, const Conv3dOptions& o) {
   check_output_gradient("conv3d_dgrad", dy_in, p);
-  detail::check_same_device("conv3d_dgrad", {&dy_in, &w_in});
-  detail::check_same_dtype("conv3d_dgrad", dy_in, w_in);
+  checks::same_device("conv3d_dgrad", {&dy_in, &w_in});
+  checks::same_dtype("conv3d_dgrad", dy_in, w_in);
   Tensor dy = dy_in.contiguous(), w = w_in.contiguous();
   Tensor dx = empty({p.N, p.C, p.D, p.H, p.W}, dy.dtype(), dy.device());
   if (dx.numel() > 0) {
-    if (dy.device().is_cpu())
-      cpu::conv3d_dgrad(dy.dtype(), o.cpu_algo, p, dy.raw(), w.raw(), dx.raw());
-    else
-      MTMAP_ON_CUDA("conv3d_dgrad", run_cuda(ConvOperator::dgrad, o, p, dy, w, dx));
+    backend_of(dy.device()).conv3d_dgrad(dy.dtype(), p, o, dy.raw(), w.raw(), dx.raw());
   }
   return dx;
 }
 
 Tensor conv3d_wgrad(const Tensor& x_in, const Tensor& dy_in, const Conv3dProblem& p, const Conv3dOptions& o) {
   check_output_gradient("conv3d_wgrad", dy_in, p);
-  detail::check_same_device("conv3d_wgrad", {&x_in, &dy_in});
-  detail::check_same_dtype("conv3d_wgrad", x_in, dy_in);
+  checks::same_device("conv3d_wgrad", {&x_in, &dy_in});
+  checks::same_dtype("conv3d_wgrad", x_in, dy_in);
   Tensor x = x_in.contiguous(), dy = dy_in.contiguous();
   Tensor dw = empty({p.K, p.C, p.T, p.R, p.S}, dy.dtype(), dy.device());
   if (dw.numel() > 0) {
-    if (dy.device().is_cpu())
-      cpu::conv3d_wgrad(dy.dtype(), o.cpu_algo, p, x.raw(), dy.raw(), dw.raw());
-    else
-      MTMAP_ON_CUDA("conv3d_wgrad", run_cuda(ConvOperator::wgrad, o, p, x, dy, dw));
+    backend_of(dy.device()).conv3d_wgrad(dy.dtype(), p, o, x.raw(), dy.raw(), dw.raw());
   }
   return dw;
 }
 
-Tensor conv3d_dgrad(const Tensor& dy, const Tensor& w, const Conv3dProblem& p, cpu::ConvAlgo algo) {
+Tensor conv3d_dgrad(const Tensor& dy, const Tensor& w, const Conv3dProblem& p, CpuConvAlgo algo) {
   return conv3d_dgrad(dy, w, p, with_cpu_algo(algo));
 }
 
-Tensor conv3d_wgrad(const Tensor& x, const Tensor& dy, const Conv3dProblem& p, cpu::ConvAlgo algo) {
+Tensor conv3d_wgrad(const Tensor& x, const Tensor& dy, const Conv3dProblem& p, CpuConvAlgo algo) {
   return conv3d_wgrad(x, dy, p, with_cpu_algo(algo));
 }
 

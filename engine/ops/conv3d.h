@@ -6,7 +6,6 @@
 #include "engine/tensor/tensor.h"
 #include "kernels/common/conv3d_config.h"
 #include "kernels/common/conv3d_problem.h"
-#include "kernels/cpu/conv3d.h"
 
 namespace mtmap {
 
@@ -14,10 +13,10 @@ struct Conv3dOptions {
   std::array<int64_t, 3> stride{1, 1, 1};    // (time, height, width)
   std::array<int64_t, 3> padding{0, 0, 0};
   std::array<int64_t, 3> dilation{1, 1, 1};
-  cpu::ConvAlgo cpu_algo = cpu::ConvAlgo::fast;  // reference / gemm / direct: for tests and benchmarks
+  CpuConvAlgo cpu_algo = CpuConvAlgo::fast;  // reference / gemm / direct: for tests and benchmarks
   // CUDA tensors: algorithm and TF32 permission (kernels/common/conv3d_config.h). The default runs
   // bf16 on tensor cores and f32 / f64 exactly (the analytic kernel).
-  cuda::ConvConfig cuda{};
+  CudaConvConfig cuda{};
 };
 
 // Validates the shapes (naming them) and builds the problem.
@@ -29,7 +28,7 @@ Tensor conv3d(const Tensor& x, const Tensor& w, const Conv3dOptions& o = {});  /
 Tensor conv3d_dgrad(const Tensor& dy, const Tensor& w, const Conv3dProblem& p, const Conv3dOptions& o);  // → (N,C,D,H,W)
 Tensor conv3d_wgrad(const Tensor& x, const Tensor& dy, const Conv3dProblem& p, const Conv3dOptions& o);  // → (K,C,T,R,S)
 // The same with only a CPU algorithm chosen (CUDA tensors get the default configuration).
-Tensor conv3d_dgrad(const Tensor& dy, const Tensor& w, const Conv3dProblem& p, cpu::ConvAlgo algo);
-Tensor conv3d_wgrad(const Tensor& x, const Tensor& dy, const Conv3dProblem& p, cpu::ConvAlgo algo);
+Tensor conv3d_dgrad(const Tensor& dy, const Tensor& w, const Conv3dProblem& p, CpuConvAlgo algo);
+Tensor conv3d_wgrad(const Tensor& x, const Tensor& dy, const Conv3dProblem& p, CpuConvAlgo algo);
 
 }  // namespace mtmap

@@ -3,13 +3,9 @@
 
 #include "engine/autograd/node.h"
 #include "engine/ops/copy.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
-#include "kernels/cpu/cpu_kernels.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/cuda_kernels.h"
-#endif
 
 namespace mtmap {
 namespace {
@@ -63,8 +59,8 @@ Tensor cat(const std::vector<Tensor>& ts, int dim_in) {
   Shape out_shape = first.shape();
   out_shape[size_t(dim)] = 0;
   for (const Tensor& t : ts) {
-    detail::check_same_device("cat", {&first, &t});
-    detail::check_same_dtype("cat", first, t);
+    checks::same_device("cat", {&first, &t});
+    checks::same_dtype("cat", first, t);
     bool ok = t.ndim() == first.ndim();
     for (int d = 0; ok && d < t.ndim(); ++d) ok = d == dim || t.shape()[size_t(d)] == first.shape()[size_t(d)];
     MTMAP_CHECK(ok, "cat: shapes {} and {} differ off axis {}", shape_str(first.shape()), shape_str(t.shape()), dim);
@@ -106,8 +102,8 @@ Tensor stack(const std::vector<Tensor>& ts, int dim) {
 
 Tensor index_select(const Tensor& t, int dim_in, const Tensor& index) {
   int dim = wrap_dim(dim_in, t.ndim(), "index_select");
-  detail::check_same_device("index_select", {&t, &index});
-  detail::check_float("index_select", t);
+  checks::same_device("index_select", {&t, &index});
+  checks::floating("index_select", t);
   MTMAP_CHECK(index.ndim() == 1, "index_select: index must be 1-D, got {}", shape_str(index.shape()));
   check_index("index_select", index, t.shape()[size_t(dim)]);
   Tensor x = t.detach().contiguous();
@@ -118,10 +114,7 @@ Tensor index_select(const Tensor& t, int dim_in, const Tensor& index) {
   IndexSelectParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
   const auto* ip = static_cast<const int64_t*>(idx.raw());
   if (out.numel() > 0) {
-    if (t.device().is_cpu())
-      cpu::index_select(t.dtype(), p, x.raw(), ip, out.raw());
-    else
-      MTMAP_ON_CUDA("index_select", cuda::index_select(t.dtype(), p, x.raw(), ip, out.raw(), detail::stream_of(t.device())));
+    backend_of(t.device()).index_select(t.dtype(), p, x.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t}))
     autograd::record("index_select", {t}, out, [in_shape = t.shape(), dim, idx](const Tensor& g, const Needs&) {
@@ -132,9 +125,9 @@ Tensor index_select(const Tensor& t, int dim_in, const Tensor& index) {
 
 Tensor index_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor& src) {
   int dim = wrap_dim(dim_in, t.ndim(), "index_add");
-  detail::check_same_device("index_add", {&t, &index, &src});
-  detail::check_same_dtype("index_add", t, src);
-  detail::check_float("index_add", t);
+  checks::same_device("index_add", {&t, &index, &src});
+  checks::same_dtype("index_add", t, src);
+  checks::floating("index_add", t);
   MTMAP_CHECK(index.ndim() == 1, "index_add: index must be 1-D, got {}", shape_str(index.shape()));
   Shape want = t.shape();
   want[size_t(dim)] = index.numel();
@@ -147,10 +140,7 @@ Tensor index_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor&
   IndexAddParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
   const auto* ip = static_cast<const int64_t*>(idx.raw());
   if (s.numel() > 0) {
-    if (t.device().is_cpu())
-      cpu::index_add(t.dtype(), p, s.raw(), ip, out.raw());
-    else
-      MTMAP_ON_CUDA("index_add", cuda::index_add(t.dtype(), p, s.raw(), ip, out.raw(), detail::stream_of(t.device())));
+    backend_of(t.device()).index_add(t.dtype(), p, s.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t, &src}))
     autograd::record("index_add", {t, src}, out, [dim, idx](const Tensor& g, const Needs& n) {
@@ -161,8 +151,8 @@ Tensor index_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor&
 
 Tensor gather(const Tensor& t, int dim_in, const Tensor& index) {
   int dim = wrap_dim(dim_in, t.ndim(), "gather");
-  detail::check_same_device("gather", {&t, &index});
-  detail::check_float("gather", t);
+  checks::same_device("gather", {&t, &index});
+  checks::floating("gather", t);
   GatherParams p = gather_params("gather", t, dim, index);
   check_index("gather", index, p.D);
   Tensor x = t.detach().contiguous();
@@ -170,10 +160,7 @@ Tensor gather(const Tensor& t, int dim_in, const Tensor& index) {
   Tensor out = zeros(index.shape(), t.dtype(), t.device());
   const auto* ip = static_cast<const int64_t*>(idx.raw());
   if (out.numel() > 0) {
-    if (t.device().is_cpu())
-      cpu::gather(t.dtype(), p, x.raw(), ip, out.raw());
-    else
-      MTMAP_ON_CUDA("gather", cuda::gather(t.dtype(), p, x.raw(), ip, out.raw(), detail::stream_of(t.device())));
+    backend_of(t.device()).gather(t.dtype(), p, x.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t}))
     autograd::record("gather", {t}, out, [in_shape = t.shape(), dim, idx](const Tensor& g, const Needs&) {
@@ -184,9 +171,9 @@ Tensor gather(const Tensor& t, int dim_in, const Tensor& index) {
 
 Tensor scatter_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor& src) {
   int dim = wrap_dim(dim_in, t.ndim(), "scatter_add");
-  detail::check_same_device("scatter_add", {&t, &index, &src});
-  detail::check_same_dtype("scatter_add", t, src);
-  detail::check_float("scatter_add", t);
+  checks::same_device("scatter_add", {&t, &index, &src});
+  checks::same_dtype("scatter_add", t, src);
+  checks::floating("scatter_add", t);
   GatherParams p = gather_params("scatter_add", t, dim, index);
   MTMAP_CHECK(src.shape() == index.shape(), "scatter_add: src {} and index {} differ", shape_str(src.shape()),
               shape_str(index.shape()));
@@ -196,10 +183,7 @@ Tensor scatter_add(const Tensor& t, int dim_in, const Tensor& index, const Tenso
   Tensor idx = index.contiguous();
   const auto* ip = static_cast<const int64_t*>(idx.raw());
   if (s.numel() > 0) {
-    if (t.device().is_cpu())
-      cpu::scatter_add(t.dtype(), p, s.raw(), ip, out.raw());
-    else
-      MTMAP_ON_CUDA("scatter_add", cuda::scatter_add(t.dtype(), p, s.raw(), ip, out.raw(), detail::stream_of(t.device())));
+    backend_of(t.device()).scatter_add(t.dtype(), p, s.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t, &src}))
     autograd::record("scatter_add", {t, src}, out, [dim, idx](const Tensor& g, const Needs& n) {

@@ -2,13 +2,9 @@
 // axes are a transposed contiguous matrix is passed to the GEMM as "transposed" instead of copied.
 #include "engine/autograd/node.h"
 #include "engine/ops/broadcast.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/linalg.h"
-#include "kernels/cpu/cpu_kernels.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/cuda_kernels.h"
-#endif
 
 namespace mtmap {
 namespace {
@@ -47,9 +43,9 @@ Operand as_gemm_operand(Tensor t) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  detail::check_same_device("matmul", {&a, &b});
-  detail::check_same_dtype("matmul", a, b);
-  detail::check_float("matmul", a);
+  checks::same_device("matmul", {&a, &b});
+  checks::same_dtype("matmul", a, b);
+  checks::floating("matmul", a);
   MTMAP_CHECK(a.ndim() >= 2 && b.ndim() >= 2, "matmul: operands need at least 2 axes, got {} and {}",
               shape_str(a.shape()), shape_str(b.shape()));
   int64_t m = a.size(-2), k = a.size(-1), k2 = b.size(-2), n = b.size(-1);
@@ -98,11 +94,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   p.stride_b = ob.batch_stride;
   p.stride_c = m * n;
   if (out.numel() > 0) {
-    if (a.device().is_cpu())
-      cpu::gemm(a.dtype(), p, oa.t.raw(), ob.t.raw(), out.raw());
-    else
-      MTMAP_ON_CUDA("matmul", cuda::gemm(a.dtype(), p, oa.t.raw(), ob.t.raw(), out.raw(), detail::cublas_of(a.device()),
-                                         detail::stream_of(a.device())));
+    backend_of(a.device()).gemm(a.dtype(), p, oa.t.raw(), ob.t.raw(), out.raw());
   }
   if (autograd::needs_grad({&a, &b}))
     autograd::record("matmul", {a, b}, out, [a = a.detach(), b = b.detach()](const Tensor& g, const Needs& nd) {

@@ -5,13 +5,8 @@
 #include <vector>
 
 #include "engine/autograd/node.h"
-#include "engine/ops/dispatch.h"
-#include "engine/ops/elementwise.h"
-#include "kernels/cpu/norm_pool.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/norm_pool_kernels.h"
-#endif
+#include "engine/ops/checks.h"
+#include "engine/backend/backend.h"
 
 namespace mtmap {
 namespace {
@@ -22,88 +17,32 @@ using Needs = std::vector<bool>;
 void check_channel_vector(const char* what, const Tensor& t, const Tensor& x) {
   MTMAP_CHECK(t.shape() == Shape{x.shape()[1]}, "batch_norm: {} has shape {}, expected [{}] for input {}", what,
               shape_str(t.shape()), x.shape()[1], shape_str(x.shape()));
-  detail::check_same_dtype("batch_norm", x, t);
-  detail::check_same_device("batch_norm", {&x, &t});
+  checks::same_dtype("batch_norm", x, t);
+  checks::same_device("batch_norm", {&x, &t});
 }
 
-std::vector<double> host_doubles(const Tensor& t) { return t.to_vector<double>(); }
-
-// The CPU path: statistics in host doubles, captured by the backward closure.
-Tensor batch_norm_cpu(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                      const Tensor& running_var, const BatchNormOptions& o, const BatchNormShape& s) {
-  Tensor x = x_in.detach().contiguous();
-  std::vector<double> mean(size_t(s.C)), var(size_t(s.C)), invstd(size_t(s.C));
-  if (o.training) {
-    cpu::bn_stats(x.dtype(), s, x.raw(), mean.data(), var.data());
-    // Running statistics (in place, no autograd): the variance is the unbiased one, as PyTorch keeps.
-    MTMAP_CHECK(running_mean.is_contiguous() && running_var.is_contiguous(), "batch_norm: running statistics must be contiguous");
-    double count = double(s.N * s.S);
-    std::vector<double> rm = host_doubles(running_mean), rv = host_doubles(running_var);
-    for (int64_t c = 0; c < s.C; ++c) {
-      rm[size_t(c)] = (1 - o.momentum) * rm[size_t(c)] + o.momentum * mean[size_t(c)];
-      rv[size_t(c)] = (1 - o.momentum) * rv[size_t(c)] + o.momentum * var[size_t(c)] * count / (count - 1);
-    }
-    Tensor new_rm = from_vector(rm, running_mean.shape(), running_mean.dtype());
-    Tensor new_rv = from_vector(rv, running_var.shape(), running_var.dtype());
-    std::memcpy(running_mean.raw(), new_rm.raw(), running_mean.nbytes());
-    std::memcpy(running_var.raw(), new_rv.raw(), running_var.nbytes());
-  } else {
-    mean = host_doubles(running_mean);
-    var = host_doubles(running_var);
-  }
-  for (int64_t c = 0; c < s.C; ++c) invstd[size_t(c)] = 1.0 / std::sqrt(var[size_t(c)] + o.eps);
-
-  Tensor w = weight.detach().contiguous(), b = bias.detach().contiguous();
-  Tensor y = empty(x.shape(), x.dtype(), x.device());
-  cpu::bn_apply(x.dtype(), s, x.raw(), mean.data(), invstd.data(), w.raw(), b.raw(), o.relu, y.raw());
-
-  if (autograd::needs_grad({&x_in, &weight, &bias}))
-    autograd::record("batch_norm", {x_in, weight, bias}, y,
-                     [x, w, y_saved = o.relu ? y.detach() : Tensor(), mean, invstd, s, training = o.training](
-                         const Tensor& g_in, const Needs& n) {
-                       Tensor g = g_in;
-                       if (y_saved.defined()) g = relu_backward(g, y_saved);
-                       g = g.contiguous();
-                       Tensor dx = n[0] ? empty(x.shape(), x.dtype()) : Tensor();
-                       Tensor dw = n[1] ? empty(w.shape(), w.dtype()) : Tensor();
-                       Tensor db = n[2] ? empty(w.shape(), w.dtype()) : Tensor();
-                       cpu::bn_backward(x.dtype(), s, training, x.raw(), g.raw(), mean.data(), invstd.data(), w.raw(),
-                                        n[0] ? dx.raw() : nullptr, n[1] ? dw.raw() : nullptr,
-                                        n[2] ? db.raw() : nullptr);
-                       return Grads{dx, dw, db};
-                     });
-  return y;
-}
-
-// The CUDA path: statistics stay on the device as double vectors (C), the running statistics are
-// updated there, and backward folds the fused ReLU's mask into its own passes.
-Tensor batch_norm_cuda(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                       const Tensor& running_var, const BatchNormOptions& o, const BatchNormShape& s) {
-  MTMAP_CHECK(s.N * s.C * s.S > 0, "batch_norm: empty input {} on {}", shape_str(x_in.shape()), x_in.device().str());
+// One body for every backend: statistics as double vectors (C) on x's device, the running
+// statistics updated there in place; backward folds the fused ReLU's mask into its own pass.
+Tensor batch_norm_on(const Backend& be, const Tensor& x_in, const Tensor& weight, const Tensor& bias,
+                     const Tensor& running_mean, const Tensor& running_var, const BatchNormOptions& o,
+                     const BatchNormShape& s) {
   const Device dev = x_in.device();
   Tensor x = x_in.detach().contiguous();
   Tensor w = weight.detach().contiguous(), b = bias.detach().contiguous();
   Tensor mean = empty({s.C}, DType::f64, dev), invstd = empty({s.C}, DType::f64, dev);
   Tensor y = empty(x.shape(), x.dtype(), dev);
+  auto* mean_p = static_cast<double*>(mean.raw());
+  auto* invstd_p = static_cast<double*>(invstd.raw());
   if (o.training) {
     MTMAP_CHECK(running_mean.is_contiguous() && running_var.is_contiguous(),
                 "batch_norm: running statistics must be contiguous");
-#ifdef MTMAP_WITH_CUDA
-    Tensor ws = empty({int64_t(cuda::bn_workspace_bytes(s))}, DType::u8, dev);
-#endif
-    MTMAP_ON_CUDA("batch_norm", cuda::bn_train_stats(x.dtype(), s, x.raw(), o.eps, o.momentum, running_mean.raw(),
-                                                     running_var.raw(), static_cast<double*>(mean.raw()),
-                                                     static_cast<double*>(invstd.raw()), ws.raw(),
-                                                     detail::stream_of(dev)));
+    be.bn_train_stats(x.dtype(), s, x.raw(), o.eps, o.momentum, running_mean.raw(), running_var.raw(), mean_p,
+                      invstd_p);
   } else {
     Tensor rm = running_mean.contiguous(), rv = running_var.contiguous();
-    MTMAP_ON_CUDA("batch_norm", cuda::bn_eval_stats(x.dtype(), s.C, o.eps, rm.raw(), rv.raw(),
-                                                    static_cast<double*>(mean.raw()),
-                                                    static_cast<double*>(invstd.raw()), detail::stream_of(dev)));
+    be.bn_eval_stats(x.dtype(), s.C, o.eps, rm.raw(), rv.raw(), mean_p, invstd_p);
   }
-  MTMAP_ON_CUDA("batch_norm", cuda::bn_apply(x.dtype(), s, x.raw(), static_cast<const double*>(mean.raw()),
-                                             static_cast<const double*>(invstd.raw()), w.raw(), b.raw(), o.relu,
-                                             y.raw(), detail::stream_of(dev)));
+  be.bn_apply(x.dtype(), s, x.raw(), mean_p, invstd_p, w.raw(), b.raw(), o.relu, y.raw());
   if (autograd::needs_grad({&x_in, &weight, &bias}))
     autograd::record("batch_norm", {x_in, weight, bias}, y,
                      [x, w, y_saved = o.relu ? y.detach() : Tensor(), mean, invstd, s, training = o.training](
@@ -113,16 +52,12 @@ Tensor batch_norm_cuda(const Tensor& x_in, const Tensor& weight, const Tensor& b
                        Tensor dx = n[0] ? empty(x.shape(), x.dtype(), dev) : Tensor();
                        Tensor dw = n[1] ? empty(w.shape(), w.dtype(), dev) : Tensor();
                        Tensor db = n[2] ? empty(w.shape(), w.dtype(), dev) : Tensor();
-#ifdef MTMAP_WITH_CUDA
-                       Tensor ws = empty({int64_t(cuda::bn_workspace_bytes(s))}, DType::u8, dev);
-#endif
-                       MTMAP_ON_CUDA("batch_norm backward",
-                                     cuda::bn_backward(x.dtype(), s, training, x.raw(),
-                                                       y_saved.defined() ? y_saved.raw() : nullptr, g.raw(),
-                                                       static_cast<const double*>(mean.raw()),
-                                                       static_cast<const double*>(invstd.raw()), w.raw(),
-                                                       n[0] ? dx.raw() : nullptr, n[1] ? dw.raw() : nullptr,
-                                                       n[2] ? db.raw() : nullptr, ws.raw(), detail::stream_of(dev)));
+                       backend_of(dev).bn_backward(x.dtype(), s, training, x.raw(),
+                                                   y_saved.defined() ? y_saved.raw() : nullptr, g.raw(),
+                                                   static_cast<const double*>(mean.raw()),
+                                                   static_cast<const double*>(invstd.raw()), w.raw(),
+                                                   n[0] ? dx.raw() : nullptr, n[1] ? dw.raw() : nullptr,
+                                                   n[2] ? db.raw() : nullptr);
                        return Grads{dx, dw, db};
                      });
   return y;
@@ -133,7 +68,7 @@ Tensor batch_norm_cuda(const Tensor& x_in, const Tensor& weight, const Tensor& b
 Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, const BatchNormOptions& o) {
   MTMAP_CHECK(x_in.ndim() >= 2, "batch_norm: input {} needs (N, C, ...)", shape_str(x_in.shape()));
-  detail::check_float("batch_norm", x_in);
+  checks::floating("batch_norm", x_in);
   check_channel_vector("weight", weight, x_in);
   check_channel_vector("bias", bias, x_in);
   check_channel_vector("running_mean", running_mean, x_in);
@@ -141,8 +76,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   BatchNormShape s{x_in.shape()[0], x_in.shape()[1], x_in.numel() / std::max<int64_t>(1, x_in.shape()[0] * x_in.shape()[1])};
   MTMAP_CHECK(!o.training || s.N * s.S > 1, "batch_norm: training needs more than one value per channel, input {}",
               shape_str(x_in.shape()));
-  return x_in.device().is_cpu() ? batch_norm_cpu(x_in, weight, bias, running_mean, running_var, o, s)
-                                : batch_norm_cuda(x_in, weight, bias, running_mean, running_var, o, s);
+  MTMAP_CHECK(s.N * s.C * s.S > 0, "batch_norm: empty input {} on {}", shape_str(x_in.shape()), x_in.device().str());
+  return batch_norm_on(backend_of(x_in.device()), x_in, weight, bias, running_mean, running_var, o, s);
 }
 
 namespace {
@@ -158,7 +93,7 @@ Pool3dShape pool_shape(const Tensor& x, const char* op) {
 }  // namespace
 
 Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
-  detail::check_float("max_pool3d", x_in);
+  checks::floating("max_pool3d", x_in);
   Pool3dShape s = pool_shape(x_in, "max_pool3d");
   for (int i = 0; i < 3; ++i)
     MTMAP_CHECK(o.kernel[size_t(i)] >= 1 && o.stride[size_t(i)] >= 1 && o.padding[size_t(i)] >= 0 &&
@@ -179,28 +114,21 @@ Tensor max_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
   Tensor y = empty(out_shape, x.dtype(), dev);
   Tensor argmax = empty(out_shape, DType::i64, dev);
   auto* am = static_cast<int64_t*>(argmax.raw());
-  if (dev.is_cpu())
-    cpu::max_pool3d(x.dtype(), s, x.raw(), y.raw(), am);
-  else
-    MTMAP_ON_CUDA("max_pool3d", cuda::max_pool3d(x.dtype(), s, x.raw(), y.raw(), am, detail::stream_of(dev)));
+  backend_of(dev).max_pool3d(x.dtype(), s, x.raw(), y.raw(), am);
   if (autograd::needs_grad({&x_in}))
     autograd::record("max_pool3d", {x_in}, y, [s, argmax, in_shape = x.shape()](const Tensor& g, const Needs&) {
       Tensor gc = g.contiguous();
       const Device dev = gc.device();
       Tensor dx = empty(in_shape, g.dtype(), dev);
       auto* am = static_cast<const int64_t*>(argmax.raw());
-      if (dev.is_cpu())
-        cpu::max_pool3d_backward(g.dtype(), s, gc.raw(), am, dx.raw());
-      else
-        MTMAP_ON_CUDA("max_pool3d backward",
-                      cuda::max_pool3d_backward(g.dtype(), s, gc.raw(), am, dx.raw(), detail::stream_of(dev)));
+      backend_of(dev).max_pool3d_backward(g.dtype(), s, gc.raw(), am, dx.raw());
       return Grads{dx};
     });
   return y;
 }
 
 Tensor adaptive_avg_pool3d(const Tensor& x_in, const std::array<int64_t, 3>& output) {
-  detail::check_float("adaptive_avg_pool3d", x_in);
+  checks::floating("adaptive_avg_pool3d", x_in);
   Pool3dShape s = pool_shape(x_in, "adaptive_avg_pool3d");
   s.Z = output[0], s.P = output[1], s.Q = output[2];
   MTMAP_CHECK(s.Z >= 1 && s.P >= 1 && s.Q >= 1 && s.D >= 1 && s.H >= 1 && s.W >= 1,
@@ -208,21 +136,13 @@ Tensor adaptive_avg_pool3d(const Tensor& x_in, const std::array<int64_t, 3>& out
   Tensor x = x_in.detach().contiguous();
   const Device dev = x.device();
   Tensor y = empty({x.shape()[0], x.shape()[1], s.Z, s.P, s.Q}, x.dtype(), dev);
-  if (dev.is_cpu())
-    cpu::adaptive_avg_pool3d(x.dtype(), s, x.raw(), y.raw());
-  else
-    MTMAP_ON_CUDA("adaptive_avg_pool3d",
-                  cuda::adaptive_avg_pool3d(x.dtype(), s, x.raw(), y.raw(), detail::stream_of(dev)));
+  backend_of(dev).adaptive_avg_pool3d(x.dtype(), s, x.raw(), y.raw());
   if (autograd::needs_grad({&x_in}))
     autograd::record("adaptive_avg_pool3d", {x_in}, y, [s, in_shape = x.shape()](const Tensor& g, const Needs&) {
       Tensor gc = g.contiguous();
       const Device dev = gc.device();
       Tensor dx = empty(in_shape, g.dtype(), dev);
-      if (dev.is_cpu())
-        cpu::adaptive_avg_pool3d_backward(g.dtype(), s, gc.raw(), dx.raw());
-      else
-        MTMAP_ON_CUDA("adaptive_avg_pool3d backward",
-                      cuda::adaptive_avg_pool3d_backward(g.dtype(), s, gc.raw(), dx.raw(), detail::stream_of(dev)));
+      backend_of(dev).adaptive_avg_pool3d_backward(g.dtype(), s, gc.raw(), dx.raw());
       return Grads{dx};
     });
   return y;

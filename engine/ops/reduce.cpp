@@ -7,13 +7,9 @@
 #include <numeric>
 
 #include "engine/autograd/node.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
-#include "kernels/cpu/cpu_kernels.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/cuda_kernels.h"
-#endif
 
 namespace mtmap {
 namespace {
@@ -49,7 +45,7 @@ Plan plan(const char* op, const Tensor& t, const std::vector<int>& dims_in) {
 }
 
 Tensor launch_reduce(const char* name, const Tensor& t, const Plan& p, ReduceOp op, double correction) {
-  detail::check_float(name, t);
+  checks::floating(name, t);
   MTMAP_CHECK(p.cols > 0 || op == ReduceOp::sum, "{}: reducing an empty axis of shape {}", name, shape_str(t.shape()));
   // Kept axes first, reduced axes last, then one contiguous (rows, cols) block.
   std::vector<int> order;
@@ -64,10 +60,7 @@ Tensor launch_reduce(const char* name, const Tensor& t, const Plan& p, ReduceOp 
   rp.cols = p.cols;
   rp.correction = correction;
   if (p.rows == 0) return out;
-  if (t.device().is_cpu())
-    cpu::reduce(t.dtype(), rp, x.raw(), out.raw());
-  else
-    MTMAP_ON_CUDA(name, cuda::reduce(t.dtype(), rp, x.raw(), out.raw(), detail::stream_of(t.device())));
+  backend_of(t.device()).reduce(t.dtype(), rp, x.raw(), out.raw());
   return out;
 }
 

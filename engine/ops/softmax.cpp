@@ -4,14 +4,10 @@
 #include <limits>
 
 #include "engine/autograd/node.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
-#include "kernels/cpu/cpu_kernels.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/cuda_kernels.h"
-#endif
 
 namespace mtmap {
 namespace {
@@ -36,7 +32,7 @@ std::vector<int> inverse(const std::vector<int>& order) {
 
 // Runs `op` on rows along `dim`; the result has `dim` moved last (or dropped, for logsumexp).
 Tensor launch_rows(const char* name, const Tensor& t, int dim, RowOp op) {
-  detail::check_float(name, t);
+  checks::floating(name, t);
   Tensor x = t.detach().permute(dim_last(t.ndim(), dim)).contiguous();
   int64_t cols = x.size(-1), rows = cols == 0 ? 0 : x.numel() / cols;
   MTMAP_CHECK(cols > 0 || op != RowOp::logsumexp, "{}: empty axis in shape {}", name, shape_str(t.shape()));
@@ -48,10 +44,7 @@ Tensor launch_rows(const char* name, const Tensor& t, int dim, RowOp op) {
   p.rows = rows;
   p.cols = cols;
   if (rows > 0 && cols > 0) {
-    if (t.device().is_cpu())
-      cpu::row_op(t.dtype(), p, x.raw(), out.raw());
-    else
-      MTMAP_ON_CUDA(name, cuda::row_op(t.dtype(), p, x.raw(), out.raw(), detail::stream_of(t.device())));
+    backend_of(t.device()).row_op(t.dtype(), p, x.raw(), out.raw());
   }
   return out;
 }

@@ -1,19 +1,15 @@
 // Unary and scalar elementwise ops: one kernel (UnaryOp) per formula, backward rules from ops.
 #include "engine/autograd/node.h"
 #include "engine/ops/broadcast.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
-#include "kernels/cpu/cpu_kernels.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/cuda_kernels.h"
-#endif
 
 namespace mtmap {
 namespace {
 
 Tensor launch_unary(const char* name, const Tensor& x, UnaryOp op, double a = 0, double b = 0) {
-  detail::check_float(name, x);
+  checks::floating(name, x);
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   UnaryParams p;
   p.op = op;
@@ -22,10 +18,7 @@ Tensor launch_unary(const char* name, const Tensor& x, UnaryOp op, double a = 0,
   p.n = x.numel();
   p.in = x.indexer();
   if (p.n == 0) return out;
-  if (x.device().is_cpu())
-    cpu::unary(x.dtype(), p, x.raw(), out.raw());
-  else
-    MTMAP_ON_CUDA(name, cuda::unary(x.dtype(), p, x.raw(), out.raw(), detail::stream_of(x.device())));
+  backend_of(x.device()).unary(x.dtype(), p, x.raw(), out.raw());
   return out;
 }
 

@@ -3,12 +3,8 @@
 #include <cmath>
 
 #include "engine/autograd/grad_mode.h"
-#include "engine/ops/dispatch.h"
-#include "kernels/cpu/optim.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "kernels/cuda/optim.h"
-#endif
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 
 namespace mtmap::optim {
 
@@ -21,15 +17,10 @@ Sgd::Sgd(nn::FlatParameters& params, SgdOptions options)
 void Sgd::step(double lr) {
   MTMAP_CHECK(std::isfinite(lr) && lr >= 0, "sgd: learning rate {} is not a finite non-negative number", lr);
   const Tensor& p = params_.params();
-  detail::check_float("sgd", p);
+  checks::floating("sgd", p);
   const Device dev = p.device();
-  if (dev.is_cpu())
-    cpu::sgd_step(p.dtype(), p.numel(), p.raw(), params_.grads().raw(), momentum_.raw(), params_.decay_mask().raw(), lr,
+  backend_of(dev).sgd_step(p.dtype(), p.numel(), p.raw(), params_.grads().raw(), momentum_.raw(), params_.decay_mask().raw(), lr,
                   options_.momentum, options_.weight_decay, steps_ == 0);
-  else
-    MTMAP_ON_CUDA("sgd", cuda::sgd_step(p.dtype(), p.numel(), p.raw(), params_.grads().raw(), momentum_.raw(),
-                                        params_.decay_mask().raw(), lr, options_.momentum, options_.weight_decay,
-                                        steps_ == 0, detail::stream_of(dev)));
   ++steps_;
 }
 
@@ -48,14 +39,10 @@ void ema_update(nn::FlatParameters& target, const nn::FlatParameters& source, do
                 "ema_update: parameter {} of the target meets {} of the source", target.segments()[i].name,
                 source.segments()[i].name);
   const Tensor& t = target.params();
-  detail::check_float("ema_update", t);
-  detail::check_same_dtype("ema_update", t, source.params());
-  detail::check_same_device("ema_update", {&t, &source.params()});
-  if (t.device().is_cpu())
-    cpu::ema_update(t.dtype(), t.numel(), t.raw(), source.params().raw(), m);
-  else
-    MTMAP_ON_CUDA("ema_update", cuda::ema_update(t.dtype(), t.numel(), t.raw(), source.params().raw(), m,
-                                                 detail::stream_of(t.device())));
+  checks::floating("ema_update", t);
+  checks::same_dtype("ema_update", t, source.params());
+  checks::same_device("ema_update", {&t, &source.params()});
+  backend_of(t.device()).ema_update(t.dtype(), t.numel(), t.raw(), source.params().raw(), m);
 }
 
 }  // namespace mtmap::optim

@@ -1,13 +1,8 @@
-#include "engine/core/backend.h"
-#include "engine/ops/dispatch.h"
+#include "engine/core/device_support.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/random/generator.h"
 #include "kernels/common/philox.h"
-#include "kernels/cpu/cpu_kernels.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "engine/cuda/context.h"
-#include "kernels/cuda/cuda_kernels.h"
-#endif
 
 namespace mtmap {
 namespace {
@@ -25,10 +20,7 @@ Tensor rand(const Shape& shape, Generator& gen, DType dtype, Device device) {
   int64_t n = out.numel();
   uint64_t offset = gen.advance(dtype == DType::f32 ? philox_blocks_f32(n) : philox_blocks_pair(n));
   if (n == 0) return out;
-  if (device.is_cpu())
-    cpu::uniform(dtype, n, gen.seed(), offset, out.raw());
-  else
-    MTMAP_ON_CUDA("rand", cuda::uniform(dtype, n, gen.seed(), offset, out.raw(), detail::stream_of(device)));
+  backend_of(device).uniform(dtype, n, gen.seed(), offset, out.raw());
   return out;
 }
 
@@ -38,10 +30,7 @@ Tensor randn(const Shape& shape, Generator& gen, DType dtype, Device device) {
   int64_t n = out.numel();
   uint64_t offset = gen.advance(philox_blocks_pair(n));
   if (n == 0) return out;
-  if (device.is_cpu())
-    cpu::normal(dtype, n, gen.seed(), offset, out.raw());
-  else
-    MTMAP_ON_CUDA("randn", cuda::normal(dtype, n, gen.seed(), offset, out.raw(), detail::stream_of(device)));
+  backend_of(device).normal(dtype, n, gen.seed(), offset, out.raw());
   return out;
 }
 
@@ -51,17 +40,7 @@ Tensor randperm(int64_t n, Generator& gen, Device device) {
   uint64_t offset = gen.advance(philox_blocks_pair(n));
   if (n == 0) return out;
   auto* o = static_cast<int64_t*>(out.raw());
-  if (device.is_cpu()) {
-    cpu::randperm(n, gen.seed(), offset, o);
-  } else {
-#ifdef MTMAP_WITH_CUDA
-    size_t bytes = cuda::randperm_workspace_bytes(n);
-    Tensor workspace = empty({int64_t(bytes)}, DType::u8, device);
-    cuda::randperm(n, gen.seed(), offset, o, workspace.raw(), bytes, detail::stream_of(device));
-#else
-    detail::no_cuda_build("randperm");
-#endif
-  }
+  backend_of(device).randperm(n, gen.seed(), offset, o);
   return out;
 }
 

@@ -3,16 +3,11 @@
 #include <cstring>
 
 #include "engine/autograd/node.h"
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/ops/copy.h"
-#include "engine/ops/dispatch.h"
+#include "engine/backend/backend.h"
+#include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "engine/cuda/context.h"
-#include "kernels/cuda/cuda_kernels.h"
-#endif
-#include "kernels/cpu/cpu_kernels.h"
 
 namespace mtmap {
 
@@ -134,10 +129,7 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
               shape.size(), kMaxDims);
   for (int64_t d : shape) MTMAP_CHECK(d >= 0, "empty: negative size in shape {}", shape_str(shape));
   require_device(device, "empty");
-  Allocator* alloc = &cpu_allocator();
-#ifdef MTMAP_WITH_CUDA
-  if (device.is_cuda()) alloc = &cuda::context(device.index).allocator();
-#endif
+  Allocator* alloc = &backend_of(device).allocator();
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(*alloc, size_t(shape_numel(shape)) * dtype_size(dtype));
   impl->shape = shape;
@@ -148,10 +140,7 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  if (device.is_cpu())
-    cpu::fill(dtype, t.numel(), value, t.raw());
-  else
-    MTMAP_ON_CUDA("full", cuda::fill(dtype, t.numel(), value, t.raw(), detail::stream_of(device)));
+  backend_of(device).fill(dtype, t.numel(), value, t.raw());
   return t;
 }
 

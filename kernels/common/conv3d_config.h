@@ -1,14 +1,19 @@
 #pragma once
-// The choices a caller makes for a CUDA conv3d (kernels/cuda/conv3d.h describes the algorithms).
-// Kept free of CUDA headers so the engine's options can hold it in builds without CUDA.
+// The choices a caller makes for a conv3d on each backend: the CPU's algorithm
+// (kernels/cpu/conv3d.h describes them) and the CUDA configuration (kernels/cuda/conv3d.h). Kept
+// free of CUDA headers so the engine's options can hold both in builds without CUDA.
 #include <cstdint>
 
-namespace mtmap::cuda {
+namespace mtmap {
 
-enum class ConvAlgo : uint8_t { automatic, analytic, implicit_gemm, stem };
+// reference (direct loops, the yardstick), gemm (vol2col + OpenBLAS), direct (AVX-512),
+// direct_channels_last, fast (direct where it applies, else gemm; the default).
+enum class CpuConvAlgo : uint8_t { reference, gemm, direct, direct_channels_last, fast };
 
-struct ConvConfig {
-  ConvAlgo algo = ConvAlgo::automatic;
+enum class CudaConvAlgo : uint8_t { automatic, analytic, implicit_gemm, stem };
+
+struct CudaConvConfig {
+  CudaConvAlgo algo = CudaConvAlgo::automatic;
   // f32 on tensor cores with TF32 operands (10-bit mantissa, f32 accumulation). Off by default:
   // PyTorch allows TF32 in cuDNN convolutions by default, but here f32 means f32 (as in the
   // engine's matmul); the fast training path is bf16, and f32 is the accuracy reference.
@@ -22,4 +27,4 @@ struct ConvConfig {
   bool dgrad_stride_phases = true;
 };
 
-}  // namespace mtmap::cuda
+}  // namespace mtmap

@@ -2,6 +2,7 @@
 // double, each channel by one thread in a fixed order (8 interleaved partial sums per row, added
 // in a fixed order): deterministic for any thread count.
 #include <cmath>
+#include <vector>
 
 #include "kernels/cpu/dtype_switch.h"
 #include "kernels/cpu/norm_pool.h"
@@ -115,6 +116,53 @@ void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x_
         }
       }
     }
+  });
+}
+
+void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum, void* running_mean_,
+                    void* running_var_, double* mean, double* invstd) {
+  std::vector<double> var(size_t(s.C));
+  bn_stats(t, s, x, mean, var.data());
+  float_switch("bn_train_stats", t, [&](auto zero) {
+    using T = decltype(zero);
+    T* running_mean = static_cast<T*>(running_mean_);
+    T* running_var = static_cast<T*>(running_var_);
+    const double count = double(s.N * s.S);
+    for (int64_t c = 0; c < s.C; ++c) {
+      const double v = var[size_t(c)];
+      running_mean[c] = T((1 - momentum) * double(running_mean[c]) + momentum * mean[c]);
+      running_var[c] = T((1 - momentum) * double(running_var[c]) + momentum * v * count / (count - 1));
+      invstd[c] = 1.0 / std::sqrt(v + eps);
+    }
+  });
+}
+
+void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean_, const void* running_var_, double* mean,
+                   double* invstd) {
+  float_switch("bn_eval_stats", t, [&](auto zero) {
+    using T = decltype(zero);
+    const T* running_mean = static_cast<const T*>(running_mean_);
+    const T* running_var = static_cast<const T*>(running_var_);
+    for (int64_t c = 0; c < C; ++c) {
+      mean[c] = double(running_mean[c]);
+      invstd[c] = 1.0 / std::sqrt(double(running_var[c]) + eps);
+    }
+  });
+}
+
+void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy_,
+                 const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta) {
+  if (!y_relu) return bn_backward(t, s, training, x, dy_, mean, invstd, gamma, dx, dgamma, dbeta);
+  float_switch("bn_backward", t, [&](auto zero) {
+    using T = decltype(zero);
+    // The fused ReLU's mask: the gradient passes where the output was positive.
+    const int64_t n = s.N * s.C * s.S;
+    const T* dy = static_cast<const T*>(dy_);
+    const T* y = static_cast<const T*>(y_relu);
+    std::vector<T> masked(static_cast<size_t>(n));
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) masked[size_t(i)] = y[i] > T(0) ? dy[i] : T(0);
+    bn_backward(t, s, training, x, masked.data(), mean, invstd, gamma, dx, dgamma, dbeta);
   });
 }
 

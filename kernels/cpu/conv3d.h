@@ -8,15 +8,15 @@
 //    output columns (conv3d_fprop_channels_last.cpp): for rows too short to fill 16 lanes.
 //  - fast (the default): direct where it applies, else gemm.
 // dgrad and wgrad overwrite their outputs. Accumulation orders are fixed: deterministic.
+#include "kernels/common/conv3d_config.h"
 #include "kernels/common/conv3d_problem.h"
 #include "kernels/common/dtype.h"
 
 namespace mtmap::cpu {
 
-enum class ConvAlgo : uint8_t { reference, gemm, direct, direct_channels_last, fast };
 
-void conv3d_fprop(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x, const void* w, void* y);
-void conv3d_dgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* dy, const void* w, void* dx);
-void conv3d_wgrad(DType t, ConvAlgo algo, const Conv3dProblem& p, const void* x, const void* dy, void* dw);
+void conv3d_fprop(DType t, CpuConvAlgo algo, const Conv3dProblem& p, const void* x, const void* w, void* y);
+void conv3d_dgrad(DType t, CpuConvAlgo algo, const Conv3dProblem& p, const void* dy, const void* w, void* dx);
+void conv3d_wgrad(DType t, CpuConvAlgo algo, const Conv3dProblem& p, const void* x, const void* dy, void* dw);
 
 }  // namespace mtmap::cpu

@@ -1,4 +1,4 @@
-// Which implementation runs each convolution operator: an explicit ConvAlgo is checked against
+// Which implementation runs each convolution operator: an explicit CpuConvAlgo is checked against
 // what its kernel supports (a clear error otherwise); `fast` picks by rules measured on the r3d-18
 // layers at the quickstart scale (2 AVX-512 cores; docs/perf/cpu.md):
 //  - conv_row (`direct`, vectorised along output rows) where the rows fill at least 3/4 of their
@@ -31,17 +31,17 @@ struct Options {
 
 bool rows_fill_vectors(int64_t cols) { return cols * 4 >= (cols + 15) / 16 * 16 * 3; }
 
-ConvAlgo resolve(ConvAlgo algo, DType t, const Options& o, const char* op) {
+CpuConvAlgo resolve(CpuConvAlgo algo, DType t, const Options& o, const char* op) {
   const bool f32 = t == DType::f32;
-  if (algo == ConvAlgo::fast) {
-    if (f32 && o.direct_ok && o.direct_pays) return ConvAlgo::direct;
-    if (f32 && o.channels_last_ok && o.channels_last_pays) return ConvAlgo::direct_channels_last;
-    return ConvAlgo::gemm;
+  if (algo == CpuConvAlgo::fast) {
+    if (f32 && o.direct_ok && o.direct_pays) return CpuConvAlgo::direct;
+    if (f32 && o.channels_last_ok && o.channels_last_pays) return CpuConvAlgo::direct_channels_last;
+    return CpuConvAlgo::gemm;
   }
-  if (algo == ConvAlgo::direct && !(f32 && o.direct_ok))
+  if (algo == CpuConvAlgo::direct && !(f32 && o.direct_ok))
     throw std::invalid_argument(std::string(op) + ": the direct kernel needs float32, " + o.direct_needs +
                                 " and an AVX-512 CPU");
-  if (algo == ConvAlgo::direct_channels_last && !(f32 && o.channels_last_ok))
+  if (algo == CpuConvAlgo::direct_channels_last && !(f32 && o.channels_last_ok))
     throw std::invalid_argument(std::string(op) + ": the channels-last direct kernel needs float32, " +
                                 o.channels_last_needs + " and an AVX-512 CPU");
   return algo;
@@ -50,14 +50,14 @@ ConvAlgo resolve(ConvAlgo algo, DType t, const Options& o, const char* op) {
 // Runs one operator's reference or GEMM implementation in the C++ type of `t`; `a`, `b` are the
 // operator's two inputs and `out` its output, in the order the implementations take them.
 template <class Reference, class Gemm>
-void run_typed(const char* op, DType t, ConvAlgo algo, const void* a, const void* b, void* out, Reference reference,
+void run_typed(const char* op, DType t, CpuConvAlgo algo, const void* a, const void* b, void* out, Reference reference,
                Gemm gemm) {
   float_switch(op, t, [&](auto zero) {
     using T = decltype(zero);
     auto* ta = static_cast<const T*>(a);
     auto* tb = static_cast<const T*>(b);
     auto* to = static_cast<T*>(out);
-    if (algo == ConvAlgo::reference)
+    if (algo == CpuConvAlgo::reference)
       reference(ta, tb, to);
     else
       gemm(ta, tb, to);
@@ -69,37 +69,37 @@ float* f(void* p) { return static_cast<float*>(p); }
 
 }  // namespace
 
-void conv3d_fprop(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* w, void* y) {
+void conv3d_fprop(DType t, CpuConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* w, void* y) {
   const bool taps = p.filter_volume() > 1;
   const Options o{conv3d_direct_supported(p), taps && rows_fill_vectors(p.Q), conv3d_fprop_channels_last_supported(p),
                   taps, "no dilation and output channels in multiples of 8",
                   "no dilation and output channels in multiples of 16"};
-  const ConvAlgo algo = resolve(algo_in, t, o, "conv3d_fprop");
-  if (algo == ConvAlgo::direct) return conv3d_fprop_direct(p, f(x), f(w), f(y));
-  if (algo == ConvAlgo::direct_channels_last) return conv3d_fprop_channels_last(p, f(x), f(w), f(y));
+  const CpuConvAlgo algo = resolve(algo_in, t, o, "conv3d_fprop");
+  if (algo == CpuConvAlgo::direct) return conv3d_fprop_direct(p, f(x), f(w), f(y));
+  if (algo == CpuConvAlgo::direct_channels_last) return conv3d_fprop_channels_last(p, f(x), f(w), f(y));
   run_typed("conv3d_fprop", t, algo, x, w, y, [&](auto a, auto b, auto out) { conv3d_fprop_reference(p, a, b, out); },
             [&](auto a, auto b, auto out) { fprop_gemm(p, a, b, out); });
 }
 
-void conv3d_dgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
+void conv3d_dgrad(DType t, CpuConvAlgo algo_in, const Conv3dProblem& p, const void* dy, const void* w, void* dx) {
   const bool taps = p.filter_volume() > 1;
   const Options o{conv3d_dgrad_direct_supported(p), taps && rows_fill_vectors(p.W),
                   conv3d_dgrad_channels_last_supported(p), taps,
                   "stride 1, no dilation, padding below the kernel size and channels in multiples of 8",
                   "no dilation and input channels in multiples of 16"};
-  const ConvAlgo algo = resolve(algo_in, t, o, "conv3d_dgrad");
-  if (algo == ConvAlgo::direct) return conv3d_dgrad_direct(p, f(dy), f(w), f(dx));
-  if (algo == ConvAlgo::direct_channels_last) return conv3d_dgrad_channels_last(p, f(dy), f(w), f(dx));
+  const CpuConvAlgo algo = resolve(algo_in, t, o, "conv3d_dgrad");
+  if (algo == CpuConvAlgo::direct) return conv3d_dgrad_direct(p, f(dy), f(w), f(dx));
+  if (algo == CpuConvAlgo::direct_channels_last) return conv3d_dgrad_channels_last(p, f(dy), f(w), f(dx));
   run_typed("conv3d_dgrad", t, algo, dy, w, dx, [&](auto a, auto b, auto out) { conv3d_dgrad_reference(p, a, b, out); },
             [&](auto a, auto b, auto out) { dgrad_gemm(p, a, b, out); });
 }
 
-void conv3d_wgrad(DType t, ConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
+void conv3d_wgrad(DType t, CpuConvAlgo algo_in, const Conv3dProblem& p, const void* x, const void* dy, void* dw) {
   const Options o{conv3d_wgrad_direct_supported(p), p.filter_volume() > 1, false, false,
                   "input channels (times the filter width, where fewer than 13) that fill 16-lane vectors",
                   "a forward or input-gradient pass (wgrad has no channels-last variant)"};
-  const ConvAlgo algo = resolve(algo_in, t, o, "conv3d_wgrad");
-  if (algo == ConvAlgo::direct) return conv3d_wgrad_direct(p, f(x), f(dy), f(dw));
+  const CpuConvAlgo algo = resolve(algo_in, t, o, "conv3d_wgrad");
+  if (algo == CpuConvAlgo::direct) return conv3d_wgrad_direct(p, f(x), f(dy), f(dw));
   run_typed("conv3d_wgrad", t, algo, x, dy, dw, [&](auto a, auto b, auto out) { conv3d_wgrad_reference(p, a, b, out); },
             [&](auto a, auto b, auto out) { wgrad_gemm(p, a, b, out); });
 }

@@ -21,6 +21,18 @@ void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mea
 void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* dy,
                  const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta);
 
+// The statistics as the CUDA kernels give them: mean and invstd = 1/sqrt(biased var + eps) (C
+// doubles each); training also updates the running statistics (dtype t) in place with the
+// unbiased variance: running = (1 − momentum)·running + momentum·batch (PyTorch's rule).
+void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum, void* running_mean,
+                    void* running_var, double* mean, double* invstd);
+void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var, double* mean,
+                   double* invstd);
+// Backward with the fused ReLU's mask: y_relu is the forward output (the gradient passes where
+// y > 0), or null without a fused ReLU.
+void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
+                 const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta);
+
 using mtmap::Pool3dShape;
 
 // Max pooling; `argmax` receives, per output, the flat (d·H + h)·W + w index of the winner in its

@@ -83,7 +83,7 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 // Strided dgrad as one GEMM per stride phase (conv3d_igemm.h), dy (N,Z,P,Q,K) and w (C,T,R,S,K)
 // → dx (N,D,H,W,C). The phases run one after another on the stream, so they share one partial
 // buffer, sized for the largest.
-void run_dgrad_phases(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* dy, const void* w, void* dx,
+void run_dgrad_phases(DType t, const Conv3dProblem& p, const CudaConvConfig& cfg, const void* dy, const void* w, void* dx,
                       Carve& ws, cudaStream_t stream, bool measure) {
   std::vector<std::pair<IgemmGeom, ::mtmap::igemm::Plan>> phases;
   size_t partial_bytes = 0;
@@ -110,7 +110,7 @@ void run_dgrad_phases(DType t, const Conv3dProblem& p, const ConvConfig& cfg, co
 // Runs the tensor-core GEMM of `op` on channels-last operands, given in the launchers' order
 // (fprop x, w; dgrad dy, w (C,T,R,S,K); wgrad x, dy), writing the channels-last output. With
 // `stem`, fprop's w and wgrad's dw are (K, T, R, SC) (conv3d_igemm.h, the stem kernel).
-void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, bool stem, const ConvConfig& cfg, const void* in0,
+void run_gemm(ConvOperator op, DType t, const Conv3dProblem& p, bool stem, const CudaConvConfig& cfg, const void* in0,
               const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
   if (op == ConvOperator::dgrad && cfg.dgrad_stride_phases && igemm_dgrad_uses_phases(p)) {
     run_dgrad_phases(t, p, cfg, in0, in1, out, ws, stream, measure);
@@ -150,11 +150,11 @@ int64_t stem_row(const Conv3dProblem& p) { return (p.S * p.C + 7) / 8 * 8; }
 
 // The channels-last operator with the stem's weight rows and dgrad's weight layout handled:
 // x (N,D,H,W,C), w (K,T,R,S,C), y / dy (N,Z,P,Q,K). `measure` sizes the workspace only.
-void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo algo, const ConvConfig& cfg,
+void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, CudaConvAlgo algo, const CudaConvConfig& cfg,
                        const void* in0, const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
   const size_t es = elem_size(t);
   const int64_t trs = p.filter_volume(), tr = p.T * p.R, sc = p.S * p.C;
-  const bool stem = algo == ConvAlgo::stem && op != ConvOperator::dgrad;
+  const bool stem = algo == CudaConvAlgo::stem && op != ConvOperator::dgrad;
   switch (op) {
     case ConvOperator::fprop: {  // in0 = x, in1 = w
       const void* w = in1;
@@ -182,7 +182,7 @@ void run_channels_last(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlg
 }
 
 // The engine-layout operator on the GEMM path: NCDHW in, channels-last in the workspace, back.
-void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, ConvAlgo algo, const ConvConfig& cfg,
+void run_ncdhw_gemm(ConvOperator op, DType t, const Conv3dProblem& p, CudaConvAlgo algo, const CudaConvConfig& cfg,
                     const void* in0, const void* in1, void* out, Carve& ws, cudaStream_t stream, bool measure) {
   const size_t es = elem_size(t);
   const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
@@ -228,10 +228,10 @@ void check_problem(ConvOperator op, const Conv3dProblem& p) {
 }
 
 // Shared body of the six launchers (NCDHW or channels-last).
-void launch(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p, const ConvConfig& cfg,
+void launch(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p, const CudaConvConfig& cfg,
             const void* in0, const void* in1, void* out, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
   check_problem(op, p);
-  ConvAlgo algo = conv3d_resolve(op, t, p, cfg);
+  CudaConvAlgo algo = conv3d_resolve(op, t, p, cfg);
   if (p.N == 0) {
     // An empty batch: fprop and dgrad outputs are empty, wgrad's is a sum of nothing.
     if (op == ConvOperator::wgrad)
@@ -239,7 +239,7 @@ void launch(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p
                          "cudaMemsetAsync");
     return;
   }
-  if (algo == ConvAlgo::analytic) {
+  if (algo == CudaConvAlgo::analytic) {
     if (channels_last) fail(op, "the channels-last entry points run the tensor-core algorithms only");
     switch (op) {
       case ConvOperator::fprop:
@@ -261,10 +261,10 @@ void launch(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p
     run_ncdhw_gemm(op, t, p, algo, cfg, in0, in1, out, ws, stream, false);
 }
 
-size_t workspace(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p, const ConvConfig& cfg) {
+size_t workspace(ConvOperator op, bool channels_last, DType t, const Conv3dProblem& p, const CudaConvConfig& cfg) {
   check_problem(op, p);
-  ConvAlgo algo = conv3d_resolve(op, t, p, cfg);
-  if (algo == ConvAlgo::analytic || p.N == 0) return 0;
+  CudaConvAlgo algo = conv3d_resolve(op, t, p, cfg);
+  if (algo == CudaConvAlgo::analytic || p.N == 0) return 0;
   Carve ws(nullptr, 0);
   if (channels_last)
     run_channels_last(op, t, p, algo, cfg, nullptr, nullptr, nullptr, ws, nullptr, true);
@@ -275,30 +275,30 @@ size_t workspace(ConvOperator op, bool channels_last, DType t, const Conv3dProbl
 
 }  // namespace
 
-const char* conv_algo_name(ConvAlgo a) {
+const char* conv_algo_name(CudaConvAlgo a) {
   switch (a) {
-    case ConvAlgo::automatic:
+    case CudaConvAlgo::automatic:
       return "auto";
-    case ConvAlgo::analytic:
+    case CudaConvAlgo::analytic:
       return "analytic";
-    case ConvAlgo::implicit_gemm:
+    case CudaConvAlgo::implicit_gemm:
       return "implicit_gemm";
-    case ConvAlgo::stem:
+    case CudaConvAlgo::stem:
       return "stem";
   }
   return "?";
 }
 
-ConvAlgo conv3d_resolve(ConvOperator op, DType t, const Conv3dProblem& p, const ConvConfig& cfg) {
+CudaConvAlgo conv3d_resolve(ConvOperator op, DType t, const Conv3dProblem& p, const CudaConvConfig& cfg) {
   if (t != DType::f32 && t != DType::f64 && t != DType::bf16)
     fail(op, std::string("dtype ") + dtype_name(t) + " not supported (f32, f64, bf16)");
   bool tensor_cores = t == DType::bf16 || (t == DType::f32 && cfg.allow_tf32);
-  ConvAlgo algo = cfg.algo;
-  if (algo == ConvAlgo::automatic) {
-    if (!tensor_cores) return ConvAlgo::analytic;
-    algo = p.C % 8 != 0 && op != ConvOperator::dgrad ? ConvAlgo::stem : ConvAlgo::implicit_gemm;
+  CudaConvAlgo algo = cfg.algo;
+  if (algo == CudaConvAlgo::automatic) {
+    if (!tensor_cores) return CudaConvAlgo::analytic;
+    algo = p.C % 8 != 0 && op != ConvOperator::dgrad ? CudaConvAlgo::stem : CudaConvAlgo::implicit_gemm;
   }
-  if (algo == ConvAlgo::analytic) return algo;
+  if (algo == CudaConvAlgo::analytic) return algo;
   if (t == DType::f64) fail(op, std::string("algorithm ") + conv_algo_name(algo) + " has no f64 form (use analytic)");
   if (t == DType::f32 && !cfg.allow_tf32)
     fail(op, std::string("algorithm ") + conv_algo_name(algo) + " computes f32 in TF32: set allow_tf32");
@@ -311,34 +311,34 @@ ConvAlgo conv3d_resolve(ConvOperator op, DType t, const Conv3dProblem& p, const 
   return algo;
 }
 
-size_t conv3d_workspace_bytes(ConvOperator op, DType t, const Conv3dProblem& p, const ConvConfig& cfg) {
+size_t conv3d_workspace_bytes(ConvOperator op, DType t, const Conv3dProblem& p, const CudaConvConfig& cfg) {
   return workspace(op, false, t, p, cfg);
 }
-size_t conv3d_cl_workspace_bytes(ConvOperator op, DType t, const Conv3dProblem& p, const ConvConfig& cfg) {
+size_t conv3d_cl_workspace_bytes(ConvOperator op, DType t, const Conv3dProblem& p, const CudaConvConfig& cfg) {
   return workspace(op, true, t, p, cfg);
 }
 
-void conv3d_fprop(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* x, const void* w, void* y,
+void conv3d_fprop(DType t, const Conv3dProblem& p, const CudaConvConfig& cfg, const void* x, const void* w, void* y,
                   void* ws, size_t ws_bytes, cudaStream_t stream) {
   launch(ConvOperator::fprop, false, t, p, cfg, x, w, y, ws, ws_bytes, stream);
 }
-void conv3d_dgrad(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* dy, const void* w, void* dx,
+void conv3d_dgrad(DType t, const Conv3dProblem& p, const CudaConvConfig& cfg, const void* dy, const void* w, void* dx,
                   void* ws, size_t ws_bytes, cudaStream_t stream) {
   launch(ConvOperator::dgrad, false, t, p, cfg, dy, w, dx, ws, ws_bytes, stream);
 }
-void conv3d_wgrad(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* x, const void* dy, void* dw,
+void conv3d_wgrad(DType t, const Conv3dProblem& p, const CudaConvConfig& cfg, const void* x, const void* dy, void* dw,
                   void* ws, size_t ws_bytes, cudaStream_t stream) {
   launch(ConvOperator::wgrad, false, t, p, cfg, x, dy, dw, ws, ws_bytes, stream);
 }
-void conv3d_cl_fprop(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* x, const void* w, void* y,
+void conv3d_cl_fprop(DType t, const Conv3dProblem& p, const CudaConvConfig& cfg, const void* x, const void* w, void* y,
                      void* ws, size_t ws_bytes, cudaStream_t stream) {
   launch(ConvOperator::fprop, true, t, p, cfg, x, w, y, ws, ws_bytes, stream);
 }
-void conv3d_cl_dgrad(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* dy, const void* w, void* dx,
+void conv3d_cl_dgrad(DType t, const Conv3dProblem& p, const CudaConvConfig& cfg, const void* dy, const void* w, void* dx,
                      void* ws, size_t ws_bytes, cudaStream_t stream) {
   launch(ConvOperator::dgrad, true, t, p, cfg, dy, w, dx, ws, ws_bytes, stream);
 }
-void conv3d_cl_wgrad(DType t, const Conv3dProblem& p, const ConvConfig& cfg, const void* x, const void* dy, void* dw,
+void conv3d_cl_wgrad(DType t, const Conv3dProblem& p, const CudaConvConfig& cfg, const void* x, const void* dy, void* dw,
                      void* ws, size_t ws_bytes, cudaStream_t stream) {
   launch(ConvOperator::wgrad, true, t, p, cfg, x, dy, dw, ws, ws_bytes, stream);
 }

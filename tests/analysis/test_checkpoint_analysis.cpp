@@ -9,7 +9,7 @@
 #include "formats/npy.h"
 #include "analysis/run_output.h"
 #include "analysis/unit_table.h"
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/core/error.h"
 #include "io/augment.h"
 #include "cortex/sheet.h"

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string_view>
 
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 
 int main(int argc, char** argv) {
   bool listing = false;

@@ -3,7 +3,7 @@
 // trip to the GPU and back.
 #include <thread>
 
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "engine/core/error.h"
 #include "engine/cuda/caching_allocator.h"
 #include "tests/cuda/cuda_test_util.h"

@@ -68,10 +68,10 @@ std::vector<Case> cases() {
   };
 }
 
-Conv3dOptions options(const Case& c, cuda::ConvAlgo algo, bool tf32) {
+Conv3dOptions options(const Case& c, CudaConvAlgo algo, bool tf32) {
   Conv3dOptions o;
   o.stride = c.stride, o.padding = c.pad, o.dilation = c.dil;
-  o.cpu_algo = cpu::ConvAlgo::reference;
+  o.cpu_algo = CpuConvAlgo::reference;
   o.cuda.algo = algo;
   o.cuda.allow_tf32 = tf32;
   return o;
@@ -94,7 +94,7 @@ Tol conv_tol(DType t, bool tf32, int64_t reduce, double scale) {
 
 struct Variant {
   DType dtype;
-  cuda::ConvAlgo algo;
+  CudaConvAlgo algo;
   bool tf32;
   bool stride_phases = true;  // strided dgrad as stride phases (false: one GEMM over all taps)
 };
@@ -102,7 +102,7 @@ struct Variant {
 // The variants a build tests: exact f64 / f32 always; TF32 and bf16 on a real GPU only (the
 // self-check mode's "GPU" is the CPU, which ignores the CUDA configuration and has no bf16).
 std::vector<Variant> variants() {
-  using A = cuda::ConvAlgo;
+  using A = CudaConvAlgo;
   std::vector<Variant> v = {{DType::f64, A::automatic, false},
                             {DType::f64, A::analytic, false},
                             {DType::f32, A::automatic, false},
@@ -115,15 +115,15 @@ std::vector<Variant> variants() {
   return v;
 }
 
-const char* algo_name(cuda::ConvAlgo a) {
+const char* algo_name(CudaConvAlgo a) {
   switch (a) {
-    case cuda::ConvAlgo::automatic:
+    case CudaConvAlgo::automatic:
       return "auto";
-    case cuda::ConvAlgo::analytic:
+    case CudaConvAlgo::analytic:
       return "analytic";
-    case cuda::ConvAlgo::implicit_gemm:
+    case CudaConvAlgo::implicit_gemm:
       return "implicit_gemm";
-    case cuda::ConvAlgo::stem:
+    case CudaConvAlgo::stem:
       return "stem";
   }
   return "?";
@@ -132,7 +132,7 @@ const char* algo_name(cuda::ConvAlgo a) {
 // One problem, every variant, all three operators, against the float64 direct loops.
 void check_all_variants(const Case& c, uint64_t seed) {
   Generator gen(seed);
-  Conv3dOptions ref = options(c, cuda::ConvAlgo::automatic, false);
+  Conv3dOptions ref = options(c, CudaConvAlgo::automatic, false);
   Conv3dProblem p = conv3d_problem(c.x, c.w, ref);
   Tensor x64 = random_input(c.x, gen, DType::f64), w64 = random_input(c.w, gen, DType::f64);
   Tensor dy64 = random_input({p.N, p.K, p.Z, p.P, p.Q}, gen, DType::f64);
@@ -211,7 +211,7 @@ TEST_CASE("cuda conv3d r3d-18 layer shapes in bf16 and TF32 (reduced spatial siz
 #ifdef MTMAP_TEST_GPU_IS_CPU
       tf32 = false;
 #endif
-      Conv3dOptions o = options(c, cuda::ConvAlgo::automatic, tf32), ref = options(c, cuda::ConvAlgo::automatic, false);
+      Conv3dOptions o = options(c, CudaConvAlgo::automatic, tf32), ref = options(c, CudaConvAlgo::automatic, false);
       Conv3dProblem p = conv3d_problem(l.x, l.w, o);
       Tensor x = random_input(l.x, gen, t), w = random_input(l.w, gen, t);
       Tensor dy = random_input({p.N, p.K, p.Z, p.P, p.Q}, gen, t);
@@ -233,7 +233,7 @@ TEST_CASE("cuda conv3d is deterministic: split-K wgrad and dgrad twice give the 
   Case c = cases()[7];  // split_k_wgrad_c16_k40
   for (DType t : float_types()) {
     Generator gen(4700);
-    Conv3dOptions o = options(c, cuda::ConvAlgo::automatic, t == DType::f32);
+    Conv3dOptions o = options(c, CudaConvAlgo::automatic, t == DType::f32);
     Conv3dProblem p = conv3d_problem(c.x, c.w, o);
     Tensor x = random_input(c.x, gen, t).to(gpu()), w = random_input(c.w, gen, t).to(gpu());
     Tensor dy = random_input({p.N, p.K, p.Z, p.P, p.Q}, gen, t).to(gpu());
@@ -248,7 +248,7 @@ TEST_CASE("cuda conv3d autograd: input and weight gradients match the CPU", "[cu
   for (DType t : float_types()) {
     PoisonScope poison;
     Generator gen(4800);
-    Conv3dOptions o = options(c, cuda::ConvAlgo::automatic, false);
+    Conv3dOptions o = options(c, CudaConvAlgo::automatic, false);
     Conv3dProblem p = conv3d_problem(c.x, c.w, o);
     Tensor x0 = random_input(c.x, gen, t), w0 = random_input(c.w, gen, t);
     Tensor proj = random_input({p.N, p.K, p.Z, p.P, p.Q}, gen, t);  // L = Σ conv(x, w) · P
@@ -272,7 +272,7 @@ TEST_CASE("cuda conv3d autograd: input and weight gradients match the CPU", "[cu
 
 TEST_CASE("cuda conv3d with an empty batch: empty outputs, zero weight gradient", "[cuda][conv3d]") {
   for (DType t : float_types())
-    for (cuda::ConvAlgo a : {cuda::ConvAlgo::automatic, cuda::ConvAlgo::analytic}) {
+    for (CudaConvAlgo a : {CudaConvAlgo::automatic, CudaConvAlgo::analytic}) {
       PoisonScope poison;
       Generator gen(4850);
       Case c{"empty", {0, 8, 3, 4, 4}, {8, 8, 3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}};
@@ -290,11 +290,11 @@ TEST_CASE("cuda conv3d with an empty batch: empty outputs, zero weight gradient"
 TEST_CASE("cuda conv3d refuses what it cannot run, naming why", "[cuda][conv3d][errors]") {
   Case c = cases()[1];
   Generator gen(4900);
-  Conv3dOptions o = options(c, cuda::ConvAlgo::implicit_gemm, false);
+  Conv3dOptions o = options(c, CudaConvAlgo::implicit_gemm, false);
   Tensor x64 = random_input(c.x, gen, DType::f64).to(gpu()), w64 = random_input(c.w, gen, DType::f64).to(gpu());
   CHECK_THROWS_WITH(conv3d(x64, w64, o), Catch::Contains("conv3d") && Catch::Contains("no f64 form"));
   CHECK_THROWS_WITH(conv3d(x64.to(DType::f32), w64.to(DType::f32), o), Catch::Contains("allow_tf32"));
-  o.cuda.algo = cuda::ConvAlgo::stem;
+  o.cuda.algo = CudaConvAlgo::stem;
   CHECK_THROWS_WITH(conv3d(x64.to(DType::f32), w64.to(DType::f32), o), Catch::Contains("allow_tf32"));
   CHECK_THROWS_WITH(conv3d(x64.to(DType::f32), w64.to(DType::f32).to(Device::cpu()), o),
                     Catch::Contains("different devices"));
@@ -304,7 +304,7 @@ TEST_CASE("cuda conv3d channels-last launchers match the engine-layout ones", "[
   // The conv3d_cl_* entry points the benchmark times, called directly: NDHWC / KTRSC operands
   // made by permuting the engine's tensors; results permuted back and compared with the NCDHW
   // launchers (same kernels behind both, so the same tolerance as the float64 comparison above).
-  using A = cuda::ConvAlgo;
+  using A = CudaConvAlgo;
   cudaStream_t stream = cuda::context(0).stream();
   for (int ci : {1, 2, 4}) {  // c8_k8 (vector loads), stride2_c16_k24 (K % 8 ≠ 0), the stem
     const Case c = cases()[size_t(ci)];  // a copy: cases() returns a temporary

@@ -55,7 +55,7 @@ void expect_exact(const std::vector<T>& got, const std::vector<double>& want, co
 }
 
 template <class T>
-void check_case(const Case& c, cuda::ConvConfig cfg, bool channels_last, uint32_t seed) {
+void check_case(const Case& c, CudaConvConfig cfg, bool channels_last, uint32_t seed) {
   const Conv3dProblem p = problem_of(c);
   const DType t = dtype_of<T>();
   const int64_t dhw = p.D * p.H * p.W, zpq = p.Z * p.P * p.Q, trs = p.filter_volume();
@@ -98,20 +98,19 @@ void check_case(const Case& c, cuda::ConvConfig cfg, bool channels_last, uint32_
 }  // namespace
 
 TEST_CASE("emulated cuda conv3d launchers: every algorithm and dtype, both layouts, bit for bit", "[emu][conv3d]") {
-  using cuda::ConvAlgo;
   uint32_t seed = 40;
   for (const Case& c : kCases) {
     for (bool channels_last : {false, true}) {
-      for (ConvAlgo algo : {ConvAlgo::automatic, ConvAlgo::implicit_gemm, ConvAlgo::stem}) {
+      for (CudaConvAlgo algo : {CudaConvAlgo::automatic, CudaConvAlgo::implicit_gemm, CudaConvAlgo::stem}) {
         check_case<BFloat16>(c, {algo, false}, channels_last, seed += 3);
         check_case<float>(c, {algo, true}, channels_last, seed += 3);
       }
-      check_case<BFloat16>(c, {ConvAlgo::implicit_gemm, false, false}, channels_last, seed += 3);  // no cp.async
-      check_case<float>(c, {ConvAlgo::implicit_gemm, true, true, false}, channels_last, seed += 3);  // no phases
+      check_case<BFloat16>(c, {CudaConvAlgo::implicit_gemm, false, false}, channels_last, seed += 3);  // no cp.async
+      check_case<float>(c, {CudaConvAlgo::implicit_gemm, true, true, false}, channels_last, seed += 3);  // no phases
       if (!channels_last) {  // the analytic kernels: engine layout only
-        check_case<double>(c, {ConvAlgo::analytic, false}, false, seed += 3);
-        check_case<float>(c, {ConvAlgo::analytic, false}, false, seed += 3);
-        check_case<BFloat16>(c, {ConvAlgo::analytic, false}, false, seed += 3);
+        check_case<double>(c, {CudaConvAlgo::analytic, false}, false, seed += 3);
+        check_case<float>(c, {CudaConvAlgo::analytic, false}, false, seed += 3);
+        check_case<BFloat16>(c, {CudaConvAlgo::analytic, false}, false, seed += 3);
       }
     }
   }

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "io/cuda_feeder.h"
 
 using namespace mtmap;

@@ -120,6 +120,11 @@ void run_parity(const std::string& dtype_name_, const std::string& stem, double 
   // mtmap → PyTorch: our checkpoint loads into the PyTorch model with strict names and shapes.
   std::string ours = ref.dir + "/mtmap.safetensors";
   formats::save_module(ours, net);
+  // MTMAP_PARITY_KEEP=DIR keeps the weights after the SGD steps, to compare two builds bit for bit
+  // (a refactor of the engine must not change a CPU result).
+  if (const char* keep = std::getenv("MTMAP_PARITY_KEEP"))
+    std::filesystem::copy_file(ours, fmt::format("{}/{}_{}.safetensors", keep, dtype_name_, stem),
+                               std::filesystem::copy_options::overwrite_existing);
   std::string cmd = fmt::format("{} {}/tools/torch_reference.py --check-load {} --stem {}", MTMAP_TORCH_PYTHON,
                                 MTMAP_SOURCE_DIR, ours, stem);
   CHECK(std::system(cmd.c_str()) == 0);

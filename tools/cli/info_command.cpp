@@ -1,7 +1,7 @@
 // `mtmap info`: version, backends compiled in, devices found, and what this build can do.
 #include <fmt/format.h>
 
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 #include "tools/cli/commands.h"
 
 namespace mtmap::cli {

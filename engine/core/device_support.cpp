@@ -1,4 +1,4 @@
-#include "engine/core/backend.h"
+#include "engine/core/device_support.h"
 
 #include "engine/core/error.h"
 
