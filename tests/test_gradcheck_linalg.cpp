@@ -1,24 +1,11 @@
-// matmul: plain, batched, broadcast batches and transposed (non-contiguous) operands.
+// matmul values against a direct loop (a column-major operand, the f32 sgemm path). The float64
+// gradient checks (plain, batched, broadcast batches, transposed operands) are generated from
+// tests/op_table.cpp.
 #include "engine/ops/elementwise.h"
 #include "engine/ops/linalg.h"
 #include "tests/test_support.h"
 
 using namespace mtmap;
-using test::leaf;
-using Ts = std::vector<Tensor>;
-
-TEST_CASE("gradcheck matmul", "[gradcheck][linalg]") {
-  REQUIRE_GRADCHECK("matmul_2d", [](const Ts& x) { return matmul(x[0], x[1]); }, {leaf({3, 4}, 41), leaf({4, 2}, 42)});
-  REQUIRE_GRADCHECK("matmul_batched", [](const Ts& x) { return matmul(x[0], x[1]); },
-                    {leaf({2, 3, 4}, 43), leaf({2, 4, 5}, 44)});
-  REQUIRE_GRADCHECK("matmul_broadcast_batch", [](const Ts& x) { return matmul(x[0], x[1]); },
-                    {leaf({2, 2, 3, 4}, 45), leaf({4, 2}, 46)});
-  REQUIRE_GRADCHECK("matmul_transposed_operands",
-                    [](const Ts& x) { return matmul(x[0].transpose(0, 1), x[1].transpose(0, 1)); },
-                    {leaf({4, 3}, 47), leaf({2, 4}, 48)});
-  REQUIRE_GRADCHECK("matmul_partial_broadcast", [](const Ts& x) { return matmul(x[0], x[1]); },
-                    {leaf({2, 1, 3, 4}, 49), leaf({3, 4, 2}, 50)});
-}
 
 TEST_CASE("matmul values against a direct loop", "[linalg]") {
   Generator g(51);

@@ -1,27 +1,11 @@
-// Batch norm (train and eval, with the fused ReLU) and 3D pooling: float64 gradient checks and values.
+// Batch norm (train and eval, with the fused ReLU) and 3D pooling: values, running statistics and
+// errors. Their float64 gradient checks are generated from tests/op_table.cpp.
 #include "engine/ops/elementwise.h"
 #include "engine/ops/norm_pool.h"
 #include "engine/ops/reduce.h"
 #include "tests/test_support.h"
 
 using namespace mtmap;
-using test::leaf;
-using Ts = std::vector<Tensor>;
-
-TEST_CASE("batch_norm float64 gradient checks", "[gradcheck][batch_norm]") {
-  Tensor x = leaf({3, 2, 2, 3, 2}, 401, 2.0, 0.5);
-  Tensor w = test::uniform_leaf({2}, 402, 0.5, 1.5), b = leaf({2}, 403);
-  for (bool training : {true, false})
-    for (bool relu : {false, true}) {
-      // Running statistics that differ from the batch's, so eval mode is really a different function.
-      Tensor rm = from_vector<double>({0.3, -0.2}, {2}), rv = from_vector<double>({1.5, 0.7}, {2});
-      BatchNormOptions o;
-      o.training = training;
-      o.relu = relu;
-      std::string name = std::string("batch_norm_") + (training ? "train" : "eval") + (relu ? "_relu" : "");
-      REQUIRE_GRADCHECK(name, [=](const Ts& in) { return batch_norm(in[0], in[1], in[2], rm, rv, o); }, {x, w, b});
-    }
-}
 
 TEST_CASE("batch_norm values and running statistics", "[batch_norm]") {
   Generator g(410);
@@ -55,21 +39,6 @@ TEST_CASE("batch_norm values and running statistics", "[batch_norm]") {
   o.relu = true;
   CHECK(batch_norm(x, w, b, rm, rv, o).to_vector<double>() == relu(ye).to_vector<double>());
   CHECK_THROWS_WITH(batch_norm(x, ones({4}, DType::f64), b, rm, rv, o), Catch::Contains("weight") && Catch::Contains("[4]"));
-}
-
-TEST_CASE("pooling float64 gradient checks", "[gradcheck][pool]") {
-  Tensor x = leaf({2, 2, 5, 6, 5}, 420);
-  Pool3dOptions hara;  // the Hara stem's pool: kernel 3, stride 2, padding 1
-  hara.kernel = {3, 3, 3};
-  hara.stride = {2, 2, 2};
-  hara.padding = {1, 1, 1};
-  REQUIRE_GRADCHECK("max_pool3d_k3s2p1", [hara](const Ts& in) { return max_pool3d(in[0], hara); }, {x});
-  Pool3dOptions plain;
-  plain.kernel = {1, 2, 2};
-  plain.stride = {1, 2, 2};
-  REQUIRE_GRADCHECK("max_pool3d_k122", [plain](const Ts& in) { return max_pool3d(in[0], plain); }, {x});
-  REQUIRE_GRADCHECK("adaptive_avg_pool3d_global", [](const Ts& in) { return adaptive_avg_pool3d(in[0], {1, 1, 1}); }, {x});
-  REQUIRE_GRADCHECK("adaptive_avg_pool3d_uneven", [](const Ts& in) { return adaptive_avg_pool3d(in[0], {2, 4, 3}); }, {x});
 }
 
 TEST_CASE("pooling values", "[pool]") {

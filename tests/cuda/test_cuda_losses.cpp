@@ -3,7 +3,8 @@
 // unwritten output element fails. Sizes hit every launcher branch: a single row and K = 1, sizes
 // that are no multiple of a 16-wide tile or a 256-thread block, M > 512 (more pairs per row than
 // threads in the pair reduction), the preprint's B = 256, M = 500, and a dead (constant) unit.
-// Tolerances: f64 rtol 1e-10 (sums in a different order, then exp/log); f32 rtol 1e-4 (cuBLAS
+// block_spatial_loss (and both losses at small shapes, forward and backward) is checked by the
+// generated test_cuda_op_table.cpp. Tolerances: f64 rtol 1e-10 (sums in a different order, then exp/log); f32 rtol 1e-4 (cuBLAS
 // f32 logits; the CPU accumulates the dot products in double).
 #include "engine/ops/elementwise.h"
 #include "losses/info_nce.h"
@@ -89,24 +90,6 @@ TEST_CASE("cuda losses: spatial_loss forward and backward match the CPU (both fo
         for (double v : want.grads[0].to_vector<double>()) gmax = std::max(gmax, std::abs(v));
         check_close(want.grads[0], got.grads[0], tol.rtol * 10, tol.rtol * gmax, what + " dx");
       }
-}
-
-TEST_CASE("cuda losses: block_spatial_loss runs end to end on the GPU") {
-  PoisonScope poison;
-  Generator gen(77);
-  Tensor block = random_input({4, 3, 2, 5, 5}, gen, DType::f64);
-  Tensor positions = mul(rand({75, 2}, gen, DType::f64), 3.0);
-  Tensor window = random_index({20}, gen, 75);
-  auto run = [&](Device d) {
-    Tensor b = block.to(d).detach();
-    b.set_requires_grad(true);
-    Tensor loss = losses::block_spatial_loss(b, window.to(d), positions.to(d));
-    loss.backward();
-    return Result{loss, {b.grad(), Tensor()}};
-  };
-  Result want = run(Device::cpu()), got = run(gpu());
-  check_close(want.loss, got.loss, 1e-10, 1e-12, "block_spatial_loss loss");
-  check_close(want.grads[0], got.grads[0], 1e-8, 1e-12, "block_spatial_loss d block");
 }
 
 }  // namespace mtmap::test
