@@ -37,34 +37,35 @@ MemoryStats PinnedAllocator::stats() const {
   return stats_;
 }
 
-CudaFeeder::CudaFeeder(Loader& loader, int device, cudaStream_t compute) : loader_(loader), device_(device) {
-  CUDA_CHECK(cudaSetDevice(device_));
+namespace {
+
+int make_current(int device) {
+  CUDA_CHECK(cudaSetDevice(device));
+  return device;
+}
+
+}  // namespace
+
+CudaFeeder::CudaFeeder(Loader& loader, int device, cudaStream_t compute, cudaStream_t copy)
+    : loader_(loader), device_(make_current(device)) {
   compute_ = compute ? compute : cuda::context(device_).stream();
-  CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
-  for (Buffer& b : buffers_) {
-    CUDA_CHECK(cudaEventCreateWithFlags(&b.copied, cudaEventDisableTiming));
-    CUDA_CHECK(cudaEventCreateWithFlags(&b.consumed, cudaEventDisableTiming));
-  }
+  copy_ = copy ? copy : cuda::context(device_).copy_stream().get();
 }
 
 CudaFeeder::~CudaFeeder() {
-  // Nothing may still be copying into or out of memory about to be freed.
-  if (copy_) CUDA_CHECK_NOTHROW(cudaStreamSynchronize(copy_));
-  for (Buffer& b : buffers_) {
-    if (b.copied) CUDA_CHECK_NOTHROW(cudaEventDestroy(b.copied));
-    if (b.consumed) CUDA_CHECK_NOTHROW(cudaEventDestroy(b.consumed));
-  }
-  if (copy_) CUDA_CHECK_NOTHROW(cudaStreamDestroy(copy_));
+  // Nothing may still be copying into or out of memory about to be freed (the events are
+  // destroyed after this, by their own destructors).
+  CUDA_CHECK_NOTHROW(cudaStreamSynchronize(copy_));
 }
 
 std::optional<DeviceBatch> CudaFeeder::next() {
   CUDA_CHECK(cudaSetDevice(device_));
   // The previous batch: its consumer has enqueued its work on the compute stream by now; mark
   // the point after which its device buffer may be overwritten.
-  if (count_ > 0) CUDA_CHECK(cudaEventRecord(buffers_[size_t((count_ - 1) % 2)].consumed, compute_));
+  if (count_ > 0) buffers_[size_t((count_ - 1) % 2)].consumed.record(compute_);
   // The host slot of the previous batch goes back to the workers inside loader_.next(): its
   // async copy must have finished reading it first.
-  if (pending_copy_) CUDA_CHECK(cudaEventSynchronize(pending_copy_));
+  if (pending_copy_) pending_copy_->synchronize();
   pending_copy_ = nullptr;
   std::optional<Batch> host = loader_.next();
   if (!host) return std::nullopt;
@@ -75,13 +76,14 @@ std::optional<DeviceBatch> CudaFeeder::next() {
     buf.query = empty(host->query.shape(), DType::f32, dev);
     buf.key = empty(host->key.shape(), DType::f32, dev);
   }
-  if (buf.used) CUDA_CHECK(cudaStreamWaitEvent(copy_, buf.consumed, 0));  // kernels done reading it
-  CUDA_CHECK(cudaMemcpyAsync(buf.query.raw(), host->query.raw(), host->query.nbytes(), cudaMemcpyHostToDevice, copy_));
+  if (buf.used) CUDA_CHECK(cudaStreamWaitEvent(copy_, buf.consumed.get(), 0));  // kernels done reading it
+  CUDA_CHECK(cudaMemcpyAsync(buf.query.raw(), host->query.raw(), host->query.nbytes(), cudaMemcpyHostToDevice,
+                             copy_));
   CUDA_CHECK(cudaMemcpyAsync(buf.key.raw(), host->key.raw(), host->key.nbytes(), cudaMemcpyHostToDevice, copy_));
-  CUDA_CHECK(cudaEventRecord(buf.copied, copy_));
-  CUDA_CHECK(cudaStreamWaitEvent(compute_, buf.copied, 0));  // the GPU, not the host, waits
+  buf.copied.record(copy_);
+  CUDA_CHECK(cudaStreamWaitEvent(compute_, buf.copied.get(), 0));  // the GPU, not the host, waits
   buf.used = true;
-  pending_copy_ = buf.copied;
+  pending_copy_ = &buf.copied;
   ++count_;
   return DeviceBatch{buf.query, buf.key, host->items, host->index};
 }

@@ -20,6 +20,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "engine/cuda/stream.h"
 #include "engine/tensor/allocator.h"
 #include "io/loader.h"
 
@@ -48,8 +49,9 @@ struct DeviceBatch {
 class CudaFeeder {
  public:
   // `loader` must have been built with a PinnedAllocator as its host allocator. Batches are
-  // consumed on `compute` (the device's compute stream when null).
-  CudaFeeder(Loader& loader, int device, cudaStream_t compute = nullptr);
+  // consumed on `compute` and copied on `copy` (the device context's compute and copy streams
+  // when null); the streams are the caller's, the feeder's events its own.
+  CudaFeeder(Loader& loader, int device, cudaStream_t compute = nullptr, cudaStream_t copy = nullptr);
   ~CudaFeeder();
   CudaFeeder(const CudaFeeder&) = delete;
   CudaFeeder& operator=(const CudaFeeder&) = delete;
@@ -60,15 +62,15 @@ class CudaFeeder {
  private:
   struct Buffer {
     Tensor query, key;
-    cudaEvent_t copied = nullptr, consumed = nullptr;
+    cuda::Event copied, consumed;
     bool used = false;
   };
   Loader& loader_;
-  int device_;
+  int device_;  // first: made current before the events are created on it
   cudaStream_t compute_ = nullptr, copy_ = nullptr;
   std::array<Buffer, 2> buffers_;
   int64_t count_ = 0;
-  cudaEvent_t pending_copy_ = nullptr;  // the copy out of the host slot now lent to us
+  const cuda::Event* pending_copy_ = nullptr;  // the copy out of the host slot now lent to us
 };
 
 }  // namespace mtmap::io

@@ -184,9 +184,10 @@ void CudaBackend::bn_backward(DType t, const BatchNormShape& s, bool training, c
                               const void* dy, const double* mean, const double* invstd, const void* gamma, void* dx,
                               void* dgamma, void* dbeta) const {
   guarded("batch_norm backward", [&] {
+    auto& ctx = cuda::context(index_);
     Tensor ws = scratch(cuda::bn_workspace_bytes(s), index_);
-    cuda::bn_backward(t, s, training, x, y_relu, dy, mean, invstd, gamma, dx, dgamma, dbeta, raw_or_null(ws),
-                      stream_of(index_));
+    cuda::bn_backward(t, s, training, x, y_relu, dy, mean, invstd, gamma, dx, dgamma, dbeta,
+                      ctx.bn_one_pass_capacity(t), raw_or_null(ws), ctx.stream());
   });
 }
 

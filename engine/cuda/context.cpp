@@ -6,24 +6,28 @@
 #include "engine/core/device_support.h"
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cuda_check.h"
+#include "kernels/cuda/norm_pool_kernels.h"
 
 namespace mtmap::cuda {
 
-DeviceContext::DeviceContext(int index) : index_(index) {
+namespace {
+
+int checked_index(int index) {
   require_device(Device::cuda(index), "cuda context");
-  CUDA_CHECK(cudaSetDevice(index));
-  // Non-blocking: the legacy default stream must not serialise against our work.
-  CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  return index;
+}
+
+}  // namespace
+
+DeviceContext::DeviceContext(int index) : index_(checked_index(index)), compute_(index), copy_(index) {
   cublasStatus_t st = cublasCreate(&cublas_);
-  if (st != CUBLAS_STATUS_SUCCESS) {
-    CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
-    MTMAP_FAIL("cuda:{}: cublasCreate failed with {}", index, cublasGetStatusName(st));
-  }
-  CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  if (st != CUBLAS_STATUS_SUCCESS) MTMAP_FAIL("cuda:{}: cublasCreate failed with {}", index, cublasGetStatusName(st));
+  CUBLAS_CHECK(cublasSetStream(cublas_, compute_.get()));
   // Default math: CUBLAS_COMPUTE_32F then computes in true fp32 (TF32 only under
   // CUBLAS_TF32_TENSOR_OP_MATH or a *_FAST_TF32 compute type, which we never ask for).
   CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
-  allocator_ = std::make_unique<CachingAllocator>(index, stream_);
+  allocator_ = std::make_unique<CachingAllocator>(index, compute_.get());
+  bn_capacity_.fill(-1);
 }
 
 DeviceContext::~DeviceContext() {
@@ -33,12 +37,18 @@ DeviceContext::~DeviceContext() {
     if (st != CUBLAS_STATUS_SUCCESS)
       std::fprintf(stderr, "mtmap: cublasDestroy failed with %s (ignored in a destructor)\n", cublasGetStatusName(st));
   }
-  if (stream_) CUDA_CHECK_NOTHROW(cudaStreamDestroy(stream_));
+}
+
+int64_t DeviceContext::bn_one_pass_capacity(DType t) {
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  int64_t& known = bn_capacity_.at(size_t(t));
+  if (known < 0) known = cuda::bn_one_pass_capacity(t, index_);
+  return known;
 }
 
 Allocator& DeviceContext::allocator() { return *allocator_; }
 
-void DeviceContext::synchronize() const { CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void DeviceContext::synchronize() const { compute_.synchronize(); }
 
 DeviceContext& context(int index) {
   MTMAP_CHECK(index >= 0, "cuda context: device index {} is negative", index);

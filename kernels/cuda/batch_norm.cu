@@ -20,8 +20,6 @@
 // small problem, where three launches would cost more than the data). Otherwise two passes:
 // the sums, then dx.
 #include <cmath>
-#include <map>
-#include <mutex>
 #include <utility>
 
 #include "kernels/cuda/exact_math.cuh"
@@ -309,33 +307,21 @@ __global__ void __launch_bounds__(detail::kThreads)
 }
 
 // How many one-pass blocks device `dev` holds resident at once (0: no cooperative launches),
-// asked of the driver once per device and type: bn_backward runs every step of every layer.
+// asked of the driver on every call: the caller keeps the answer (the engine's device context).
 template <class T>
 int64_t one_pass_capacity(int dev) {
-  static std::mutex mutex;
-  static std::map<int, int64_t> known;  // device → resident blocks
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto it = known.find(dev); it != known.end()) return it->second;
   int coop = 0, sms = 0, per_sm = 0;
-  int64_t blocks = 0;
   if (cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev) == cudaSuccess && coop &&
       cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess &&
       cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, backward_one_pass_kernel<T>, detail::kThreads,
                                                     kOnePassSmem) == cudaSuccess)
-    blocks = int64_t(per_sm) * sms;
-  else
-    (void)cudaGetLastError();  // a refusal is an answer (two passes), not an error for the next check
-  known.emplace(dev, blocks);
-  return blocks;
+    return int64_t(per_sm) * sms;
+  (void)cudaGetLastError();  // a refusal is an answer (two passes), not an error for the next check
+  return 0;
 }
 
-// Whether this GPU holds the one-pass grid (C · chunks blocks) resident at once.
-template <class T>
-bool one_pass_fits(const BatchNormShape& s) {
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess) return false;
-  return s.C * one_pass_chunks(s) <= one_pass_capacity<T>(dev);
-}
+// Whether a GPU that holds `capacity` one-pass blocks resident runs the one-pass grid (C · chunks).
+bool one_pass_fits(const BatchNormShape& s, int64_t capacity) { return s.C * one_pass_chunks(s) <= capacity; }
 
 void check_shape(const char* launcher, const BatchNormShape& s) {
   if (s.N < 1 || s.C < 1 || s.S < 1)
@@ -355,11 +341,15 @@ size_t bn_workspace_bytes(const BatchNormShape& s) {
   return size_t(2 * s.C * chunks + 2 * s.C) * sizeof(double);
 }
 
-bool bn_backward_single_pass(DType t, const BatchNormShape& s) {
+int64_t bn_one_pass_capacity(DType t, int device) {
+  int64_t capacity = 0;
+  detail::float_switch("bn_one_pass_capacity", t, [&](auto zero) { capacity = one_pass_capacity<decltype(zero)>(device); });
+  return capacity;
+}
+
+bool bn_backward_single_pass(const BatchNormShape& s, int64_t one_pass_capacity) {
   if (s.N < 1 || s.C < 1 || s.S < 1) return false;
-  bool fits = false;
-  detail::float_switch("bn_backward", t, [&](auto zero) { fits = one_pass_fits<decltype(zero)>(s); });
-  return fits;
+  return one_pass_fits(s, one_pass_capacity);
 }
 
 void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum, void* running_mean,
@@ -403,7 +393,7 @@ void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mea
 
 void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
                  const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta,
-                 void* workspace, cudaStream_t stream) {
+                 int64_t one_pass_capacity, void* workspace, cudaStream_t stream) {
   check_shape("bn_backward", s);
   const Chunking k = chunking(s);
   auto partial = static_cast<double*>(workspace);
@@ -415,7 +405,7 @@ void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x,
     auto gt = static_cast<const T*>(dy);
     // The sums are needed by dx in training, and by dgamma/dbeta always.
     const bool sums = training || dgamma != nullptr || dbeta != nullptr;
-    if (sums && one_pass_fits<T>(s)) {
+    if (sums && one_pass_fits(s, one_pass_capacity)) {
       const int64_t chunks = one_pass_chunks(s);
       detail::check_call(launch_cooperative_kernel(backward_one_pass_kernel<T>, dim3(unsigned(s.C * chunks)),
                                                    dim3(detail::kThreads), kOnePassSmem, stream, s, chunks, training, xt,

@@ -27,15 +27,20 @@ void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, con
 // y = a·x + b per channel (a = γ·invstd, b = β − a·mean, as the CPU kernel), max(y, 0) when relu.
 void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
               const void* gamma, const void* beta, bool relu, void* y, cudaStream_t stream);
-// Whether bn_backward reads (x, dy) once on this GPU for this shape (one cooperative kernel; the
-// grid must be resident at once), rather than in two passes.
-bool bn_backward_single_pass(DType t, const BatchNormShape& s);
+// How many blocks of the one-pass backward kernel (dtype t) device `device` holds resident at
+// once: 0 where it has no cooperative launches. Asks the driver each call; keep the answer (the
+// engine's DeviceContext does, per device and dtype).
+int64_t bn_one_pass_capacity(DType t, int device);
+// Whether bn_backward reads (x, dy) once for this shape on a GPU of that capacity (one cooperative
+// kernel; the grid must be resident at once), rather than in two passes.
+bool bn_backward_single_pass(const BatchNormShape& s, int64_t one_pass_capacity);
 // Backward. y_relu: the forward output when the ReLU was fused (the gradient is kept where y > 0,
 // the mask is applied on the fly, no masked copy of dy), else null. dx, dgamma, dbeta may be null.
-// training: the gradient flows through the batch statistics too.
+// training: the gradient flows through the batch statistics too. one_pass_capacity: what
+// bn_one_pass_capacity answered for this device and dtype (0 forces the two-pass kernels).
 void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
                  const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta,
-                 void* workspace, cudaStream_t stream);
+                 int64_t one_pass_capacity, void* workspace, cudaStream_t stream);
 
 // Max pooling; argmax per output as the CPU kernel (flat index in the plane, first on ties, NaN
 // wins, -1 never happens for a legal shape since padding ≤ kernel/2).

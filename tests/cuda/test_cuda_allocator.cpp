@@ -1,11 +1,14 @@
 // The CUDA caching allocator and host <-> device transfers: stats, reuse of cached blocks,
 // poison, peak, empty_cache, the out-of-memory error, a missing device, and every dtype's round
 // trip to the GPU and back.
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
 #include "engine/cuda/caching_allocator.h"
+#include "engine/cuda/stream.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace mtmap::test {
@@ -148,3 +151,42 @@ TEST_CASE("a missing CUDA device is a clear error", "[cuda][allocator]") {
 
 }  // namespace
 }  // namespace mtmap::test
+
+#ifndef MTMAP_TEST_GPU_IS_CPU
+namespace mtmap::test {
+namespace {
+
+// The owning stream and event handles: work on one stream ordered after another's through an
+// event, handles moved (the moved-from one owns nothing and destroys nothing), the device
+// context's compute and copy streams distinct.
+TEST_CASE("cuda Stream and Event order work across streams and move their handles", "[cuda][stream]") {
+  cuda::Stream producer(0), consumer(0);
+  Tensor buf = empty({4096}, DType::u8, gpu());
+  std::vector<uint8_t> host(4096, 0);
+  cuda::Event written;
+  REQUIRE(cudaMemsetAsync(buf.raw(), 0x5a, 4096, producer.get()) == cudaSuccess);
+  written.record(producer.get());
+  consumer.wait(written);  // the copy below runs after the memset, whatever the streams' timing
+  REQUIRE(cudaMemcpyAsync(host.data(), buf.raw(), 4096, cudaMemcpyDeviceToHost, consumer.get()) == cudaSuccess);
+  consumer.synchronize();
+  CHECK(std::count(host.begin(), host.end(), uint8_t(0x5a)) == 4096);
+
+  cudaStream_t raw = producer.get();
+  cuda::Stream moved(std::move(producer));
+  CHECK(moved.get() == raw);
+  CHECK(producer.get() == nullptr);
+  cuda::Event other;
+  cudaEvent_t raw_event = written.get();
+  other = std::move(written);
+  CHECK(other.get() == raw_event);
+  CHECK(written.get() == nullptr);
+  other.synchronize();
+
+  const cuda::DeviceContext& ctx = cuda::context(0);
+  CHECK(ctx.compute_stream().get() == ctx.stream());
+  CHECK(ctx.copy_stream().get() != ctx.stream());
+}
+
+}  // namespace
+}  // namespace mtmap::test
+#endif

@@ -27,6 +27,7 @@
 #include "engine/ops/reduce.h"
 #include "tests/cuda/cuda_test_util.h"
 #ifndef MTMAP_TEST_GPU_IS_CPU
+#include "engine/cuda/context.h"
 #include "kernels/cuda/norm_pool_kernels.h"
 #endif
 
@@ -132,11 +133,16 @@ TEST_CASE("cuda batch_norm: more than 4M values per channel (chunks grow) match 
 // The tests above run both backward kernels: a grid the GPU holds at once takes one pass, the
 // >4M-values-per-channel one does not. On an H100/H200 (132 SMs) the ResNet shape is one pass too.
 TEST_CASE("cuda batch_norm backward: the one-pass kernel and the two-pass one are both exercised") {
-  CHECK(cuda::bn_backward_single_pass(DType::f32, {2, 3, 37}));
-  CHECK_FALSE(cuda::bn_backward_single_pass(DType::f32, {2, 1, 1500 * 1500}));
+  // The capacity the engine uses: asked of the driver once per device and dtype, kept by the
+  // device's context.
+  const int64_t capacity = cuda::context(0).bn_one_pass_capacity(DType::f32);
+  CHECK(capacity == cuda::bn_one_pass_capacity(DType::f32, 0));
+  CHECK(cuda::bn_backward_single_pass({2, 3, 37}, capacity));
+  CHECK_FALSE(cuda::bn_backward_single_pass({2, 1, 1500 * 1500}, capacity));
+  CHECK_FALSE(cuda::bn_backward_single_pass({2, 3, 37}, 0));  // no cooperative launches: two passes
   int sms = 0;
   REQUIRE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess);
-  if (sms >= 100) CHECK(cuda::bn_backward_single_pass(DType::f32, {2, 64, 8 * 28 * 28}));
+  if (sms >= 100) CHECK(cuda::bn_backward_single_pass({2, 64, 8 * 28 * 28}, capacity));
 }
 #endif
 

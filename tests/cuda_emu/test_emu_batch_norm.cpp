@@ -45,7 +45,8 @@ int g_single_pass = 0, g_two_pass = 0;
 
 template <class T>
 void check_shape(BatchNormShape s, bool relu, uint32_t seed) {
-  const bool single = cuda::bn_backward_single_pass(dtype_of<T>(), s);
+  const int64_t capacity = cuda::bn_one_pass_capacity(dtype_of<T>(), 0);
+  const bool single = cuda::bn_backward_single_pass(s, capacity);
   (single ? g_single_pass : g_two_pass) += 1;
   INFO("N " << s.N << " C " << s.C << " S " << s.S << " relu " << relu << " dtype " << dtype_name(dtype_of<T>())
             << (single ? " backward in one pass" : " backward in two passes"));
@@ -109,7 +110,7 @@ void check_shape(BatchNormShape s, bool relu, uint32_t seed) {
     std::vector<T> dx = poisoned<T>(n), dgamma = poisoned<T>(C), dbeta = poisoned<T>(C);
     emu::DeviceBuffer bdx(dx.data(), n * sizeof(T)), bdg(dgamma.data(), C * sizeof(T)), bdb(dbeta.data(), C * sizeof(T));
     cuda::bn_backward(dtype_of<T>(), s, training, x.data(), relu ? y.data() : nullptr, dy.data(), m.data(), is.data(),
-                      gamma.data(), dx.data(), dgamma.data(), dbeta.data(), ws.data(), nullptr);
+                      gamma.data(), dx.data(), dgamma.data(), dbeta.data(), capacity, ws.data(), nullptr);
     std::vector<Ref<T>> masked = dyr;
     if (relu)
       for (size_t i = 0; i < n; ++i)
