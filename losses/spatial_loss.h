@@ -2,7 +2,7 @@
 // The spatial-correlation loss (docs/model.md §5): nearby units on the cortical sheet should
 // respond alike. Differentiable in the responses; positions are constants (fixed during training).
 #include "engine/tensor/tensor.h"
-#include "kernels/common/losses.h"
+#include "kernels/common/spatial_loss.h"
 
 namespace mtmap::losses {
 

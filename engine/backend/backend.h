@@ -21,8 +21,10 @@
 #include "kernels/common/elementwise.h"
 #include "kernels/common/gemm.h"
 #include "kernels/common/index.h"
-#include "kernels/common/losses.h"
-#include "kernels/common/norm_pool.h"
+#include "kernels/common/info_nce.h"
+#include "kernels/common/spatial_loss.h"
+#include "kernels/common/batch_norm.h"
+#include "kernels/common/pool3d.h"
 #include "kernels/common/reduce.h"
 
 namespace mtmap {
@@ -98,7 +100,7 @@ class Backend {
   virtual void adaptive_avg_pool3d(DType t, const Pool3dShape& s, const void* x, void* y) const;
   virtual void adaptive_avg_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, void* dx) const;
 
-  // The losses (kernels/common/losses.h). loss: one element of dtype t; lse: N doubles kept for
+  // The losses (kernels/common/info_nce.h, spatial_loss.h). loss: one element of dtype t; lse: N doubles kept for
   // the backward pass; grad: the loss's incoming gradient, one element of dtype t.
   virtual void info_nce_forward(DType t, const InfoNceParams& p, const void* q, const void* k, const void* queue,
                                 void* loss, double* lse) const;

@@ -6,8 +6,10 @@
 #include "engine/ops/conv3d.h"
 #include "kernels/cpu/conv3d.h"
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/losses.h"
-#include "kernels/cpu/norm_pool.h"
+#include "kernels/cpu/info_nce.h"
+#include "kernels/cpu/spatial_loss.h"
+#include "kernels/cpu/batch_norm.h"
+#include "kernels/cpu/pool3d.h"
 #include "kernels/cpu/optim.h"
 
 namespace mtmap {

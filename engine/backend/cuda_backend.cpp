@@ -14,8 +14,10 @@
 #include "engine/tensor/tensor.h"
 #include "kernels/cuda/conv3d.h"
 #include "kernels/cuda/cuda_kernels.h"
-#include "kernels/cuda/losses.h"
-#include "kernels/cuda/norm_pool_kernels.h"
+#include "kernels/cuda/info_nce.h"
+#include "kernels/cuda/spatial_loss.h"
+#include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/pool3d.h"
 #include "kernels/cuda/optim.h"
 
 namespace mtmap {

@@ -6,7 +6,7 @@
 #include "engine/core/device_support.h"
 #include "engine/cuda/caching_allocator.h"
 #include "engine/cuda/cuda_check.h"
-#include "kernels/cuda/norm_pool_kernels.h"
+#include "kernels/cuda/batch_norm.h"
 
 namespace mtmap::cuda {
 

@@ -36,7 +36,7 @@ class DeviceContext {
   // Blocks the host until everything enqueued on the compute stream has run; rethrows a kernel error.
   void synchronize() const;
   // How many blocks of batch norm's one-pass backward (dtype t) this GPU holds resident at once
-  // (kernels/cuda/norm_pool_kernels.h): asked of the driver on the first call, then kept.
+  // (kernels/cuda/batch_norm.h): asked of the driver on the first call, then kept.
   int64_t bn_one_pass_capacity(DType t);
 
  private:

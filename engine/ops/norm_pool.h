@@ -1,6 +1,6 @@
 #pragma once
-// Batch normalisation and 3D pooling, on the CPU and on CUDA (kernels/cpu/norm_pool.h,
-// kernels/cuda/norm_pool_kernels.h).
+// Batch normalisation and 3D pooling, on the CPU and on CUDA (kernels/{cpu,cuda}/batch_norm.h,
+// kernels/{cpu,cuda}/pool3d.h).
 #include <array>
 
 #include "engine/tensor/tensor.h"

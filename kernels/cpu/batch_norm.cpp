@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "kernels/cpu/dtype_switch.h"
-#include "kernels/cpu/norm_pool.h"
+#include "kernels/cpu/batch_norm.h"
 
 namespace mtmap::cpu {
 namespace {

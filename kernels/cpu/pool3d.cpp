@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "kernels/cpu/dtype_switch.h"
-#include "kernels/cpu/norm_pool.h"
+#include "kernels/cpu/pool3d.h"
 
 namespace mtmap::cpu {
 

@@ -24,7 +24,7 @@
 
 #include "kernels/cuda/exact_math.cuh"
 #include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/norm_pool_kernels.h"
+#include "kernels/cuda/batch_norm.h"
 
 namespace mtmap::cuda {
 namespace {

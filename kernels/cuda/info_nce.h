@@ -7,7 +7,7 @@
 #include <cstddef>
 
 #include "kernels/common/dtype.h"
-#include "kernels/common/losses.h"
+#include "kernels/common/info_nce.h"
 
 namespace mtmap::cuda {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The InfoNCE row kernels (info_nce.cu launches them around its cuBLAS GEMMs; the emulator tests
 // launch them directly). Not a public header.
-#include "kernels/common/losses.h"
+#include "kernels/common/info_nce.h"
 #include "kernels/cuda/loss_common.cuh"
 
 namespace mtmap::cuda::loss_detail {

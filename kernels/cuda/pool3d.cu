@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/norm_pool_kernels.h"
+#include "kernels/cuda/pool3d.h"
 
 namespace mtmap::cuda {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstddef>
 
 #include "kernels/common/dtype.h"
-#include "kernels/common/losses.h"
+#include "kernels/common/spatial_loss.h"
 #include "kernels/cuda/dialect.h"
 
 namespace mtmap::cuda {

@@ -28,7 +28,8 @@
 #include "tests/cuda/cuda_test_util.h"
 #ifndef MTMAP_TEST_GPU_IS_CPU
 #include "engine/cuda/context.h"
-#include "kernels/cuda/norm_pool_kernels.h"
+#include "kernels/cuda/batch_norm.h"
+#include "kernels/cuda/pool3d.h"
 #endif
 
 namespace mtmap::test {

@@ -6,7 +6,7 @@
 // Tolerances as tests/cuda/test_cuda_norm_pool.cpp states them (the same arithmetic as on a GPU).
 #include <catch2/catch.hpp>
 
-#include "kernels/cpu/norm_pool.h"
+#include "kernels/cpu/batch_norm.h"
 #include "kernels/cuda/batch_norm.cu"
 #include "tests/cuda_emu/emu_test_util.h"
 

@@ -10,7 +10,8 @@
 // sums of terms that cancel, plus rtol times the largest element as the absolute part).
 #include <catch2/catch.hpp>
 
-#include "kernels/cpu/losses.h"
+#include "kernels/cpu/info_nce.h"
+#include "kernels/cpu/spatial_loss.h"
 #include "kernels/cuda/info_nce_kernels.cuh"
 #include "kernels/cuda/spatial_loss.cu"
 #include "tests/cuda_emu/emu_test_util.h"

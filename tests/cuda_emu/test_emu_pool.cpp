@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "kernels/cpu/norm_pool.h"
+#include "kernels/cpu/pool3d.h"
 #include "kernels/cuda/pool3d.cu"
 #include "tests/cuda_emu/emu_test_util.h"
 

@@ -1,14 +1,15 @@
 #pragma once
-// CUDA launchers of batch norm and 3D pooling (f32, f64, bf16; bf16 computes in f32). Raw device
-// pointers, the shape structs the CPU kernels use, a stream; nothing is synchronised.
-// Deterministic: every reduction (BN statistics, BN gradient sums, the pooling gradients) adds its
-// terms in an order fixed by the shape alone; no atomics anywhere.
+// CUDA launchers of batch norm (f32, f64, bf16; bf16 computes in f32). Raw device pointers, the
+// shape struct the CPU kernels use, a stream; nothing is synchronised. Deterministic: every
+// reduction (the statistics, the gradient sums) adds its terms in an order fixed by the shape
+// alone; no atomics.
 #include "kernels/cuda/dialect.h"
 
 #include <cstddef>
+#include <cstdint>
 
+#include "kernels/common/batch_norm.h"
 #include "kernels/common/dtype.h"
-#include "kernels/common/norm_pool.h"
 
 namespace mtmap::cuda {
 
@@ -41,17 +42,5 @@ bool bn_backward_single_pass(const BatchNormShape& s, int64_t one_pass_capacity)
 void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
                  const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta,
                  int64_t one_pass_capacity, void* workspace, cudaStream_t stream);
-
-// Max pooling; argmax per output as the CPU kernel (flat index in the plane, first on ties, NaN
-// wins, -1 never happens for a legal shape since padding ≤ kernel/2).
-void max_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, int64_t* argmax, cudaStream_t stream);
-// dx written whole (no memset needed): each input element gathers the dy of the windows whose
-// argmax is itself, in increasing output order (the CPU's order: bit-identical in f32 and f64).
-void max_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, const int64_t* argmax, void* dx,
-                         cudaStream_t stream);
-// Adaptive average pooling: cell i covers [floor(i·In/Out), ceil((i+1)·In/Out)); sums in double.
-void adaptive_avg_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, cudaStream_t stream);
-// dx written whole, each element gathering its cells in increasing order (the CPU's order).
-void adaptive_avg_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, void* dx, cudaStream_t stream);
 
 }  // namespace mtmap::cuda

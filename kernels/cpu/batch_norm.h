@@ -1,10 +1,10 @@
 #pragma once
-// Batch norm and 3D pooling on the CPU. Activations are viewed as (N, C, S) for batch norm
-// (S = every axis after C) and (N·C, D, H, W) for pooling.
+// Batch norm on the CPU over an (N, C, S) view (S = every axis after C). Statistics and gradient
+// sums accumulate in double in a fixed order: deterministic for any thread count.
 #include <cstdint>
 
+#include "kernels/common/batch_norm.h"
 #include "kernels/common/dtype.h"
-#include "kernels/common/norm_pool.h"
 
 namespace mtmap::cpu {
 
@@ -32,17 +32,5 @@ void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, con
 // y > 0), or null without a fused ReLU.
 void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
                  const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta);
-
-using mtmap::Pool3dShape;
-
-// Max pooling; `argmax` receives, per output, the flat (d·H + h)·W + w index of the winner in its
-// plane (the first one on ties). Padding never wins.
-void max_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, int64_t* argmax);
-// dx = 0, then dx[argmax[o]] += dy[o], outputs in order (deterministic).
-void max_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, const int64_t* argmax, void* dx);
-
-// Adaptive average pooling: output cell i covers input [floor(i·In/Out), ceil((i+1)·In/Out)).
-void adaptive_avg_pool3d(DType t, const Pool3dShape& s, const void* x, void* y);
-void adaptive_avg_pool3d_backward(DType t, const Pool3dShape& s, const void* dy, void* dx);
 
 }  // namespace mtmap::cpu

@@ -1,13 +1,9 @@
 #pragma once
-// Problem structs of batch norm and 3D pooling, shared by the CPU and CUDA kernels. Activations
-// are viewed as (N, C, S) for batch norm (S = every axis after C) and (N·C, D, H, W) for pooling.
+// The problem struct of 3D pooling, shared by the CPU and CUDA kernels: activations viewed as
+// (N·C, D, H, W) planes.
 #include <cstdint>
 
 namespace mtmap {
-
-struct BatchNormShape {
-  int64_t N = 0, C = 0, S = 0;
-};
 
 struct Pool3dShape {
   int64_t planes = 0;        // N·C
