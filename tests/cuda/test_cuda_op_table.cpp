@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "tests/cuda/cuda_test_util.h"
-#include "tests/op_table.h"
+#include "tests/op_table_tests.h"
 
 namespace mtmap::test {
 namespace {
@@ -115,26 +115,14 @@ void check_entry(const OpEntry& e, DType t) {
   }
 }
 
-class ParityEntry : public Catch::ITestInvoker {
- public:
-  explicit ParityEntry(const OpEntry& e) : e_(e) {}
-  void invoke() const override {
-    for (DType t : entry_dtypes(e_, kBf16)) check_entry(e_, t);
-  }
-
- private:
-  const OpEntry& e_;
-};
-
 struct Register {
   Register() {
-    static std::vector<std::unique_ptr<std::string>> names;
-    for (const OpEntry& e : op_table()) {
-      if (!e.cuda) continue;
-      names.push_back(std::make_unique<std::string>("cuda op table: " + e.name));
-      Catch::AutoReg(new ParityEntry(e), CATCH_INTERNAL_LINEINFO, Catch::StringRef(),
-                     Catch::NameAndTags{Catch::StringRef(*names.back()), "[cuda][op_table]"});
-    }
+    register_op_tests(
+        "cuda op table: ", "[cuda][op_table]",
+        [](const OpEntry& e) {
+          for (DType t : entry_dtypes(e, kBf16)) check_entry(e, t);
+        },
+        [](const OpEntry& e) { return e.cuda; });
   }
 } register_entries;
 
