@@ -1,15 +1,11 @@
 #include "engine/backend/backend.h"
 
-#include <memory>
-#include <mutex>
-#include <vector>
-
 #include "engine/backend/cpu_backend.h"
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
 
 #ifdef MTMAP_WITH_CUDA
-#include "engine/backend/cuda_backend.h"
+#include "engine/cuda/context.h"
 #endif
 
 namespace mtmap {
@@ -82,14 +78,8 @@ const Backend& backend_of(const Device& device) {
   if (device.is_cpu()) return cpu;
   require_device(device, "backend");
 #ifdef MTMAP_WITH_CUDA
-  // One backend per GPU, made on first use and kept for the process (like the device's context).
-  static std::mutex mutex;
-  static std::vector<std::unique_ptr<CudaBackend>> gpus;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (gpus.size() <= size_t(device.index)) gpus.resize(size_t(device.index) + 1);
-  auto& b = gpus[size_t(device.index)];
-  if (!b) b = std::make_unique<CudaBackend>(device.index);
-  return *b;
+  // The GPU's backend belongs to its device context (one per device, made on first use).
+  return cuda::context(device.index).backend();
 #else
   MTMAP_FAIL("backend: {} requested, but this build of mtmap has no CUDA backend", device.str());
 #endif

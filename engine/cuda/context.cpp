@@ -5,6 +5,7 @@
 
 #include "engine/core/device_support.h"
 #include "engine/cuda/caching_allocator.h"
+#include "engine/backend/cuda_backend.h"
 #include "engine/cuda/cuda_check.h"
 #include "kernels/cuda/batch_norm.h"
 
@@ -28,6 +29,7 @@ DeviceContext::DeviceContext(int index) : index_(checked_index(index)), compute_
   CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
   allocator_ = std::make_unique<CachingAllocator>(index, compute_.get());
   bn_capacity_.fill(-1);
+  backend_ = std::make_unique<CudaBackend>(index);
 }
 
 DeviceContext::~DeviceContext() {
@@ -47,6 +49,8 @@ int64_t DeviceContext::bn_one_pass_capacity(DType t) {
 }
 
 Allocator& DeviceContext::allocator() { return *allocator_; }
+
+const Backend& DeviceContext::backend() const { return *backend_; }
 
 void DeviceContext::synchronize() const { compute_.synchronize(); }
 

@@ -16,6 +16,11 @@
 #include "engine/tensor/allocator.h"
 #include "kernels/common/dtype.h"
 
+namespace mtmap {
+class Backend;
+class CudaBackend;
+}  // namespace mtmap
+
 namespace mtmap::cuda {
 
 class CachingAllocator;
@@ -33,6 +38,8 @@ class DeviceContext {
   const Stream& copy_stream() const { return copy_; }
   cublasHandle_t cublas() const { return cublas_; }
   Allocator& allocator();
+  // The backend contract's implementation on this device (engine/backend/backend.h).
+  const Backend& backend() const;
   // Blocks the host until everything enqueued on the compute stream has run; rethrows a kernel error.
   void synchronize() const;
   // How many blocks of batch norm's one-pass backward (dtype t) this GPU holds resident at once
@@ -44,6 +51,7 @@ class DeviceContext {
   Stream compute_, copy_;
   cublasHandle_t cublas_ = nullptr;
   std::unique_ptr<CachingAllocator> allocator_;
+  std::unique_ptr<CudaBackend> backend_;
   std::mutex cache_mutex_;
   std::array<int64_t, kNumDTypes> bn_capacity_;  // by DType; -1: not asked yet
 };
