@@ -3,45 +3,22 @@
 #include "analysis/config.h"
 
 #include <cmath>
-#include <fstream>
-#include <functional>
 #include <map>
 
 #include "engine/core/device.h"
 #include "engine/core/error.h"
+#include "formats/json_config.h"
 
 namespace mtmap::analysis {
 namespace {
 
 using json = nlohmann::json;
-using Setter = std::function<void(const json&)>;
+using formats::parse_section;
+using formats::store;
 
-template <typename T>
-Setter set(T& field) {
-  return [&field](const json& v) { field = v.get<T>(); };
-}
-
-void parse_section(const json& j, const std::string& path, const std::map<std::string, Setter>& keys) {
-  MTMAP_CHECK(j.is_object(), "{}: expected a JSON object, got {}", path, j.type_name());
-  for (const auto& [key, value] : j.items()) {
-    auto it = keys.find(key);
-    if (it == keys.end()) {
-      std::vector<std::string> known;
-      for (const auto& [k, _] : keys) known.push_back(k);
-      MTMAP_FAIL("{}.{}: unknown config key (known keys: {})", path, key, fmt::join(known, ", "));
-    }
-    try {
-      it->second(value);
-    } catch (const json::exception& e) {
-      MTMAP_FAIL("{}.{}: wrong type ({}): {}", path, key, value.dump(), e.what());
-    }
-  }
-}
-
+// The analysis' messages say "config <section>.<key>" (its keys are not prefixed by the file).
 void check_one_of(const std::string& value, std::initializer_list<const char*> allowed, const char* key) {
-  for (const char* a : allowed)
-    if (value == a) return;
-  MTMAP_FAIL("config {}: '{}' is not one of: {}", key, value, fmt::join(allowed, ", "));
+  formats::check_one_of(value, allowed, std::string("config ") + key);
 }
 
 }  // namespace
@@ -124,77 +101,77 @@ AnalysisConfig config_from_json(const json& j, const std::string& origin) {
   auto& f = c.figures;
   auto& r = c.run;
   auto& p = c.probe;
-  std::map<std::string, Setter> top = {
+  formats::KeyTable top = {
       {"probe",
-       [&](const json& v) {
+       [&](const json& v, const std::string&) {
          parse_section(v, origin + ".probe",
-                       {{"layer", set(p.layer)},
-                        {"directions", set(p.directions)},
-                        {"wavelengths_px", set(p.wavelengths_px)},
-                        {"periods_frames", set(p.periods_frames)},
-                        {"phases", set(p.phases)},
-                        {"frames", set(p.frames)},
-                        {"size", set(p.size)},
-                        {"contrast", set(p.contrast)},
-                        {"batch_size", set(p.batch_size)},
-                        {"device", set(p.device)},
-                        {"save_responses", set(p.save_responses)}});
+                       {{"layer", store(p.layer)},
+                        {"directions", store(p.directions)},
+                        {"wavelengths_px", store(p.wavelengths_px)},
+                        {"periods_frames", store(p.periods_frames)},
+                        {"phases", store(p.phases)},
+                        {"frames", store(p.frames)},
+                        {"size", store(p.size)},
+                        {"contrast", store(p.contrast)},
+                        {"batch_size", store(p.batch_size)},
+                        {"device", store(p.device)},
+                        {"save_responses", store(p.save_responses)}});
        }},
       // Checked key by key by models::model_spec_from_json where a checkpoint needs it.
       {"model",
-       [&](const json& v) {
+       [&](const json& v, const std::string&) {
          MTMAP_CHECK(v.is_object(), "{}.model: expected a JSON object, got {}", origin, v.type_name());
          c.model = v;
        }},
       {"tuning",
-       [&](const json& v) {
+       [&](const json& v, const std::string&) {
          parse_section(v, origin + ".tuning",
-                       {{"sf_tf", set(t.sf_tf)},
-                        {"subtract_baseline", set(t.subtract_baseline)},
-                        {"preferred_direction", set(t.preferred_direction)},
-                        {"fwhm_reference", set(t.fwhm_reference)},
-                        {"fwhm_upsample", set(t.fwhm_upsample)},
-                        {"responsive_rule", set(t.responsive_rule)},
-                        {"responsive_threshold", set(t.responsive_threshold)},
-                        {"dsi_threshold", set(t.dsi_threshold)}});
+                       {{"sf_tf", store(t.sf_tf)},
+                        {"subtract_baseline", store(t.subtract_baseline)},
+                        {"preferred_direction", store(t.preferred_direction)},
+                        {"fwhm_reference", store(t.fwhm_reference)},
+                        {"fwhm_upsample", store(t.fwhm_upsample)},
+                        {"responsive_rule", store(t.responsive_rule)},
+                        {"responsive_threshold", store(t.responsive_threshold)},
+                        {"dsi_threshold", store(t.dsi_threshold)}});
        }},
       {"map",
-       [&](const json& v) {
+       [&](const json& v, const std::string&) {
          parse_section(v, origin + ".map",
-                       {{"kernel", set(m.kernel)},
-                        {"smoothing_width_mm", set(m.smoothing_width_mm)},
-                        {"grid_spacing_mm", set(m.grid_spacing_mm)},
-                        {"period_deg", set(m.period_deg)},
-                        {"mask_fraction", set(m.mask_fraction)},
-                        {"density_widths_mm", set(m.density_widths_mm)},
-                        {"zero_crossing_match_mm", set(m.zero_crossing_match_mm)}});
+                       {{"kernel", store(m.kernel)},
+                        {"smoothing_width_mm", store(m.smoothing_width_mm)},
+                        {"grid_spacing_mm", store(m.grid_spacing_mm)},
+                        {"period_deg", store(m.period_deg)},
+                        {"mask_fraction", store(m.mask_fraction)},
+                        {"density_widths_mm", store(m.density_widths_mm)},
+                        {"zero_crossing_match_mm", store(m.zero_crossing_match_mm)}});
        }},
       {"stats",
-       [&](const json& v) {
+       [&](const json& v, const std::string&) {
          parse_section(v, origin + ".stats",
-                       {{"delta_neighbours", set(s.delta_neighbours)},
-                        {"delta_bins", set(s.delta_bins)},
-                        {"shuffle_repeats", set(s.shuffle_repeats)},
-                        {"seed", set(s.seed)},
-                        {"smoothness_max_distance_mm", set(s.smoothness_max_distance_mm)},
-                        {"smoothness_bins", set(s.smoothness_bins)},
-                        {"smoothness_sample_units", set(s.smoothness_sample_units)}});
+                       {{"delta_neighbours", store(s.delta_neighbours)},
+                        {"delta_bins", store(s.delta_bins)},
+                        {"shuffle_repeats", store(s.shuffle_repeats)},
+                        {"seed", store(s.seed)},
+                        {"smoothness_max_distance_mm", store(s.smoothness_max_distance_mm)},
+                        {"smoothness_bins", store(s.smoothness_bins)},
+                        {"smoothness_sample_units", store(s.smoothness_sample_units)}});
        }},
       {"figures",
-       [&](const json& v) {
+       [&](const json& v, const std::string&) {
          parse_section(v, origin + ".figures",
-                       {{"scale_bar_mm", set(f.scale_bar_mm)},
-                        {"subregion_mm", set(f.subregion_mm)},
-                        {"map_pixels", set(f.map_pixels)},
-                        {"brightness_from_magnitude", set(f.brightness_from_magnitude)}});
+                       {{"scale_bar_mm", store(f.scale_bar_mm)},
+                        {"subregion_mm", store(f.subregion_mm)},
+                        {"map_pixels", store(f.map_pixels)},
+                        {"brightness_from_magnitude", store(f.brightness_from_magnitude)}});
        }},
       {"run",
-       [&](const json& v) {
+       [&](const json& v, const std::string&) {
          parse_section(v, origin + ".run",
-                       {{"label", set(r.label)},
-                        {"alpha", [&](const json& x) { r.alpha = x.is_null() ? std::nullopt : std::optional(x.get<double>()); }},
-                        {"seed", [&](const json& x) { r.seed = x.is_null() ? std::nullopt : std::optional(x.get<int>()); }},
-                        {"objective", set(r.objective)}});
+                       {{"label", store(r.label)},
+                        {"alpha", [&](const json& x, const std::string&) { r.alpha = x.is_null() ? std::nullopt : std::optional(x.get<double>()); }},
+                        {"seed", [&](const json& x, const std::string&) { r.seed = x.is_null() ? std::nullopt : std::optional(x.get<int>()); }},
+                        {"objective", store(r.objective)}});
        }},
   };
   parse_section(j, origin, top);
@@ -203,15 +180,7 @@ AnalysisConfig config_from_json(const json& j, const std::string& origin) {
 }
 
 AnalysisConfig load_config(const std::string& path) {
-  std::ifstream in(path);
-  MTMAP_CHECK(in.good(), "cannot open config file '{}'", path);
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::parse_error& e) {
-    MTMAP_FAIL("config file '{}': invalid JSON: {}", path, e.what());
-  }
-  return config_from_json(j, path);
+  return config_from_json(formats::read_json_file(path), path);
 }
 
 json config_to_json(const AnalysisConfig& c) {

@@ -1,5 +1,7 @@
 #include "formats/safetensors.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -174,7 +176,7 @@ void load_module(const std::string& path, nn::Module& module, bool strict) {
 }
 
 void load_module(const SafetensorsFile& file, const std::string& path, nn::Module& module, bool strict,
-                 const std::string& skip_prefix) {
+                 const std::vector<std::string>& skip_prefixes) {
   std::vector<nn::NamedTensor> targets = module.named_parameters();
   for (nn::NamedTensor& b : module.named_buffers()) targets.push_back(b);
   std::set<std::string> used;
@@ -191,7 +193,8 @@ void load_module(const SafetensorsFile& file, const std::string& path, nn::Modul
   }
   if (strict)
     for (const auto& [name, t] : file.tensors)
-      MTMAP_CHECK(used.count(name) || (!skip_prefix.empty() && name.starts_with(skip_prefix)),
+      MTMAP_CHECK(used.count(name) || std::any_of(skip_prefixes.begin(), skip_prefixes.end(),
+                                                  [&](const std::string& p) { return name.starts_with(p); }),
                   "load_module {}: the file's tensor '{}' {} has no place in the model", path, name,
                   shape_str(t.shape()));
 }

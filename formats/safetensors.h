@@ -32,8 +32,8 @@ void save_module(const std::string& path, const nn::Module& module, const std::m
 // strict: every parameter and buffer must be in the file and every tensor of the file must be used.
 void load_module(const std::string& path, nn::Module& module, bool strict = true);
 // The same from a file already read (`origin` names it in messages); tensors whose names start with
-// `skip_prefix` (when not empty) are not the module's and are left alone even when strict.
+// one of `skip_prefixes` are not the module's and are left alone even when strict.
 void load_module(const SafetensorsFile& file, const std::string& origin, nn::Module& module, bool strict,
-                 const std::string& skip_prefix = "");
+                 const std::vector<std::string>& skip_prefixes = {});
 
 }  // namespace mtmap::formats

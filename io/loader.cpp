@@ -58,7 +58,9 @@ int64_t Loader::batches_per_epoch() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
+  MTMAP_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(),
+              "loader: epoch {} has {} batches; cannot start at batch {}", epoch, batches_per_epoch(), first_batch);
   stop_workers();
   epoch_ = epoch;
   const int64_t n = source_.size();
@@ -72,7 +74,7 @@ void Loader::start_epoch(int64_t epoch) {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    next_claim_ = next_deliver_ = released_ = 0;
+    next_claim_ = next_deliver_ = released_ = first_batch;
     ++generation_;
     stopping_ = false;
     for (Slot& s : slots_) s.batch = -1, s.ready = false, s.error = nullptr;

@@ -48,8 +48,10 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Starts (or restarts) epoch `epoch`; an unfinished epoch is abandoned.
-  void start_epoch(int64_t epoch);
+  // Starts (or restarts) epoch `epoch` at batch `first_batch` (a resumed run: the batches before it
+  // are not made; the ones from it are the same as in an uninterrupted epoch). An unfinished
+  // epoch is abandoned.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch of the epoch in order, or nullopt at its end. Rethrows a worker's error that
   // is not a bad file (e.g. a bug or out of memory) with the item that caused it.
   std::optional<Batch> next();

@@ -42,8 +42,12 @@ std::vector<std::string> sheet_blocks(const formats::SafetensorsFile& f, const s
 }  // namespace
 
 void save_checkpoint(const std::string& path, const ResNet3d& net, const ModelSpec& spec,
-                     const std::vector<SheetPositions>& sheets, const std::map<std::string, std::string>& extra) {
+                     const std::vector<SheetPositions>& sheets, const std::map<std::string, std::string>& extra,
+                     const std::vector<std::pair<std::string, Tensor>>& training_state) {
   std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& [name, t] : training_state)
+    MTMAP_CHECK(name.starts_with(kTrainingStatePrefix), "save_checkpoint {}: training-state tensor '{}' must start with '{}'",
+                path, name, kTrainingStatePrefix);
   for (const nn::NamedTensor& p : net.named_parameters()) tensors.emplace_back(p.name, p.tensor);
   for (const nn::NamedTensor& b : net.named_buffers()) tensors.emplace_back(b.name, b.tensor);
   std::map<std::string, std::string> meta = extra;
@@ -56,6 +60,7 @@ void save_checkpoint(const std::string& path, const ResNet3d& net, const ModelSp
     meta[kSheetPrefix + s.block + ".side_mm"] = fmt::format("{:.17g}", s.side_mm);
     meta[kSheetPrefix + s.block + ".neighbourhood_mm"] = fmt::format("{:.17g}", s.neighbourhood_mm);
   }
+  tensors.insert(tensors.end(), training_state.begin(), training_state.end());
   formats::save_safetensors(path, tensors, meta);
 }
 
@@ -121,7 +126,7 @@ std::shared_ptr<ResNet3d> load_model(const Checkpoint& ckpt, const ModelSpec& sp
   Generator gen(0);  // the initial values are all overwritten
   auto net = std::make_shared<ResNet3d>(spec.net, gen);
   try {
-    formats::load_module(ckpt.file, ckpt.path, *net, /*strict=*/true, kSheetPrefix);
+    formats::load_module(ckpt.file, ckpt.path, *net, /*strict=*/true, {kSheetPrefix, kTrainingStatePrefix});
   } catch (const Error& e) {
     MTMAP_FAIL("{}\n  (the model was built from {}: {})", e.what(), spec_origin, model_spec_to_json(spec).dump());
   }

@@ -5,7 +5,9 @@
 //   - optionally the cortical sheet of some blocks: tensors "sheet.<block>.positions" (U, 2) f64
 //     in mm, u = c·H·W + h·W + w (docs/model.md §2), metadata "sheet.<block>.side_mm" and
 //     "sheet.<block>.neighbourhood_mm";
-//   - metadata "mtmap.format" (kCheckpointFormat) and "mtmap.model" (the ModelSpec as JSON).
+//   - metadata "mtmap.format" (kCheckpointFormat) and "mtmap.model" (the ModelSpec as JSON);
+//   - optionally what training needs to continue exactly (training/train_state.h): tensors whose
+//     names start with "train." (the key encoder, optimiser state, queue), which load_model skips.
 // A file without "mtmap.model" (e.g. written from a PyTorch state dict) is still a checkpoint;
 // its architecture must then come from elsewhere (a config's `model` section).
 #include <map>
@@ -21,6 +23,7 @@
 namespace mtmap::models {
 
 inline constexpr const char* kCheckpointFormat = "mtmap-checkpoint-1";
+inline constexpr const char* kTrainingStatePrefix = "train.";
 
 // One block's unit positions on its sheet (the neighbourhood windows are derived data and are
 // recomputed from these by cortex::neighbourhoods when training resumes).
@@ -32,7 +35,8 @@ struct SheetPositions {
 
 void save_checkpoint(const std::string& path, const ResNet3d& net, const ModelSpec& spec,
                      const std::vector<SheetPositions>& sheets,
-                     const std::map<std::string, std::string>& extra_metadata = {});
+                     const std::map<std::string, std::string>& extra_metadata = {},
+                     const std::vector<std::pair<std::string, Tensor>>& training_state = {});
 
 struct Checkpoint {
   std::string path;

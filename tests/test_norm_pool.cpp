@@ -1,5 +1,7 @@
 // Batch norm (train and eval, with the fused ReLU) and 3D pooling: values, running statistics and
 // errors. Their float64 gradient checks are generated from tests/op_table.cpp.
+#include <cmath>
+
 #include "engine/ops/elementwise.h"
 #include "engine/ops/norm_pool.h"
 #include "engine/ops/reduce.h"
@@ -55,4 +57,35 @@ TEST_CASE("pooling values", "[pool]") {
   std::vector<double> m = mean(r, {2, 3, 4}).to_vector<double>();
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(m[i]).epsilon(1e-12));
   CHECK_THROWS_WITH(max_pool3d(zeros({1, 1, 4, 4}), o), Catch::Contains("(N, C, D, H, W)"));
+}
+
+TEST_CASE("ReLU passes NaN through, alone, after an add and fused into batch norm (as PyTorch does)",
+          "[batch_norm][relu]") {
+  const double nan = std::nan("");
+  for (DType t : {DType::f32, DType::f64}) {
+    Tensor x = from_vector<double>({nan, -1.0, -0.0, 2.0}, {4}).to(t);
+    const std::vector<double> r = relu(x).to(DType::f64).to_vector<double>();
+    CHECK(std::isnan(r[0]));
+    CHECK(r[1] == 0);
+    CHECK(!std::signbit(r[2]));  // −0 becomes +0
+    CHECK(r[3] == 2);
+    const std::vector<double> a = add_relu(x, zeros({4}, t)).to(DType::f64).to_vector<double>();
+    CHECK(std::isnan(a[0]));
+    CHECK(a[1] == 0);
+    CHECK(a[3] == 2);
+  }
+  // A NaN in one channel's batch makes that channel's statistics NaN: its fused ReLU output is NaN,
+  // not the 0 a `v > 0 ? v : 0` would give; the other channel is untouched.
+  Tensor x = zeros({2, 2, 1, 1, 2}, DType::f64);
+  x.data<double>()[0] = nan;
+  x.data<double>()[2] = 1.0;
+  Tensor w = ones({2}, DType::f64), b = zeros({2}, DType::f64), rm = zeros({2}, DType::f64), rv = ones({2}, DType::f64);
+  BatchNormOptions o;
+  o.relu = true;
+  const std::vector<double> y = batch_norm(x, w, b, rm, rv, o).to_vector<double>();
+  for (int n = 0; n < 2; ++n)
+    for (int i = 0; i < 2; ++i) {
+      CHECK(std::isnan(y[size_t(n * 4 + i)]));           // channel 0
+      CHECK(std::isfinite(y[size_t(n * 4 + 2 + i)]));    // channel 1
+    }
 }

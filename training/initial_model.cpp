@@ -14,12 +14,14 @@ int64_t InitialModel::parameter_count() const {
   return n;
 }
 
-InitialModel init_model(const models::ModelSpec& spec, uint64_t seed) {
+InitialModel init_model(const models::ModelSpec& spec, uint64_t seed, const std::vector<cortex::SheetSpec>& table,
+                        double jitter_mm) {
   InitialModel m;
   m.blocks = models::block_shapes(spec);  // also checks that the input fits
   Generator gen(seed);
   m.net = std::make_shared<models::ResNet3d>(spec.net, gen);
-  const std::vector<cortex::SheetSpec> table = cortex::preprint_sheets();
+  cortex::RetinotopyOptions retinotopy;
+  retinotopy.jitter_mm = jitter_mm;
   for (const models::BlockShape& b : m.blocks) {
     auto it = std::find_if(table.begin(), table.end(), [&](const cortex::SheetSpec& s) { return s.block == b.name; });
     if (it == table.end()) {
@@ -27,7 +29,7 @@ InitialModel init_model(const models::ModelSpec& spec, uint64_t seed) {
       continue;
     }
     m.sheets.push_back({b.name, it->side_mm, it->neighbourhood_mm,
-                        cortex::retinotopic_positions(b.channels, b.height, b.width, it->side_mm, gen)});
+                        cortex::retinotopic_positions(b.channels, b.height, b.width, it->side_mm, gen, retinotopy)});
   }
   return m;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cortex/sheet.h"
 #include "models/checkpoint.h"
 #include "models/model_spec.h"
 #include "models/resnet3d.h"
@@ -22,8 +23,11 @@ struct InitialModel {
 };
 
 // Weights and sheet positions both drawn from one generator seeded with `seed`, in that order.
+// `sheets`: the blocks that get a sheet (by default the preprint's table), jittered by `jitter_mm`.
 // Throws, naming the spec's origin, when the input does not fit the network.
-InitialModel init_model(const models::ModelSpec& spec, uint64_t seed);
+InitialModel init_model(const models::ModelSpec& spec, uint64_t seed,
+                        const std::vector<cortex::SheetSpec>& sheets = cortex::preprint_sheets(),
+                        double jitter_mm = 0.3);
 
 // init_model, saved as a checkpoint at `path` (its folder created); the seed is recorded in the
 // metadata ("mtmap.init_seed").

@@ -5,6 +5,7 @@
 #include "engine/autograd/grad_mode.h"
 #include "engine/backend/backend.h"
 #include "engine/ops/checks.h"
+#include "engine/ops/copy.h"
 
 namespace mtmap::optim {
 
@@ -22,6 +23,14 @@ void Sgd::step(double lr) {
   backend_of(dev).sgd_step(p.dtype(), p.numel(), p.raw(), params_.grads().raw(), momentum_.raw(), params_.decay_mask().raw(), lr,
                   options_.momentum, options_.weight_decay, steps_ == 0);
   ++steps_;
+}
+
+void Sgd::load_state(const Tensor& momentum, int64_t steps) {
+  MTMAP_CHECK(momentum.numel() == momentum_.numel(), "sgd: a momentum buffer of {} elements for {} parameters",
+              momentum.numel(), momentum_.numel());
+  MTMAP_CHECK(steps >= 0, "sgd: step count {} is negative", steps);
+  copy_into(momentum_, momentum.to(momentum_.device()).to(momentum_.dtype()).reshape({momentum_.numel()}));
+  steps_ = steps;
 }
 
 double CosineSchedule::lr(int64_t step) const {

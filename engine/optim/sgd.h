@@ -17,6 +17,11 @@ class Sgd {
   Sgd(nn::FlatParameters& params, SgdOptions options);
   void step(double lr);
   int64_t steps() const { return steps_; }
+  // The state a resumed run needs: the momentum buffer (flat, like the parameters) and the step
+  // count (the first step initialises the momentum with the gradient, as PyTorch does).
+  const Tensor& momentum_buffer() const { return momentum_; }
+  // Copies `momentum` (same numel; any device or dtype) into the buffer and sets the step count.
+  void load_state(const Tensor& momentum, int64_t steps);
 
  private:
   nn::FlatParameters& params_;

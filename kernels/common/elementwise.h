@@ -70,7 +70,9 @@ MTMAP_HD inline T apply_unary(UnaryOp op, T x, T a, T b) {
     case UnaryOp::exp: return exp(x);
     case UnaryOp::log: return log(x);
     case UnaryOp::sqrt: return sqrt(x);
-    case UnaryOp::relu: return x > T(0) ? x : T(0);
+    // !(x <= 0) rather than x > 0: a NaN passes through, as in PyTorch (a ReLU that maps NaN to 0
+    // hides a diverged run from its loss); −0 still becomes +0.
+    case UnaryOp::relu: return !(x <= T(0)) ? x : T(0);
     case UnaryOp::abs: return abs(x);
     case UnaryOp::sign: return T((x > T(0)) - (x < T(0)));
     case UnaryOp::pow_scalar: return pow(x, a);
@@ -91,7 +93,7 @@ MTMAP_HD inline T apply_binary(BinaryOp op, T x, T y) {
     case BinaryOp::pow: return pow(x, y);
     case BinaryOp::maximum: return x > y ? x : y;
     case BinaryOp::minimum: return x < y ? x : y;
-    case BinaryOp::add_relu: return x + y > T(0) ? x + y : T(0);
+    case BinaryOp::add_relu: return !(x + y <= T(0)) ? x + y : T(0);
     case BinaryOp::relu_grad: return y > T(0) ? x : T(0);
   }
   return x;

@@ -71,7 +71,7 @@ void bn_apply(DType t, const BatchNormShape& s, const void* x_, const double* me
         if (relu)
           for (int64_t i = 0; i < s.S; ++i) {
             T v = a * in[i] + b;
-            out[i] = v > T(0) ? v : T(0);
+            out[i] = !(v <= T(0)) ? v : T(0);  // NaN passes, as in the elementwise ReLU
           }
         else
           for (int64_t i = 0; i < s.S; ++i) out[i] = a * in[i] + b;

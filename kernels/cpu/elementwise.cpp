@@ -85,7 +85,7 @@ void binary(DType t, BinaryOp op, const BinaryParams& p, const void* a, const vo
         case BinaryOp::mul: binary_row(z + o, xr, yr, step[1], step[2], len, [](T u, T v) { return u * v; }); break;
         case BinaryOp::div: binary_row(z + o, xr, yr, step[1], step[2], len, [](T u, T v) { return u / v; }); break;
         case BinaryOp::add_relu:
-          binary_row(z + o, xr, yr, step[1], step[2], len, [](T u, T v) { return u + v > T(0) ? u + v : T(0); });
+          binary_row(z + o, xr, yr, step[1], step[2], len, [](T u, T v) { return !(u + v <= T(0)) ? u + v : T(0); });
           break;
         case BinaryOp::relu_grad:
           binary_row(z + o, xr, yr, step[1], step[2], len, [](T u, T v) { return v > T(0) ? u : T(0); });

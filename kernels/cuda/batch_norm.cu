@@ -170,7 +170,7 @@ __global__ void apply_kernel(BatchNormShape s, const T* __restrict__ x, const do
     const A a = A(g * invstd[c]);
     const A b = A(double(load(beta[c])) - g * invstd[c] * mean[c]);
     A v = detail::add_rn(detail::mul_rn(a, A(load(x[e]))), b);  // no FMA: the CPU's rounding
-    if (relu) v = v > A(0) ? v : A(0);
+    if (relu) v = !(v <= A(0)) ? v : A(0);  // NaN passes, as in the elementwise ReLU
     y[e] = store<T>(v);
   }
 }

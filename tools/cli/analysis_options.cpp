@@ -1,5 +1,7 @@
 #include "tools/cli/analysis_options.h"
 
+#include "tools/cli/experiment.h"
+
 namespace mtmap::cli {
 
 void AnalysisOptions::add_to(CLI::App* cmd) {
@@ -15,7 +17,10 @@ void AnalysisOptions::add_to(CLI::App* cmd) {
 }
 
 analysis::AnalysisConfig AnalysisOptions::resolve() const {
-  analysis::AnalysisConfig c = config_path.empty() ? analysis::AnalysisConfig{} : analysis::load_config(config_path);
+  // An experiment file's training sections are training's; the rest is checked here.
+  analysis::AnalysisConfig c = config_path.empty()
+                                   ? analysis::AnalysisConfig{}
+                                   : analysis::config_from_json(read_experiment(config_path).analysis, config_path);
   if (alpha) c.run.alpha = alpha;
   if (seed) c.run.seed = seed;
   if (!label.empty()) c.run.label = label;

@@ -12,5 +12,6 @@ void add_analyze_responses_command(CLI::App& app);
 void add_analyze_report_command(CLI::App& app);
 void add_analyze_command(CLI::App& app);
 void add_init_checkpoint_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace mtmap::cli

@@ -8,7 +8,7 @@
 #include <memory>
 #include <optional>
 
-#include "analysis/config.h"
+#include "tools/cli/experiment.h"
 #include "tools/cli/commands.h"
 #include "training/initial_model.h"
 
@@ -40,8 +40,8 @@ void add_init_checkpoint_command(CLI::App& app) {
     nlohmann::json model = nlohmann::json::object();
     std::string origin = "model";
     if (!args->config.empty()) {
-      const analysis::AnalysisConfig c = analysis::load_config(args->config);
-      if (!c.model.is_null()) model = c.model;
+      const Experiment e = read_experiment(args->config);
+      if (e.train.contains("model")) model = e.train["model"];
       origin = args->config + ".model";
     }
     if (args->width) model["width"] = *args->width;

@@ -1,0 +1,106 @@
+// The training config: every error of a table of bad configs, with its exact message; the
+// resolved config reads back to itself; the hash ignores what does not change the numbers.
+#include <catch2/catch.hpp>
+
+#include "engine/core/error.h"
+#include "tests/training/training_fixtures.h"
+
+using namespace mtmap;
+using nlohmann::json;
+
+namespace {
+
+// smoke.json with `patch` merged in (json merge-patch: null deletes a key).
+json patched(const json& patch) {
+  json j = test::smoke_json();
+  j.merge_patch(patch);
+  return j;
+}
+
+std::string error_of(const json& j) {
+  try {
+    (void)training::train_config_from_json(j, "smoke");
+  } catch (const Error& e) {
+    // The message without the " (file.cpp:line)" every mtmap::Error ends with.
+    std::string m = e.what();
+    const size_t at = m.rfind(" (");
+    return at != std::string::npos && m.back() == ')' && m.find(".cpp:", at) != std::string::npos ? m.substr(0, at) : m;
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("the smoke experiment is a valid training config", "[training][config]") {
+  const training::TrainConfig c = test::smoke_config();
+  CHECK(c.training.steps == 40);
+  CHECK(c.alpha("layer3.1") == 0.5);
+  CHECK(c.alpha("layer1.0") == 0);  // no sheet there
+}
+
+TEST_CASE("bad training configs are refused with messages that name the key", "[training][config]") {
+  struct Case {
+    json patch;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{{"training", {{"batchsize", 8}}}},
+       "smoke.training.batchsize: unknown config key (known keys: alpha, alpha_per_block, batch_size, "
+       "checkpoint_every, device, final_lr, keep_checkpoints, lr_per_256, moco_momentum, momentum, objective, "
+       "pretrain_steps, progress_seconds, queue_size, schedule, seed, spatial_form, steps, swap, temperature, "
+       "threads, warmup_steps, weight_decay)"},
+      {{{"trainign", json::object()}},
+       "smoke.trainign: not a training section (training reads: model, data, sheets, training)"},
+      {{{"training", {{"queue_size", 10}}}},
+       "smoke.training.queue_size = 10 (need a positive multiple of training.batch_size = 4)"},
+      {{{"training", {{"objective", "both"}}}},
+       "smoke.training.objective: 'both' is not one of: joint, contrastive, spatial"},
+      {{{"training", {{"batch_size", 1}}}},
+       "smoke.training.batch_size = 1 (need 2..65536: correlations across the batch need 2 clips)"},
+      {{{"training", {{"alpha", -0.5}}}}, "smoke.training.alpha = -0.5 (need ≥ 0)"},
+      {{{"training", {{"objective", "spatial"}, {"alpha", 0}}}},
+       "smoke.training.objective = 'spatial' but no block has α > 0 (training.alpha, sheets.blocks)"},
+      {{{"training", {{"alpha_per_block", {{"layer1.0", 1.0}}}}}},
+       "smoke.training.alpha_per_block.layer1.0: the block has no sheet (sheets.blocks)"},
+      {{{"training", {{"warmup_steps", 41}}}}, "smoke.training.warmup_steps = 41 (need 0..steps = 40)"},
+      {{{"training", {{"pretrain_steps", 5}}}},
+       "smoke.training.pretrain_steps = 5 only applies to training.schedule = 'staged'"},
+      {{{"training", {{"moco_momentum", 1.5}}}}, "smoke.training.moco_momentum = 1.5 (need 0..1)"},
+      {{{"model", {{"width", 0}}}}, "smoke.model.width = 0 (need a positive integer)"},
+      {{{"data", {{"source", "webcam"}}}}, "smoke.data.source: 'webcam' is not one of: dead_leaves, videos"},
+      {{{"data", {{"source", "videos"}}}},
+       "smoke.data.paths is empty (data.source = 'videos' needs folders, list files or video files)"},
+      {{{"data", {{"dead_leaves_frames", 3}}}},
+       "smoke.data.dead_leaves_frames = 3 (need ≥ 4: one clip spans (model.frames − 1)·data.frame_stride + 1 "
+       "frames)"},
+      {{{"data", {{"videos_per_epoch", 3}}}}, "smoke.data.videos_per_epoch = 3 (need ≥ training.batch_size = 4)"},
+      {{{"sheets", {{"blocks", {{{"block", "layer5.0"}, {"side_mm", 5.0}, {"neighbourhood_mm", 1.0}}}}}}},
+       "smoke.sheets.blocks[0].block = 'layer5.0' is not a block of this model (blocks: layer1.0, layer1.1, "
+       "layer2.0, layer2.1, layer3.0, layer3.1, layer4.0, layer4.1)"},
+      {{{"sheets", {{"blocks", {{{"block", "layer3.1"}, {"side_mm", 5.0}, {"neighbourhood_mm", 6.0}}}}}}},
+       "smoke.sheets.blocks[0].neighbourhood_mm = 6 (need > 0 and < side_mm = 5)"},
+      {{{"sheets", {{"max_units", 4}}}}, "smoke.sheets.max_units = 4 (need ≥ sheets.min_units = 8)"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.patch.dump());
+    CHECK(error_of(patched(c.patch)) == c.message);
+  }
+  // Wrong types: the message starts with the key path and the value.
+  CHECK_THAT(error_of(patched({{"training", {{"batch_size", "8"}}}})),
+             Catch::StartsWith("smoke.training.batch_size: wrong type (\"8\")"));
+  CHECK_THAT(error_of(patched({{"training", {{"device", "gpu"}}}})), Catch::StartsWith("smoke.training.device = 'gpu'"));
+}
+
+TEST_CASE("the resolved training config reads back to itself; its hash ignores logistics", "[training][config]") {
+  const training::TrainConfig c = test::smoke_config();
+  const json resolved = training::train_config_to_json(c);
+  const training::TrainConfig back = training::train_config_from_json(resolved, "resolved");
+  CHECK(training::train_config_to_json(back) == resolved);
+  CHECK(training::train_config_hash(back) == training::train_config_hash(c));
+  // Checkpoint cadence, progress and threads do not change the numbers: same hash.
+  CHECK(training::train_config_hash(test::smoke_config(patched({{"training", {{"checkpoint_every", 7}}}}))) ==
+        training::train_config_hash(c));
+  // The seed does.
+  CHECK(training::train_config_hash(test::smoke_config(patched({{"training", {{"seed", 2}}}}))) !=
+        training::train_config_hash(c));
+}

@@ -1,0 +1,393 @@
+#include "training/trainer.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "cortex/sheet.h"
+#include "cortex/swap.h"
+#include "engine/autograd/grad_mode.h"
+#include "engine/core/device_support.h"
+#include "engine/core/error.h"
+#include "engine/core/threads.h"
+#include "engine/ops/index.h"
+#include "engine/optim/sgd.h"
+#include "io/loader.h"
+#include "io/pair_source.h"
+#include "io/rng.h"
+#ifdef MTMAP_WITH_VIDEO
+#include "io/video/dataset.h"
+#include "io/video/video_pair_source.h"
+#endif
+#include "losses/spatial_loss.h"
+#include "models/checkpoint.h"
+#include "training/initial_model.h"
+#include "training/moco.h"
+#include "training/progress.h"
+#include "training/run_files.h"
+
+namespace mtmap::training {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Each use of randomness has its own stream, derived from the run's seed and a fixed tag, so
+// adding one never shifts another. The model's weights and initial sheets use the seed itself.
+enum SeedTag : uint64_t { kData = 1, kQueue = 2, kWindows = 3, kNeighbourhoods = 4, kProbe = 5, kSwap = 6 };
+uint64_t seed_for(uint64_t seed, SeedTag tag, uint64_t extra = 0) { return io::mix_key(seed, tag, extra); }
+
+// Where a run is: everything besides tensors that a checkpoint must hold to continue exactly.
+struct Position {
+  int64_t step = 0;         // optimiser steps done
+  int64_t epoch = 0;        // the loader's epoch and the next batch in it
+  int64_t batch = 0;
+  uint64_t window_offset = 0;  // the window generator's offset
+  int64_t queue_ptr = 0;
+  int64_t sgd_steps = 0;
+  bool swapped = false;     // staged: the sheets have been swap-optimised
+};
+
+std::map<std::string, std::string> position_metadata(const Position& p, const std::string& hash, const char* stage) {
+  return {{"train.step", std::to_string(p.step)},
+          {"train.epoch", std::to_string(p.epoch)},
+          {"train.batch", std::to_string(p.batch)},
+          {"train.window_offset", std::to_string(p.window_offset)},
+          {"train.queue_ptr", std::to_string(p.queue_ptr)},
+          {"train.sgd_steps", std::to_string(p.sgd_steps)},
+          {"train.swapped", p.swapped ? "1" : "0"},
+          {"train.stage", stage},
+          {"train.config_hash", hash}};
+}
+
+Position position_from(const formats::SafetensorsFile& f, const std::string& path) {
+  auto num = [&](const char* key) -> uint64_t {
+    auto it = f.metadata.find(key);
+    MTMAP_CHECK(it != f.metadata.end(), "{}: not a training checkpoint (metadata '{}' is missing)", path, key);
+    try {
+      return std::stoull(it->second);
+    } catch (const std::exception&) {
+      MTMAP_FAIL("{}: metadata '{}' = '{}' is not a number", path, key, it->second);
+    }
+  };
+  Position p;
+  p.step = int64_t(num("train.step"));
+  p.epoch = int64_t(num("train.epoch"));
+  p.batch = int64_t(num("train.batch"));
+  p.window_offset = num("train.window_offset");
+  p.queue_ptr = int64_t(num("train.queue_ptr"));
+  p.sgd_steps = int64_t(num("train.sgd_steps"));
+  p.swapped = num("train.swapped") != 0;
+  return p;
+}
+
+std::unique_ptr<io::PairSource> make_source(const TrainConfig& c) {
+  const DataConfig& d = c.data;
+  io::PairOptions po;
+  po.clip.frames = c.model.frames;
+  po.clip.stride = d.frame_stride;
+  po.offsets = d.offsets == "independent"   ? io::OffsetMode::independent
+               : d.offsets == "uniform_gap" ? io::OffsetMode::uniform_gap
+                                            : io::OffsetMode::decreasing;
+  po.offset_power = d.offset_power;
+  po.augment.size = int(c.model.size);
+  po.augment.random = d.augment;
+  for (int i = 0; i < 3; ++i) po.augment.mean[i] = float(c.model.mean[i]), po.augment.std[i] = float(c.model.std[i]);
+  po.decode_short_side = d.decode_short_side;
+  const uint64_t seed = seed_for(c.training.seed, kData);
+  if (d.source == "dead_leaves") {
+    io::DeadLeavesConfig dl;
+    dl.height = dl.width = d.dead_leaves_size;
+    dl.frames = d.dead_leaves_frames;
+    dl.radius_max = std::min(dl.radius_max, d.dead_leaves_size / 2.0);
+    return std::make_unique<io::DeadLeavesPairSource>(dl, po, seed, d.videos_per_epoch);
+  }
+#ifdef MTMAP_WITH_VIDEO
+  io::DatasetOptions dopt;
+  dopt.min_frames = po.clip.span();
+  dopt.root = d.root;
+  dopt.cache_file = d.probe_cache;
+  dopt.full_decode = false;
+  dopt.threads = d.workers;
+  io::VideoDataset ds = io::VideoDataset::scan(d.paths, dopt);
+  MTMAP_CHECK(ds.size() >= c.training.batch_size,
+              "data.paths: {} usable videos, fewer than one batch of training.batch_size = {} ({})", ds.size(),
+              c.training.batch_size, ds.summary());
+  return std::make_unique<io::VideoPairSource>(ds, po);
+#else
+  MTMAP_FAIL("data.source = 'videos': this build of mtmap reads no video files (built with MTMAP_MINIMAL, without "
+             "FFmpeg); use data.source = 'dead_leaves' or a full build");
+#endif
+}
+
+// The spatial terms of one stage: blocks with α > 0, their positions on the device and
+// neighbourhoods drawn from their positions (a deterministic function of the seed and the stage).
+std::vector<SpatialTerm> make_terms(const TrainConfig& c, const std::vector<models::SheetPositions>& sheets,
+                                    bool pretrain, bool swapped, Device device) {
+  std::vector<SpatialTerm> terms;
+  if (pretrain) return terms;  // the staged schedule's first stage is contrastive only
+  for (size_t i = 0; i < sheets.size(); ++i) {
+    const models::SheetPositions& s = sheets[i];
+    const double a = c.alpha(s.block);
+    if (a <= 0) continue;
+    Generator gen(seed_for(c.training.seed, kNeighbourhoods, i * 2 + (swapped ? 1 : 0)));
+    SpatialTerm t;
+    t.block = s.block;
+    t.alpha = a;
+    t.positions = s.positions.to(device);
+    t.neighbourhoods = cortex::neighbourhoods(s.positions, s.neighbourhood_mm, gen, c.sheets.neighbourhoods);
+    terms.push_back(std::move(t));
+  }
+  return terms;
+}
+
+double schedule_lr(const TrainConfig& c, int64_t step) {
+  const TrainingConfig& t = c.training;
+  optim::CosineSchedule s;
+  s.base_lr = t.lr_per_256 * double(t.batch_size) / 256.0;
+  s.final_lr = t.final_lr;
+  if (t.schedule == Schedule::staged && step < t.pretrain_steps) {
+    s.warmup_steps = std::min(t.warmup_steps, t.pretrain_steps);
+    s.total_steps = t.pretrain_steps;
+    return s.lr(step);
+  }
+  // The last stage has its own warm-up and cosine over training.steps.
+  s.warmup_steps = t.warmup_steps;
+  s.total_steps = t.steps;
+  return s.lr(step - (t.schedule == Schedule::staged ? t.pretrain_steps : 0));
+}
+
+// The staged schedule's middle: record the query encoder's responses to natural clips, correlate
+// them, and swap-optimise each sheet's positions (docs/model.md §3).
+void swap_stage(const TrainConfig& c, models::ResNet3d& net, io::PairSource& source,
+                std::vector<models::SheetPositions>& sheets, Device device, std::FILE* log) {
+  const TrainingConfig& t = c.training;
+  io::LoaderOptions lo;
+  lo.batch_size = t.batch_size;
+  lo.workers = c.data.workers;
+  lo.seed = seed_for(t.seed, kProbe);
+  io::Loader probe(source, lo);
+  std::vector<std::string> keep;
+  for (const auto& s : sheets) keep.push_back(s.block);
+  std::map<std::string, std::vector<Tensor>> responses;
+  {
+    autograd::NoGradGuard no_grad;
+    net.eval();
+    int64_t epoch = 0;
+    for (int64_t b = 0; b < t.swap.probe_batches; ++b) {
+      std::optional<io::Batch> batch = probe.next();
+      if (!batch) {
+        probe.start_epoch(++epoch);
+        batch = probe.next();
+      }
+      models::ResNet3dOutput out = net.forward(batch->query.to(device).to(net.config().dtype), keep);
+      for (const auto& s : sheets)
+        responses[s.block].push_back(losses::unit_responses(out.blocks.at(s.block)).to(Device::cpu()).to(DType::f32));
+    }
+    net.train();
+  }
+  for (size_t i = 0; i < sheets.size(); ++i) {
+    models::SheetPositions& s = sheets[i];
+    const int64_t U = s.positions.size(0);
+    const double gib = 4.0 * double(U) * double(U) / double(1 << 30);
+    MTMAP_CHECK(gib <= 16, "swap optimisation of {}: its {} units need a {}×{} correlation matrix ({:.1f} GiB, over "
+                "the 16 GiB this stage allows); use a smaller model (model.width, model.size) or fewer sheet blocks",
+                s.block, U, U, U, gib);
+    const Tensor corr = cortex::response_correlation(cat(responses[s.block], 0));
+    cortex::SwapOptions so;
+    so.width_mm = s.neighbourhood_mm;
+    so.windows = t.swap.windows;
+    so.attempts_per_window = t.swap.attempts_per_window;
+    so.seed = seed_for(t.seed, kSwap, i);
+    const double before = cortex::layer_spatial_loss(s.positions, corr);
+    cortex::SwapResult r = cortex::swap_optimise(s.positions, corr, so);
+    const double after = cortex::layer_spatial_loss(r.positions, corr);
+    fmt::print(log, "swap {}: {} windows, {} of {} swaps kept, layer spatial loss {:.4f} → {:.4f}\n", s.block,
+               r.stats.windows_done, r.stats.accepted, r.stats.attempts, before, after);
+    s.positions = r.positions;
+  }
+}
+
+std::string progress_text(const char* stage, int64_t step, int64_t total, const StepResult& r, double clips_per_s,
+                          double eta_s) {
+  double spatial = 0;
+  for (const auto& [_, v] : r.spatial) spatial += v;
+  return fmt::format("{} step {}/{} loss {:.4f} (InfoNCE {:.4f}, spatial Σ {:.4f}) lr {:.4g} {:.1f} clips/s ETA {}",
+                     stage, step, total, r.loss, r.info_nce, spatial, r.lr, clips_per_s, format_duration(eta_s));
+}
+
+}  // namespace
+
+TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
+  const TrainingConfig& t = c.training;
+  MTMAP_CHECK(!o.out_dir.empty(), "train: no output folder given");
+  const Device device = Device::parse(t.device);
+  require_device(device, "training.device");
+  if (t.threads > 0) set_num_threads(t.threads);
+  const std::string hash = train_config_hash(c);
+  const fs::path out(o.out_dir);
+  const std::string metrics_path = (out / "metrics.jsonl").string();
+  const bool staged = t.schedule == Schedule::staged;
+  const int64_t total = t.steps + (staged ? t.pretrain_steps : 0);
+
+  // Where to start: a fresh folder, or the newest checkpoint of the same config.
+  std::optional<models::Checkpoint> from;
+  const auto existing = list_checkpoints(o.out_dir);
+  if (o.resume) {
+    MTMAP_CHECK(!existing.empty(), "--resume: {} holds no checkpoint (checkpoints/step-*.safetensors)", o.out_dir);
+    from = models::read_checkpoint(existing.back().second);
+    auto it = from->file.metadata.find("train.config_hash");
+    MTMAP_CHECK(it != from->file.metadata.end(), "{}: not a training checkpoint (no train.config_hash)", from->path);
+    MTMAP_CHECK(it->second == hash,
+                "--resume: {} was written by another config (hash {}, this config's is {}); the run's own is {}",
+                from->path, it->second, hash, (out / "config.json").string());
+  } else {
+    std::error_code ec;
+    MTMAP_CHECK(existing.empty() && !fs::exists(metrics_path, ec),
+                "{} already holds a training run; pass --resume to continue it, or choose another --out", o.out_dir);
+  }
+  std::error_code ec;
+  fs::create_directories(out / "checkpoints", ec);
+  MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "checkpoints").string(), ec.message());
+  write_file_atomic((out / "config.json").string(), train_config_to_json(c).dump(2) + "\n");
+
+  // The model, its sheets and the trainer's state.
+  InitialModel init = init_model(c.model, t.seed, c.sheets.blocks, c.sheets.jitter_mm);
+  std::vector<models::SheetPositions> sheets = init.sheets;
+  std::shared_ptr<models::ResNet3d> net = init.net;
+  Position pos;
+  if (from) {
+    pos = position_from(from->file, from->path);
+    net = models::load_model(*from, c.model, from->path);
+    for (models::SheetPositions& s : sheets) {
+      const models::SheetPositions* saved = from->sheet(s.block);
+      MTMAP_CHECK(saved, "{}: no sheet for block {}", from->path, s.block);
+      s.positions = saved->positions;
+    }
+  }
+  Generator queue_gen(seed_for(t.seed, kQueue));
+  MocoTrainer trainer(net, t, device, queue_gen);
+  if (from) {
+    std::vector<std::pair<std::string, Tensor>> state;
+    for (const auto& [name, tensor] : from->file.tensors)
+      if (name.starts_with(models::kTrainingStatePrefix)) state.emplace_back(name, tensor);
+    trainer.load_state(state, pos.queue_ptr, pos.sgd_steps, from->path);
+    truncate_metrics(metrics_path, pos.step);
+    fmt::print(o.log, "resuming {} at step {} of {}\n", from->path, pos.step, total);
+  }
+  from.reset();  // its tensors are in the trainer now
+
+  std::unique_ptr<io::PairSource> source = make_source(c);
+  io::LoaderOptions lo;
+  lo.batch_size = t.batch_size;
+  lo.workers = c.data.workers;
+  lo.seed = seed_for(t.seed, kData);
+  io::Loader loader(*source, lo);
+  loader.start_epoch(pos.epoch, pos.batch);
+  Generator windows(seed_for(t.seed, kWindows), pos.window_offset);
+
+  auto in_pretrain = [&](int64_t step) { return staged && step < t.pretrain_steps; };
+  std::vector<SpatialTerm> terms = make_terms(c, sheets, in_pretrain(pos.step), pos.swapped, device);
+  auto stage_name = [&](int64_t step) { return in_pretrain(step) ? "pretrain" : "train"; };
+
+  auto save = [&](const std::string& path, bool with_state) {
+    pos.window_offset = windows.offset();
+    pos.queue_ptr = trainer.queue_ptr();
+    pos.sgd_steps = trainer.sgd_steps();
+    std::map<std::string, std::string> meta = position_metadata(pos, hash, stage_name(pos.step));
+    models::save_checkpoint(path, trainer.query(), c.model, sheets, meta,
+                            with_state ? trainer.state() : std::vector<std::pair<std::string, Tensor>>{});
+  };
+
+  std::ofstream metrics(metrics_path, std::ios::app);
+  MTMAP_CHECK(metrics.good(), "cannot open {} for appending", metrics_path);
+  ProgressLine progress(o.log, t.progress_seconds, o.live);
+  TrainSummary summary;
+  summary.first_step = pos.step;
+  const auto started = Clock::now();
+  int64_t ran = 0;
+  while (pos.step < total) {
+    if (staged && pos.step == t.pretrain_steps && !pos.swapped) {
+      // The end of pre-training: its model, then the swap-optimised sheets, each a file.
+      fs::create_directories(out / "stages", ec);
+      save((out / "stages" / "pretrain.safetensors").string(), false);
+      progress.finish(fmt::format("pre-training done at step {}; swap optimisation of {} sheets", pos.step,
+                                  sheets.size()));
+      swap_stage(c, trainer.query(), *source, sheets, device, o.log);
+      std::vector<cortex::LayerSheet> layer_sheets;
+      pos.swapped = true;
+      terms = make_terms(c, sheets, false, true, device);
+      for (const models::SheetPositions& s : sheets) {
+        cortex::LayerSheet ls{{s.block, s.side_mm, s.neighbourhood_mm}, s.positions, Tensor()};
+        for (const SpatialTerm& term : terms)
+          if (term.block == s.block) ls.neighbourhoods = term.neighbourhoods;
+        if (!ls.neighbourhoods.defined()) ls.neighbourhoods = zeros({0, 1}, DType::i64);
+        layer_sheets.push_back(ls);
+      }
+      cortex::save_sheets((out / "stages" / "sheets.safetensors").string(), layer_sheets);
+    }
+    const auto wait_start = Clock::now();
+    std::optional<io::Batch> batch = loader.next();
+    if (!batch) {
+      loader.start_epoch(++pos.epoch);
+      pos.batch = 0;
+      continue;
+    }
+    const double data_wait = std::chrono::duration<double>(Clock::now() - wait_start).count();
+    const double lr = schedule_lr(c, pos.step);
+    const auto step_start = Clock::now();
+    StepResult r;
+    try {
+      r = trainer.step(batch->query, batch->key, terms, windows, lr, pos.step + 1);
+    } catch (const NonFiniteLoss&) {
+      progress.finish("training stopped: non-finite loss");
+      throw;
+    }
+    const double step_s = std::chrono::duration<double>(Clock::now() - step_start).count();
+    ++pos.step;
+    ++ran;
+    pos.batch = batch->index + 1;
+    summary.losses.push_back(r.loss);
+
+    json line{{"step", pos.step},     {"stage", stage_name(pos.step - 1)}, {"loss", r.loss},
+              {"info_nce", r.info_nce}, {"lr", lr},                       {"clips_per_s", t.batch_size / (step_s + data_wait)},
+              {"data_wait_s", data_wait}, {"step_s", step_s},             {"epoch", pos.epoch}};
+    json spatial = json::object();
+    for (const auto& [block, v] : r.spatial) spatial[block] = v;
+    line["spatial"] = spatial;
+    metrics << line.dump() << "\n";
+    metrics.flush();
+
+    const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+    const double per_step = elapsed / double(ran);
+    progress.update(double(pos.step) / double(total),
+                    progress_text(stage_name(pos.step - 1), pos.step, total, r, double(ran * t.batch_size) / elapsed,
+                                  per_step * double(total - pos.step)),
+                    pos.step == total);
+    if (pos.step % t.checkpoint_every == 0 || pos.step == total || (staged && pos.step == t.pretrain_steps)) {
+      save(checkpoint_path(o.out_dir, pos.step), true);
+      prune_checkpoints(o.out_dir, t.keep_checkpoints);
+    }
+    if (o.stop_after_steps > 0 && ran >= o.stop_after_steps && pos.step < total) {
+      progress.finish(fmt::format("stopped after {} steps at step {} of {}", ran, pos.step, total));
+      summary.last_step = pos.step;
+      return summary;
+    }
+  }
+  const std::string final_model = (out / "model.safetensors").string();
+  save(final_model, false);
+  progress.finish(fmt::format("training done: {} steps; model {}", total, final_model));
+  for (const io::BadFile& b : loader.bad_files()) fmt::print(o.log, "skipped bad video: {}\n", b.message);
+  summary.last_step = pos.step;
+  summary.final_model = final_model;
+  return summary;
+}
+
+}  // namespace mtmap::training

@@ -1,0 +1,35 @@
+#pragma once
+// A whole training run (docs/training.md): the data, the model and its sheets, MoCo v2 with the
+// spatial loss, the schedule (from scratch, or staged: contrastive pre-training → swap optimisation
+// of the sheets on recorded responses → joint training), checkpoints, metrics and progress.
+// `mtmap train` is a thin layer over train().
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "training/train_config.h"
+
+namespace mtmap::training {
+
+struct TrainOptions {
+  std::string out_dir;
+  bool resume = false;           // continue from the newest checkpoint in out_dir
+  std::FILE* log = stderr;       // progress and messages
+  int live = -1;                 // progress bar: -1 when `log` is a terminal, 0 plain lines, 1 live
+  int64_t stop_after_steps = 0;  // > 0: return after this many steps of this call (tests; as if stopped)
+};
+
+struct TrainSummary {
+  int64_t first_step = 0, last_step = 0;  // steps done before this call, and after it
+  std::vector<double> losses;             // the total loss of each step this call ran
+  std::string final_model;                // model.safetensors once the run is complete, else ""
+};
+
+// Runs (or resumes) the training of `config` into options.out_dir. Refuses to start over an
+// existing run without `resume`, and to resume a checkpoint of another config. A non-finite loss
+// throws NonFiniteLoss (training/moco.h) naming the step and the term; checkpoints written before
+// stay as they are.
+TrainSummary train(const TrainConfig& config, const TrainOptions& options);
+
+}  // namespace mtmap::training
