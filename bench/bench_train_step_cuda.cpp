@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <cuda_runtime_api.h>
 #include <nlohmann/json.hpp>
 
 #include "bench/json_lines.h"
