@@ -18,7 +18,8 @@
 #include <vector>
 
 #include "engine/core/device_support.h"
-#include "engine/cuda/context.h"
+#include "engine/context/execution_context.h"
+#include "engine/cuda/stream.h"
 #include "engine/nn/flat_parameters.h"
 #include "engine/ops/copy.h"
 #include "engine/ops/elementwise.h"
@@ -37,7 +38,7 @@ void check(cudaError_t e, const char* what) {
 
 // Median milliseconds of f on cuda:0's stream (events around each run).
 double median_ms(const std::function<void()>& f, int warmup = 3, int reps = 20) {
-  cudaStream_t s = cuda::context(0).stream();
+  cudaStream_t s = ExecutionContext::default_for(Device::cuda(0)).compute_stream().get();
   for (int i = 0; i < warmup; ++i) f();
   cudaEvent_t a, b;
   check(cudaEventCreate(&a), "cudaEventCreate");
@@ -98,7 +99,7 @@ int main() {
   const size_t copy_bytes = size_t(512) << 20;
   Tensor c0 = empty({int64_t(copy_bytes)}, DType::u8, gpu), c1 = empty({int64_t(copy_bytes)}, DType::u8, gpu);
   double copy_ms = median_ms([&] {
-    check(cudaMemcpyAsync(c1.raw(), c0.raw(), copy_bytes, cudaMemcpyDeviceToDevice, cuda::context(0).stream()),
+    check(cudaMemcpyAsync(c1.raw(), c0.raw(), copy_bytes, cudaMemcpyDeviceToDevice, ExecutionContext::default_for(Device::cuda(0)).compute_stream().get()),
           "cudaMemcpyAsync");
   });
   const double copy_gbps = 2.0 * double(copy_bytes) / (copy_ms * 1e6);

@@ -21,13 +21,14 @@
 #include <string>
 #include <vector>
 
+#include <cuda_runtime_api.h>
 #include <nlohmann/json.hpp>
 
 #include "bench/json_lines.h"
 #include "bench/timing.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/device_support.h"
-#include "engine/cuda/context.h"
+#include "engine/context/execution_context.h"
 #include "engine/nn/flat_parameters.h"
 #include "engine/nn/layers.h"
 #include "engine/ops/elementwise.h"
@@ -120,7 +121,7 @@ int main(int argc, char** argv) try {
     return 0;
   }
   const Device gpu = Device::cuda(0);
-  cuda::DeviceContext& ctx = cuda::context(0);
+  ExecutionContext& ctx = ExecutionContext::default_for(gpu);
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
 

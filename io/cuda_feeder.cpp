@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "engine/cuda/context.h"
+#include "engine/context/execution_context.h"
 #include "engine/cuda/cuda_check.h"
 
 namespace mtmap::io {
@@ -48,8 +48,9 @@ int make_current(int device) {
 
 CudaFeeder::CudaFeeder(Loader& loader, int device, cudaStream_t compute, cudaStream_t copy)
     : loader_(loader), device_(make_current(device)) {
-  compute_ = compute ? compute : cuda::context(device_).stream();
-  copy_ = copy ? copy : cuda::context(device_).copy_stream().get();
+  ExecutionContext& ctx = ExecutionContext::current(Device::cuda(device_));
+  compute_ = compute ? compute : ctx.compute_stream().get();
+  copy_ = copy ? copy : ctx.copy_stream().get();
 }
 
 CudaFeeder::~CudaFeeder() {

@@ -49,8 +49,9 @@ struct DeviceBatch {
 class CudaFeeder {
  public:
   // `loader` must have been built with a PinnedAllocator as its host allocator. Batches are
-  // consumed on `compute` and copied on `copy` (the device context's compute and copy streams
-  // when null); the streams are the caller's, the feeder's events its own.
+  // consumed on `compute` and copied on `copy` (when null: the compute and copy streams of the
+  // calling thread's current execution context for the device, engine/context/
+  // execution_context.h); the streams are the caller's, the feeder's events its own.
   CudaFeeder(Loader& loader, int device, cudaStream_t compute = nullptr, cudaStream_t copy = nullptr);
   ~CudaFeeder();
   CudaFeeder(const CudaFeeder&) = delete;

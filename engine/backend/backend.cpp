@@ -1,12 +1,7 @@
 #include "engine/backend/backend.h"
 
-#include "engine/backend/cpu_backend.h"
-#include "engine/core/device_support.h"
+#include "engine/context/execution_context.h"
 #include "engine/core/error.h"
-
-#ifdef MTMAP_WITH_CUDA
-#include "engine/cuda/context.h"
-#endif
 
 namespace mtmap {
 
@@ -74,15 +69,9 @@ void Backend::sgd_step(DType, int64_t, void*, const void*, void*, const void*, d
 void Backend::ema_update(DType, int64_t, void*, const void*, double) const { not_supported("ema_update"); }
 
 const Backend& backend_of(const Device& device) {
-  static const CpuBackend cpu;
-  if (device.is_cpu()) return cpu;
-  require_device(device, "backend");
-#ifdef MTMAP_WITH_CUDA
-  // The GPU's backend belongs to its device context (one per device, made on first use).
-  return cuda::context(device.index).backend();
-#else
-  MTMAP_FAIL("backend: {} requested, but this build of mtmap has no CUDA backend", device.str());
-#endif
+  // The calling thread's current context for the device (its innermost scope, else the device's
+  // default context): engine/context/execution_context.h.
+  return ExecutionContext::current(device).backend();
 }
 
 }  // namespace mtmap

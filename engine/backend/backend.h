@@ -120,7 +120,9 @@ class Backend {
   [[noreturn]] void not_supported(const char* kernel) const;
 };
 
-// The backend of `device`: the CPU one, or the CUDA backend of that GPU (created on first use).
+// The backend of `device` the calling thread runs ops on: that of its current execution context
+// for the device (the innermost ExecutionContext::Use scope of a context of `device`, else the
+// device's default context, made on first use): engine/context/execution_context.h.
 // Throws, naming the device, when this build or this machine has no such device.
 const Backend& backend_of(const Device& device);
 

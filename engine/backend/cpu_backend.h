@@ -1,14 +1,16 @@
 #pragma once
-// The CPU backend (engine/backend/backend.h) over kernels/cpu/.
+// The CPU backend (engine/backend/backend.h) over kernels/cpu/. Owned by a CPU execution context
+// (engine/context/execution_context.h), whose allocator it hands out.
 #include "engine/backend/backend.h"
 
 namespace mtmap {
 
 class CpuBackend final : public Backend {
  public:
+  explicit CpuBackend(Allocator& allocator) : allocator_(&allocator) {}
   Device device() const override { return Device::cpu(); }
   const char* name() const override { return "cpu"; }
-  Allocator& allocator() const override { return cpu_allocator(); }
+  Allocator& allocator() const override { return *allocator_; }
 
   void unary(DType t, const UnaryParams& p, const void* in, void* out) const override;
   void binary(DType t, BinaryOp op, const BinaryParams& p, const void* a, const void* b, void* out) const override;
@@ -60,6 +62,9 @@ class CpuBackend final : public Backend {
   void sgd_step(DType t, int64_t n, void* params, const void* grads, void* momentum_buf, const void* decay_mask,
       double lr, double momentum, double weight_decay, bool first_step) const override;
   void ema_update(DType t, int64_t n, void* target, const void* source, double m) const override;
+
+ private:
+  Allocator* allocator_;
 };
 
 }  // namespace mtmap

@@ -1,14 +1,20 @@
 #pragma once
-// The CUDA backend (engine/backend/backend.h) of one GPU over kernels/cuda/: every kernel enqueued
-// on the device's stream, cuBLAS bound to it, kernels' scratch from its caching allocator.
-// Only compiled when the CUDA backend is built (MTMAP_WITH_CUDA).
+// The CUDA backend (engine/backend/backend.h) of one GPU over kernels/cuda/, owned by the device
+// state of an execution context (cuda::DeviceContext, engine/cuda/context.h) and working through
+// it alone: every kernel enqueued on its compute stream, cuBLAS bound to it, kernels' scratch
+// from its caching allocator. Only compiled when the CUDA backend is built (MTMAP_WITH_CUDA).
 #include "engine/backend/backend.h"
 
 namespace mtmap {
 
+namespace cuda {
+class DeviceContext;
+}
+
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int index) : index_(index) {}
+  explicit CudaBackend(cuda::DeviceContext& ctx);
+  cuda::DeviceContext& context() const { return *ctx_; }
   Device device() const override { return Device::cuda(index_); }
   const char* name() const override { return "cuda"; }
   Allocator& allocator() const override;
@@ -68,6 +74,7 @@ class CudaBackend final : public Backend {
   void ema_update(DType t, int64_t n, void* target, const void* source, double m) const override;
 
  private:
+  cuda::DeviceContext* ctx_;
   int index_;
 };
 

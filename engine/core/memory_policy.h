@@ -13,4 +13,12 @@ namespace mtmap {
 // the C library has no such settings (not glibc) or malloc is not the C library's (sanitizers).
 bool retain_freed_cpu_memory(size_t max_block_bytes = size_t(32) << 20, size_t keep_bytes = size_t(1) << 30);
 
+// The same as a setting an execution context applies when it is made (engine/context/
+// execution_context.h): still process-wide, and never undone.
+struct CpuMemoryPolicy {
+  bool retain_freed = false;  // false: leave malloc as it is
+  size_t max_block_bytes = size_t(32) << 20;
+  size_t keep_bytes = size_t(1) << 30;
+};
+
 }  // namespace mtmap

@@ -38,8 +38,9 @@ CachingAllocator::~CachingAllocator() {
   DeviceGuard guard(device_);
   CUDA_CHECK_NOTHROW(cudaDeviceSynchronize());
   release_cached_locked();
-  // Live blocks at this point belong to tensors that outlive their device context; free them
-  // anyway (their memory would otherwise leak) — such tensors must not be used again.
+  // Storage keeps a context's allocator alive until its last block is freed, so no block should
+  // be live here; one that is (an allocator used without shared ownership) is freed anyway
+  // rather than leaked, and its tensor must not be used again.
   for (auto& [ptr, block] : live_) CUDA_CHECK_NOTHROW(cudaFree(block.ptr));
   live_.clear();
 }

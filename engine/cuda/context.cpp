@@ -1,7 +1,7 @@
 #include "engine/cuda/context.h"
 
+#include <cstdio>
 #include <mutex>
-#include <vector>
 
 #include "engine/core/device_support.h"
 #include "engine/cuda/caching_allocator.h"
@@ -14,7 +14,9 @@ namespace mtmap::cuda {
 namespace {
 
 int checked_index(int index) {
+  MTMAP_CHECK(index >= 0, "cuda context: device index {} is negative", index);
   require_device(Device::cuda(index), "cuda context");
+  CUDA_CHECK(cudaSetDevice(index));  // the streams, handle and blocks below belong to it
   return index;
 }
 
@@ -27,13 +29,18 @@ DeviceContext::DeviceContext(int index) : index_(checked_index(index)), compute_
   // Default math: CUBLAS_COMPUTE_32F then computes in true fp32 (TF32 only under
   // CUBLAS_TF32_TENSOR_OP_MATH or a *_FAST_TF32 compute type, which we never ask for).
   CUBLAS_CHECK(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
-  allocator_ = std::make_unique<CachingAllocator>(index, compute_.get());
+  allocator_ = std::make_shared<CachingAllocator>(index, compute_.get());
   bn_capacity_.fill(-1);
-  backend_ = std::make_unique<CudaBackend>(index);
+  backend_ = std::make_unique<CudaBackend>(*this);
 }
 
 DeviceContext::~DeviceContext() {
-  allocator_.reset();  // synchronises the device, then frees every block
+  // Nothing of ours may still run when the streams go. The allocator frees its blocks (after
+  // synchronising the device) when its last tensor is gone, which may be now.
+  CUDA_CHECK_NOTHROW(cudaStreamSynchronize(compute_.get()));
+  CUDA_CHECK_NOTHROW(cudaStreamSynchronize(copy_.get()));
+  backend_.reset();
+  allocator_.reset();
   if (cublas_) {
     cublasStatus_t st = cublasDestroy(cublas_);
     if (st != CUBLAS_STATUS_SUCCESS)
@@ -48,33 +55,18 @@ int64_t DeviceContext::bn_one_pass_capacity(DType t) {
   return known;
 }
 
-Allocator& DeviceContext::allocator() { return *allocator_; }
+Allocator& DeviceContext::allocator() const { return *allocator_; }
 
 const Backend& DeviceContext::backend() const { return *backend_; }
 
-void DeviceContext::synchronize() const { compute_.synchronize(); }
+void DeviceContext::synchronize() const {
+  compute_.synchronize();
+  copy_.synchronize();
+}
 
-DeviceContext& context(int index) {
-  MTMAP_CHECK(index >= 0, "cuda context: device index {} is negative", index);
-  require_device(Device::cuda(index), "cuda context");
-  // Deliberately leaked: destroying contexts from a static destructor races the CUDA runtime's
-  // own teardown at exit (frees then fail with cudaErrorCudartUnloading). The driver reclaims
-  // everything when the process ends.
-  static std::mutex* mutex = new std::mutex;
-  static std::vector<std::unique_ptr<DeviceContext>>* registry = new std::vector<std::unique_ptr<DeviceContext>>;
-  DeviceContext* ctx = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(*mutex);
-    if (registry->size() <= size_t(index)) registry->resize(size_t(index) + 1);
-    auto& slot = (*registry)[size_t(index)];
-    if (!slot) slot = std::make_unique<DeviceContext>(index);
-    ctx = slot.get();
-  }
-  // Kernels launch on the calling thread's current device: make it the one whose stream the
-  // caller is about to use (a no-op in the single-GPU case).
+void DeviceContext::make_current() const {
   int current = -1;
-  if (cudaGetDevice(&current) != cudaSuccess || current != index) CUDA_CHECK(cudaSetDevice(index));
-  return *ctx;
+  if (cudaGetDevice(&current) != cudaSuccess || current != index_) CUDA_CHECK(cudaSetDevice(index_));
 }
 
 }  // namespace mtmap::cuda

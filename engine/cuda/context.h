@@ -1,10 +1,12 @@
 #pragma once
-// Per-device CUDA state, created on first use of a device and kept for the life of the process:
-// the device's compute stream (every op on the device is enqueued on it, in order), a copy stream
+// The CUDA state an execution context (engine/context/execution_context.h) owns for one GPU:
+// the compute stream (every op run under the context is enqueued on it, in order), a copy stream
 // for transfers that overlap the compute (the loader's feeder, data parallel's buckets), a cuBLAS
-// handle bound to the compute stream, the device's stream-aware caching allocator, and what the
-// kernels would otherwise ask the driver again and again (per-device caches live here, not in
-// the kernels). Only compiled when the CUDA backend is built (MTMAP_WITH_CUDA).
+// handle bound to the compute stream, a stream-aware caching allocator, the CUDA backend over
+// all of them, and what the kernels would otherwise ask the driver again and again (per-device
+// caches live here, not in the kernels). There is no registry of these: each belongs to the
+// ExecutionContext that made it (the device's default context, or a caller's).
+// Only compiled when the CUDA backend is built (MTMAP_WITH_CUDA).
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -27,6 +29,7 @@ class CachingAllocator;
 
 class DeviceContext {
  public:
+  // Throws an mtmap::Error naming the device when it does not exist.
   explicit DeviceContext(int index);
   ~DeviceContext();
   DeviceContext(const DeviceContext&) = delete;
@@ -37,11 +40,17 @@ class DeviceContext {
   const Stream& compute_stream() const { return compute_; }
   const Stream& copy_stream() const { return copy_; }
   cublasHandle_t cublas() const { return cublas_; }
-  Allocator& allocator();
-  // The backend contract's implementation on this device (engine/backend/backend.h).
+  Allocator& allocator() const;
+  // Shared with the storage of the tensors it served, which keeps it alive after the context.
+  const std::shared_ptr<CachingAllocator>& shared_allocator() const { return allocator_; }
+  // The backend contract's implementation over this state (engine/backend/backend.h).
   const Backend& backend() const;
-  // Blocks the host until everything enqueued on the compute stream has run; rethrows a kernel error.
+  // Blocks the host until everything enqueued on the compute and copy streams has run; rethrows
+  // a kernel error.
   void synchronize() const;
+  // Makes this device the calling thread's current CUDA device (kernels launch there); a no-op
+  // when it already is.
+  void make_current() const;
   // How many blocks of batch norm's one-pass backward (dtype t) this GPU holds resident at once
   // (kernels/cuda/batch_norm.h): asked of the driver on the first call, then kept.
   int64_t bn_one_pass_capacity(DType t);
@@ -50,14 +59,10 @@ class DeviceContext {
   int index_;
   Stream compute_, copy_;
   cublasHandle_t cublas_ = nullptr;
-  std::unique_ptr<CachingAllocator> allocator_;
+  std::shared_ptr<CachingAllocator> allocator_;
   std::unique_ptr<CudaBackend> backend_;
   std::mutex cache_mutex_;
   std::array<int64_t, kNumDTypes> bn_capacity_;  // by DType; -1: not asked yet
 };
-
-// The context of device `index` (created on first call, thread-safe). Throws an mtmap::Error that
-// names the device when it does not exist.
-DeviceContext& context(int index);
 
 }  // namespace mtmap::cuda

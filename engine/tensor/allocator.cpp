@@ -61,7 +61,10 @@ Allocator& cpu_allocator() {
   return alloc;
 }
 
-Storage::Storage(Allocator& alloc, size_t bytes) : alloc_(&alloc), data_(alloc.allocate(bytes)), bytes_(bytes) {}
+std::shared_ptr<Allocator> make_cpu_allocator() { return std::make_shared<CpuAllocator>(); }
+
+Storage::Storage(Allocator& alloc, size_t bytes)
+    : alloc_(&alloc), keep_alive_(alloc.weak_from_this().lock()), data_(alloc.allocate(bytes)), bytes_(bytes) {}
 
 Storage::~Storage() {
   if (data_) alloc_->deallocate(data_);

@@ -17,7 +17,10 @@ struct MemoryStats {
   size_t peak = 0;       // high-water mark of `allocated`
 };
 
-class Allocator {
+// An allocator may be owned by a shared_ptr (an execution context's, engine/context/): storage
+// then keeps it alive until its last block is freed. One that is not (cpu_allocator(), a
+// caller's) must outlive its blocks.
+class Allocator : public std::enable_shared_from_this<Allocator> {
  public:
   virtual ~Allocator() = default;
   virtual void* allocate(size_t bytes) = 0;
@@ -31,11 +34,15 @@ class Allocator {
   std::atomic<bool> poison_{false};
 };
 
-// The process's CPU allocator (lives as long as the process).
+// The default CPU context's allocator (lives as long as the process).
 Allocator& cpu_allocator();
+// A new CPU allocator of its own (its own stats and poison setting): a caller-owned CPU
+// context's.
+std::shared_ptr<Allocator> make_cpu_allocator();
 
-// One allocation, freed through its allocator when the last tensor viewing it goes away.
-// Move-only: copies of tensors share it through shared_ptr<Storage>.
+// One allocation, freed through its allocator when the last tensor viewing it goes away (an
+// allocator owned by a shared_ptr is kept alive until then). Move-only: copies of tensors share
+// it through shared_ptr<Storage>.
 class Storage {
  public:
   Storage(Allocator& alloc, size_t bytes);
@@ -50,6 +57,7 @@ class Storage {
 
  private:
   Allocator* alloc_;
+  std::shared_ptr<Allocator> keep_alive_;  // null for an allocator not owned by a shared_ptr
   void* data_ = nullptr;
   size_t bytes_ = 0;
 };

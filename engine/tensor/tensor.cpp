@@ -129,9 +129,15 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
               shape.size(), kMaxDims);
   for (int64_t d : shape) MTMAP_CHECK(d >= 0, "empty: negative size in shape {}", shape_str(shape));
   require_device(device, "empty");
-  Allocator* alloc = &backend_of(device).allocator();
+  return empty_from(backend_of(device).allocator(), shape, dtype);
+}
+
+Tensor empty_from(Allocator& alloc, const Shape& shape, DType dtype) {
+  MTMAP_CHECK(shape.size() <= size_t(kMaxDims), "empty: {} axes requested, at most {} are supported",
+              shape.size(), kMaxDims);
+  for (int64_t d : shape) MTMAP_CHECK(d >= 0, "empty: negative size in shape {}", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(*alloc, size_t(shape_numel(shape)) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(alloc, size_t(shape_numel(shape)) * dtype_size(dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

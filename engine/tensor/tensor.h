@@ -132,8 +132,10 @@ class Tensor {
 // Normalises a possibly negative axis for a tensor of `ndim` axes; `op` names the caller.
 int wrap_dim(int dim, int ndim, const char* op);
 
-// factories
+// factories. Storage comes from the allocator of the calling thread's current execution context
+// for `device` (engine/context/execution_context.h), or from `alloc` for empty_from (on its device).
 Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+Tensor empty_from(Allocator& alloc, const Shape& shape, DType dtype = DType::f32);
 Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device device = Device::cpu());
 Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
 Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());

@@ -11,6 +11,7 @@
 #include "engine/random/generator.h"
 #include "engine/tensor/tensor.h"
 
+#include "engine/context/execution_context.h"
 #ifndef MTMAP_TEST_GPU_IS_CPU
 #include "engine/cuda/context.h"
 #endif
@@ -29,7 +30,9 @@ inline Allocator& gpu_allocator_base() { return cpu_allocator(); }
 inline std::vector<DType> float_types() { return {DType::f32, DType::f64}; }
 #else
 inline Device gpu() { return Device::cuda(0); }
-inline Allocator& gpu_allocator_base() { return cuda::context(0).allocator(); }
+// The state of cuda:0's default execution context: what the ops run on outside any scope.
+inline cuda::DeviceContext& gpu_state() { return ExecutionContext::default_for(Device::cuda(0)).cuda_state(); }
+inline Allocator& gpu_allocator_base() { return ExecutionContext::current(Device::cuda(0)).allocator(); }
 inline std::vector<DType> float_types() { return {DType::f32, DType::f64, DType::bf16}; }
 #endif
 

@@ -15,7 +15,7 @@ namespace mtmap::test {
 namespace {
 
 cuda::CachingAllocator& gpu_allocator() {
-  auto* a = dynamic_cast<cuda::CachingAllocator*>(&cuda::context(0).allocator());
+  auto* a = dynamic_cast<cuda::CachingAllocator*>(&gpu_state().allocator());
   REQUIRE(a != nullptr);
   return *a;
 }
@@ -85,7 +85,7 @@ TEST_CASE("cuda allocator poison makes unwritten memory visible", "[cuda][alloca
     CHECK(std::isnan(again[0]));
     CHECK(std::isnan(again[1000]));
   }
-  CHECK_FALSE(cuda::context(0).allocator().poison());
+  CHECK_FALSE(gpu_state().allocator().poison());
 }
 
 TEST_CASE("cuda allocator reports an impossible allocation clearly", "[cuda][allocator]") {
@@ -144,8 +144,9 @@ TEST_CASE("a missing CUDA device is a clear error", "[cuda][allocator]") {
     INFO(msg);
     CHECK(msg.find(name) != std::string::npos);
   }
-  CHECK_THROWS_AS(cuda::context(missing), Error);
-  CHECK_THROWS_AS(cuda::context(-1), Error);
+  CHECK_THROWS_AS(ExecutionContext::default_for(Device::cuda(missing)), Error);
+  CHECK_THROWS_AS(ExecutionContext(Device::cuda(missing)), Error);
+  CHECK_THROWS_AS(ExecutionContext::default_for(Device::cuda(-1)), Error);
   CHECK_THROWS_AS(ones({2}).to(Device::cuda(missing)), Error);
 }
 
@@ -182,7 +183,7 @@ TEST_CASE("cuda Stream and Event order work across streams and move their handle
   CHECK(written.get() == nullptr);
   other.synchronize();
 
-  const cuda::DeviceContext& ctx = cuda::context(0);
+  const cuda::DeviceContext& ctx = gpu_state();
   CHECK(ctx.compute_stream().get() == ctx.stream());
   CHECK(ctx.copy_stream().get() != ctx.stream());
 }

@@ -278,7 +278,7 @@ TEST_CASE("cuda conv3d channels-last launchers match the engine-layout ones", "[
   // made by permuting the engine's tensors; results permuted back and compared with the NCDHW
   // launchers (same kernels behind both, so the same tolerance as the float64 comparison above).
   using A = CudaConvAlgo;
-  cudaStream_t stream = cuda::context(0).stream();
+  cudaStream_t stream = gpu_state().stream();
   for (int ci : {1, 2, 4}) {  // c8_k8 (vector loads), stride2_c16_k24 (K % 8 ≠ 0), the stem
     const Case c = cases()[size_t(ci)];  // a copy: cases() returns a temporary
     for (A a : {A::automatic, A::implicit_gemm, A::stem}) {

@@ -103,12 +103,12 @@ TEST_CASE("cuda normal in bf16 rounds the CPU's f32 normals", "[cuda][launcher][
   Generator cpu_gen(5, 9);
   Tensor want = randn({n}, cpu_gen, DType::f32).to(DType::bf16);
   Tensor got = empty({n}, DType::bf16, gpu());
-  cuda::normal(DType::bf16, n, 5, 9, got.raw(), cuda::context(0).stream());
+  cuda::normal(DType::bf16, n, 5, 9, got.raw(), gpu_state().stream());
   check_close(want, got, 1e-2, 1e-6, "normal bf16");
 }
 
 TEST_CASE("cuda launchers reject bad arguments", "[cuda][launcher]") {
-  cudaStream_t s = cuda::context(0).stream();
+  cudaStream_t s = gpu_state().stream();
   Tensor buf = zeros({64}, DType::f32, gpu());
   ReduceParams rp;
   rp.rows = 1;
@@ -123,12 +123,12 @@ TEST_CASE("cuda launchers reject bad arguments", "[cuda][launcher]") {
   GemmParams gp;
   gp.m = gp.n = gp.k = 2;
   gp.lda = gp.ldb = gp.ldc = 2;
-  CHECK_THROWS_AS(cuda::gemm(DType::i64, gp, buf.raw(), buf.raw(), buf.raw(), cuda::context(0).cublas(), s),
+  CHECK_THROWS_AS(cuda::gemm(DType::i64, gp, buf.raw(), buf.raw(), buf.raw(), gpu_state().cublas(), s),
                   std::invalid_argument);
   // The handle is bound to the context's stream, not to the legacy default stream.
-  CHECK_THROWS_AS(cuda::gemm(DType::f32, gp, buf.raw(), buf.raw(), buf.raw(), cuda::context(0).cublas(), nullptr),
+  CHECK_THROWS_AS(cuda::gemm(DType::f32, gp, buf.raw(), buf.raw(), buf.raw(), gpu_state().cublas(), nullptr),
                   std::invalid_argument);
-  cuda::context(0).synchronize();
+  gpu_state().synchronize();
 }
 #endif
 
