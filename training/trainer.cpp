@@ -15,7 +15,7 @@
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
-#include "engine/core/threads.h"
+#include "engine/context/execution_context.h"
 #include "engine/ops/index.h"
 #include "engine/optim/sgd.h"
 #include "io/loader.h"
@@ -230,7 +230,16 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   MTMAP_CHECK(!o.out_dir.empty(), "train: no output folder given");
   const Device device = Device::parse(t.device);
   require_device(device, "training.device");
-  if (t.threads > 0) set_num_threads(t.threads);
+  // The run's own execution contexts (engine/context/execution_context.h): the CPU one carries
+  // the run's thread count; a GPU run gets its own streams, allocator and caches.
+  ExecutionContext cpu_context(Device::cpu(), ExecutionOptions{t.threads, {}});
+  ExecutionContext::Use cpu_scope(cpu_context);
+  std::unique_ptr<ExecutionContext> device_context;
+  std::unique_ptr<ExecutionContext::Use> device_scope;
+  if (!device.is_cpu()) {
+    device_context = std::make_unique<ExecutionContext>(device);
+    device_scope = std::make_unique<ExecutionContext::Use>(*device_context);
+  }
   const std::string hash = train_config_hash(c);
   const fs::path out(o.out_dir);
   const std::string metrics_path = (out / "metrics.jsonl").string();
