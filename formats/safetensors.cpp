@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -14,6 +16,17 @@
 
 namespace mtmap::formats {
 namespace {
+
+// Fault injection for the crash tests (tests/training/cli_train.sh): when MTMAP_FAULT_KILL_IN_SAVE
+// is set and `path` contains its value, the process kills itself (SIGKILL, as a power cut or an
+// OOM kill would) half-way through writing the temporary file. Unset, this is one getenv per save.
+void kill_here_if_asked(const std::string& path, std::ofstream& f) {
+  const char* target = std::getenv("MTMAP_FAULT_KILL_IN_SAVE");
+  if (!target || !*target || path.find(target) == std::string::npos) return;
+  f.flush();
+  std::raise(SIGKILL);
+}
+
 
 using json = nlohmann::json;
 
@@ -83,7 +96,10 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
     f.write(reinterpret_cast<const char*>(len), 8);
     f.write(text.data(), std::streamsize(text.size()));
-    for (const Tensor& h : host) f.write(static_cast<const char*>(h.raw()), std::streamsize(h.nbytes()));
+    for (size_t i = 0; i < host.size(); ++i) {
+      if (i == host.size() / 2) kill_here_if_asked(path, f);
+      f.write(static_cast<const char*>(host[i].raw()), std::streamsize(host[i].nbytes()));
+    }
     f.flush();
     MTMAP_CHECK(f.good(), "save_safetensors: writing {} failed: {}", tmp, std::strerror(errno));
   }
