@@ -10,6 +10,7 @@
 
 #include "bench/fma_peak.h"
 #include "bench/json_lines.h"
+#include "bench/moco_bench.h"
 #include "bench/timing.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/threads.h"
@@ -68,6 +69,50 @@ bool run_peer(const CpuBenchConfig& c, int threads, bool layers, std::vector<jso
 }
 
 }  // namespace
+
+// The whole MoCo training step (docs/training.md): ours with its phases, then the peer's with
+// the same window sizes, and the ratio.
+static bool run_moco_part(const CpuBenchConfig& c, int threads, std::ostream& out, std::ostream& table) {
+  MocoBenchConfig mc;
+  mc.width = c.width, mc.frames = c.frames, mc.size = c.size, mc.batch = c.batch, mc.queue = c.queue;
+  mc.reps = c.reps;
+  const MocoBenchResult ours = run_moco_bench(mc);
+  std::vector<std::string> sizes;
+  json windows = json::object();
+  for (const auto& [block, m] : ours.window_units) sizes.push_back(std::to_string(m)), windows[block] = m;
+  json line{{"kind", "moco_step"}, {"seconds", ours.seconds}, {"clips_per_s", double(c.batch) / ours.seconds},
+            {"queue", c.queue}, {"alpha", mc.alpha}, {"window_units", windows}};
+  json phases = json::object();
+  for (const auto& [name, sec] : ours.phases) phases[name] = sec;
+  line["phase_seconds"] = phases;
+  double peer_s = 0;
+  if (c.peer) {
+    const std::string cmd =
+        fmt::format("{} {}/torch_bench.py --threads {} --reps {} --width {} --frames {} --size {} --batch {} --queue {} "
+                    "--alpha {} --moco {}",
+                    c.python, c.tools_dir, threads, c.reps, c.width, c.frames, c.size, c.batch, c.queue, mc.alpha,
+                    fmt::join(sizes, ","));
+    for (const json& j : run_json_lines(cmd))
+      if (j.value("kind", "") == "moco_step") peer_s = j["seconds"];
+  }
+  if (peer_s > 0) {
+    line["peer_clips_per_s"] = double(c.batch) / peer_s;
+    line["ratio_to_peer"] = peer_s / ours.seconds;
+  }
+  out << line.dump() << std::endl;
+  table << fmt::format("MoCo training step (both encoders, InfoNCE, spatial loss on 8 blocks, EMA, SGD, queue {}): "
+                       "{:.2f} clips/s",
+                       c.queue, double(c.batch) / ours.seconds);
+  if (peer_s > 0)
+    table << fmt::format("; PyTorch {:.2f} clips/s; ratio {:.2f}x", double(c.batch) / peer_s, peer_s / ours.seconds);
+  else if (c.peer)
+    table << "; PyTorch peer did not run";
+  table << "\n  where the step's time goes:";
+  for (const auto& [name, sec] : ours.phases)
+    table << fmt::format(" {} {:.0f}%", name, 100 * sec / ours.seconds);
+  table << "\n";
+  return !c.peer || peer_s > 0;
+}
 
 double train_step_seconds(const CpuBenchConfig& c) {
   Generator g(1);
@@ -179,6 +224,7 @@ bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& tab
   else if (c.peer)
     table << "; PyTorch peer did not run (is python3-torch installed?)";
   table << "\n";
+  if (c.moco) peer_ok = run_moco_part(c, threads, out, table) && peer_ok;
   return peer_ok;
 }
 

@@ -17,6 +17,8 @@ struct CpuBenchConfig {
   std::string tools_dir;            // where torch_bench.py lives
   bool layers = true;               // per-layer conv3d numbers (else the training step only)
   int rounds = 3;                   // training-step rounds, ours and the peer's alternating
+  bool moco = true;                 // also the whole MoCo training step (bench/moco_bench.h)
+  int64_t queue = 4096;             // its queue length
 };
 
 // Prints JSON lines (one per measurement, units in the field names) to `json`, and a summary

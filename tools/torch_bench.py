@@ -4,6 +4,14 @@ count, printed as JSON lines for the C++ side to read and put next to its own nu
 
   torch_bench.py --threads N --reps R [--width 16 --frames 8 --size 64 --batch 16]
                 [--device cuda --step-only]
+  torch_bench.py --threads N --reps R --moco M1,...,M8 [--queue 4096 --alpha 0.5 ...]
+                the whole MoCo v2 training step with the spatial loss on the 8 blocks (windows of
+                M_b units; mtmap bench passes its own window sizes) instead
+
+With --moco the step is docs/training.md's: EMA of the key encoder, key forward without gradient,
+query forward, InfoNCE against the queue, the relative spatial loss (docs/model.md §5) of one
+random window per block at random sheet positions, backward, SGD with momentum and weight decay
+(not on BN and biases), queue update.
 
 With --device cuda (bench_train_step_cuda's peer) the training step runs on the GPU in float32 with
 TF32 convolutions and exact float32 matmuls (as mtmap's), synchronised before each time is taken,
@@ -58,6 +66,65 @@ def layer_shapes(width, frames, size, batch):
     return shapes
 
 
+def spatial_loss(block, idx, pos):
+    """The relative spatial loss of docs/model.md §5 on the window `idx` of a block output."""
+    x = block.mean(dim=2).flatten(1)[:, idx]
+    n, m = x.shape
+    xc = x - x.mean(dim=0)
+    sd = (xc.pow(2).sum(dim=0) / (n - 1)).sqrt()
+    z = xc / torch.where(sd > 0, sd, torch.ones_like(sd))
+    r = ((z.t() @ z) / (n - 1)).clamp(-1, 1)
+    d = 1 / (torch.cdist(pos, pos) + 1)
+    i, j = torch.tril_indices(m, m, -1, device=x.device)
+    v, u = r[i, j], d[i, j]
+    v, u = v - v.mean(), u - u.mean()
+    return (1 - (v * u).sum() / (v.norm() * u.norm())) / 2
+
+
+def moco_step_seconds(a, dev):
+    import copy
+    sizes = [int(v) for v in a.moco.split(",")]
+    query = ref.ResNet3d("r3d").to(dev)
+    key = copy.deepcopy(query)
+    for p in key.parameters():
+        p.requires_grad_(False)
+    decay = [p for p in query.parameters() if p.ndim > 1]
+    no_decay = [p for p in query.parameters() if p.ndim <= 1]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}],
+                          lr=1e-3, momentum=0.9)
+    queue = F.normalize(torch.randn(a.queue, 128, device=dev), dim=1)
+    xq = torch.randn(a.batch, 3, a.frames, a.size, a.size, device=dev)
+    xk = torch.randn_like(xq)
+    with torch.no_grad():
+        _, _, blocks = query(xq)
+    names = sorted(blocks)
+    units = {b: blocks[b].shape[1] * blocks[b].shape[3] * blocks[b].shape[4] for b in names}
+    pos = {b: torch.rand(units[b], 2, device=dev) * 10 for b in names}
+    state = {"ptr": 0}
+
+    def step():
+        with torch.no_grad():
+            torch._foreach_mul_(list(key.parameters()), 0.999)
+            torch._foreach_add_(list(key.parameters()), list(query.parameters()), alpha=0.001)
+            _, k, _ = key(xk)
+        _, q, blocks = query(xq)
+        logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / 0.2
+        loss = F.cross_entropy(logits, torch.zeros(a.batch, dtype=torch.long, device=dev))
+        for b, m in zip(names, sizes):
+            idx = torch.randperm(units[b], device=dev)[:m]
+            loss = loss + a.alpha * spatial_loss(blocks[b], idx, pos[b][idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            queue[state["ptr"]:state["ptr"] + a.batch] = k
+            state["ptr"] = (state["ptr"] + a.batch) % a.queue
+        if a.device == "cuda":
+            torch.cuda.synchronize()
+
+    return median_time(step, 1, a.reps)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, required=True)
@@ -68,6 +135,9 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--step-only", action="store_true")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--moco", default="", help="window units per block, comma-separated: time the MoCo step only")
+    ap.add_argument("--queue", type=int, default=4096)
+    ap.add_argument("--alpha", type=float, default=0.5)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -82,6 +152,12 @@ def main():
         torch.backends.cudnn.benchmark = True  # cuDNN picks its fastest algorithms, as a user would let it
         info.update({"gpu": torch.cuda.get_device_name(0), "cudnn": torch.backends.cudnn.version()})
     print(json.dumps({"kind": "info", **info}), flush=True)
+
+    if a.moco:
+        ref.WIDTH, ref.PROJ = a.width, 128
+        t = moco_step_seconds(a, dev)
+        print(json.dumps({"kind": "moco_step", "seconds": t, "clips_per_s": a.batch / t}), flush=True)
+        return
 
     if not a.step_only:
         for (name, n, c, d, h, w, k, ker, st, pad) in layer_shapes(a.width, a.frames, a.size, a.batch):

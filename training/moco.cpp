@@ -1,10 +1,12 @@
 #include "training/moco.h"
 
+#include <chrono>
 #include <cmath>
 #include <map>
 
 #include "cortex/sheet.h"
 #include "engine/autograd/grad_mode.h"
+#include "engine/context/execution_context.h"
 #include "engine/ops/copy.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -64,22 +66,33 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
 
 StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips, const std::vector<SpatialTerm>& terms,
                              Generator& windows, double lr, int64_t step) {
+  StepResult r;
+  auto last = std::chrono::steady_clock::now();
+  auto phase = [&](const char* name) {
+    if (!time_phases_) return;
+    ExecutionContext::current(device_).synchronize();
+    const auto now = std::chrono::steady_clock::now();
+    r.phase_seconds.emplace_back(name, std::chrono::duration<double>(now - last).count());
+    last = now;
+  };
   const DType dt = query_->config().dtype;
   const bool contrastive = config_.objective != Objective::spatial;
   Tensor xq = query_clips.to(device_).to(dt), xk;
   std::vector<std::string> keep;
   for (const SpatialTerm& t : terms) keep.push_back(t.block);
 
-  StepResult r;
   r.lr = lr;
   Tensor k;
   if (contrastive) {
     autograd::NoGradGuard no_grad;
     optim::ema_update(*key_flat_, *query_flat_, config_.moco_momentum);
+    phase("ema");
     xk = key_clips.to(device_).to(dt);
     k = key_->forward(xk).embedding.detach();
+    phase("key_forward");
   }
   models::ResNet3dOutput out = query_->forward(xq, keep);
+  phase("query_forward");
   Tensor total;
   if (contrastive) {
     total = losses::info_nce(out.embedding, k, queue_, config_.temperature);
@@ -95,12 +108,14 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
   MTMAP_CHECK(total.defined(), "moco step {}: no loss term (objective {} with no block of α > 0)", step,
               objective_name(config_.objective));
   r.loss = checked_value(total, "total loss", "", step);
+  phase("losses");
 
   query_flat_->zero_grad();
   total.backward();
   // A non-finite value can hide from the loss (a ReLU maps NaN to 0, the spatial loss's zero-
   // variance rule treats a NaN column as constant) and still reach the gradient: one sum over the
   // flat gradient catches it (NaN and ±Inf survive a sum) before the optimiser spreads it.
+  phase("backward");
   const double grad_sum = sum(query_flat_->grads()).item();
   if (!std::isfinite(grad_sum))
     throw NonFiniteLoss(fmt::format("training stopped at step {}: the gradient of the loss is not finite (sum {}) "
@@ -108,6 +123,7 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
                                     "checkpoint is intact",
                                     step, grad_sum, r.loss));
   sgd_->step(lr);
+  phase("sgd");
 
   if (contrastive) {
     autograd::NoGradGuard no_grad;
@@ -115,6 +131,7 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
     MTMAP_CHECK(K % n == 0, "moco step {}: a batch of {} keys does not divide the queue of {}", step, n, K);
     copy_into(queue_.narrow(0, queue_ptr_, n), k);
     queue_ptr_ = (queue_ptr_ + n) % K;
+    phase("queue");
   }
   return r;
 }

@@ -35,6 +35,9 @@ struct StepResult {
   double info_nce = 0;  // 0 under the spatial objective
   std::vector<std::pair<std::string, double>> spatial;  // per block, before α
   double lr = 0;
+  // With phase timing on (MocoTrainer::time_phases): seconds of ema, key_forward, query_forward,
+  // losses, backward, sgd, queue, in that order.
+  std::vector<std::pair<std::string, double>> phase_seconds;
 };
 
 // Thrown when a loss term is not finite: what() names the step and the term.
@@ -54,6 +57,10 @@ class MocoTrainer {
   // spatial loss's windows; `step` is only used in messages.
   StepResult step(const Tensor& query_clips, const Tensor& key_clips, const std::vector<SpatialTerm>& terms,
                   Generator& windows, double lr, int64_t step);
+
+  // Where a step's time goes (StepResult::phase_seconds). Each phase ends by waiting for the
+  // device, so on a GPU the timed step is slower than an untimed one; on the CPU it costs nothing.
+  void time_phases(bool on) { time_phases_ = on; }
 
   models::ResNet3d& query() { return *query_; }
   models::ResNet3d& key() { return *key_; }
@@ -79,6 +86,7 @@ class MocoTrainer {
   std::unique_ptr<optim::Sgd> sgd_;
   Tensor queue_;
   int64_t queue_ptr_ = 0;
+  bool time_phases_ = false;
 };
 
 }  // namespace mtmap::training

@@ -23,6 +23,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--batch", config->batch, "clips per batch")->check(CLI::PositiveNumber);
   cmd->add_flag("!--no-peer", config->peer, "skip the PyTorch peer");
   cmd->add_flag("!--step-only", config->layers, "only the training step");
+  cmd->add_flag("!--no-moco", config->moco, "skip the whole MoCo training step");
+  cmd->add_option("--queue", config->queue, "queue length of the MoCo step")->check(CLI::PositiveNumber);
   cmd->add_option("--python", config->python, "interpreter with PyTorch");
   cmd->add_option("--json", *json_path, "also write the JSON lines to this file");
   auto losses = std::make_shared<bench::LossesBenchConfig>();
