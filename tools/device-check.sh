@@ -57,7 +57,7 @@ if ! pkg-config --exists libavformat fftw3 2>/dev/null || ! [ -f /usr/include/CL
   fi
   extra_cmake+=(-DMTMAP_MINIMAL=ON)
   targets=(--target test_cuda --target test_io_cuda --target bench_losses --target bench_norm_pool_cuda --target bench_conv3d_cuda
-           --target bench_train_step_cuda)
+           --target bench_train_step_cuda --target test_training_cuda)
 fi
 
 step "configure"

@@ -36,7 +36,7 @@ if [ "$quick" -eq 0 ]; then
   # on the emulator (they run under tools/device-check.sh on a GPU).
   echo "== emulated CUDA build (build-emu/)"
   cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMTMAP_CUDA=EMU -DMTMAP_MINIMAL=ON >/dev/null
-  cmake --build build-emu -j "$jobs" --target test_cuda test_io_cuda bench_train_step_cuda
+  cmake --build build-emu -j "$jobs" --target test_cuda test_io_cuda test_training_cuda bench_train_step_cuda
   (cd build-emu && ctest --output-on-failure -j "$jobs" -L cuda --timeout 900 \
      -E "match the float64 direct loops|stride over more rows than one grid|r3d-18 layer shapes")
 fi
