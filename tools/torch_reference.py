@@ -47,23 +47,24 @@ class BasicBlock(nn.Module):
 
 
 class ResNet3d(nn.Module):
-    def __init__(self, stem):
+    # Also the model of tools/torch_train_step.py, which passes the architecture of its inputs.
+    def __init__(self, stem, width=WIDTH, depth=DEPTH, proj=PROJ):
         super().__init__()
         if stem == "r3d":
-            self.stem = nn.Sequential(nn.Conv3d(3, WIDTH, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
-                                      nn.BatchNorm3d(WIDTH), nn.ReLU())
+            self.stem = nn.Sequential(nn.Conv3d(3, width, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
+                                      nn.BatchNorm3d(width), nn.ReLU())
         else:
-            self.stem = nn.Sequential(nn.Conv3d(3, WIDTH, 7, (1, 2, 2), 3, bias=False), nn.BatchNorm3d(WIDTH), nn.ReLU(),
+            self.stem = nn.Sequential(nn.Conv3d(3, width, 7, (1, 2, 2), 3, bias=False), nn.BatchNorm3d(width), nn.ReLU(),
                                       nn.MaxPool3d(3, 2, 1))
-        cin = WIDTH
+        cin = width
         for s in range(4):
-            cout = WIDTH << s
+            cout = width << s
             blocks = []
-            for b in range(DEPTH[s]):
+            for b in range(depth[s]):
                 blocks.append(BasicBlock(cin, cout, 2 if (b == 0 and s > 0) else 1))
                 cin = cout
             setattr(self, f"layer{s + 1}", nn.Sequential(*blocks))
-        self.fc = nn.Sequential(nn.Linear(cin, cin), nn.ReLU(), nn.Linear(cin, PROJ))
+        self.fc = nn.Sequential(nn.Linear(cin, cin), nn.ReLU(), nn.Linear(cin, proj))
 
     def forward(self, x):
         blocks = {}

@@ -38,12 +38,14 @@ Reference make_reference(const std::string& dtype, const std::string& stem) {
   return r;
 }
 
-// max |a − b| relative to max |b| (floored at 1e-6 so an all-zero reference still compares).
+// max |a − b| relative to max |b| (floored at 1e-6 so an all-zero reference still compares);
+// infinite where either side has a value that is not finite (std::max would skip a NaN).
 double relative_error(const Tensor& a, const Tensor& b) {
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
   REQUIRE(va.size() == vb.size());
   double diff = 0, scale = 1e-6;
   for (size_t i = 0; i < va.size(); ++i) {
+    if (!std::isfinite(va[i]) || !std::isfinite(vb[i])) return HUGE_VAL;
     diff = std::max(diff, std::fabs(va[i] - vb[i]));
     scale = std::max(scale, std::fabs(vb[i]));
   }
