@@ -3,7 +3,12 @@
 // same GPU in the same run: milliseconds, clips/s, the ratio, and peak device memory.
 //
 //   bench_train_step_cuda [--batch 8] [--width 64] [--frames 16] [--size 112] [--reps 5]
-//                         [--no-peer] [--python PATH]
+//                         [--no-peer] [--python PATH] [--moco [--queue 65536]]
+//
+// --moco times the whole MoCo training step of docs/training.md instead (both encoders, InfoNCE
+// against the queue, the spatial loss on the 8 blocks with the preprint's sheets, EMA, SGD, queue
+// update; bench/moco_bench.h) against tools/torch_bench.py --moco on the same GPU, and where the
+// step's time goes.
 //
 // Precision: float32 parameters and activations with TF32 convolutions on both sides (mtmap:
 // Conv3dOptions::cuda.allow_tf32 on every Conv3d; PyTorch: torch.backends.cudnn.allow_tf32,
@@ -25,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/json_lines.h"
+#include "bench/moco_bench.h"
 #include "bench/timing.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/device_support.h"
@@ -45,6 +51,8 @@ struct Config {
   int64_t batch = 8, width = 64, frames = 16, size = 112;
   int reps = 5;
   bool peer = true;
+  bool moco = false;
+  int64_t queue = 65536;
   std::string python = MTMAP_BENCH_PYTHON;
   std::string tools_dir = MTMAP_BENCH_TOOLS_DIR;
 };
@@ -64,6 +72,8 @@ Config parse(int argc, char** argv) {
     else if (a == "--reps") c.reps = std::stoi(value());
     else if (a == "--python") c.python = value();
     else if (a == "--no-peer") c.peer = false;
+    else if (a == "--moco") c.moco = true;
+    else if (a == "--queue") c.queue = std::stoll(value());
     else throw std::invalid_argument("bench_train_step_cuda: unknown argument " + a);
   }
   if (c.batch < 2 || c.width < 1 || c.frames < 1 || c.size < 16 || c.reps < 1)
@@ -112,6 +122,49 @@ std::vector<json> run_peer(const Config& c) {
   return bench::run_json_lines(cmd, stderr);  // not JSON: a warning or the reason it failed
 }
 
+// The whole MoCo step on the GPU against PyTorch's (docs/training.md).
+int run_moco(const Config& c, const cudaDeviceProp& prop) {
+  bench::MocoBenchConfig mc;
+  mc.width = c.width, mc.frames = c.frames, mc.size = c.size, mc.batch = c.batch, mc.queue = c.queue;
+  mc.reps = c.reps;
+  mc.device = Device::cuda(0);
+  const bench::MocoBenchResult ours = bench::run_moco_bench(mc);
+  std::string sizes;
+  for (const auto& [block, m] : ours.window_units) sizes += (sizes.empty() ? "" : ",") + std::to_string(m);
+  double peer_s = 0;
+  if (c.peer) {
+    const std::string cmd = c.python + " " + c.tools_dir + "/torch_bench.py --device cuda --threads 1 --reps " +
+                            std::to_string(c.reps) + " --width " + std::to_string(c.width) + " --frames " +
+                            std::to_string(c.frames) + " --size " + std::to_string(c.size) + " --batch " +
+                            std::to_string(c.batch) + " --queue " + std::to_string(c.queue) + " --moco " + sizes +
+                            " 2>&1";
+    for (const json& j : bench::run_json_lines(cmd, stderr))
+      if (j.value("kind", "") == "moco_step") peer_s = j.value("seconds", 0.0);
+  }
+  json phases = json::object();
+  for (const auto& [name, sec] : ours.phases) phases[name] = sec;
+  json line{{"bench", "moco_step_cuda"}, {"device", prop.name}, {"precision", "f32 params, TF32 conv3d"},
+            {"batch", c.batch}, {"width", c.width}, {"clip", {c.frames, c.size, c.size}}, {"queue", c.queue},
+            {"mtmap_ms", ours.seconds * 1e3}, {"mtmap_clips_per_s", double(c.batch) / ours.seconds},
+            {"phase_seconds", phases}};
+  if (peer_s > 0) {
+    line["torch_ms"] = peer_s * 1e3;
+    line["speedup_vs_torch"] = peer_s / ours.seconds;
+  }
+  std::printf("%s\n", line.dump().c_str());
+  std::printf("\nMoCo training step, r3d-18 width %lld, batch %lld × 3×%lld×%lld×%lld, queue %lld, on %s\n",
+              (long long)c.width, (long long)c.batch, (long long)c.frames, (long long)c.size, (long long)c.size,
+              (long long)c.queue, prop.name);
+  std::printf("%-8s %10.1f ms %10.1f clips/s\n", "mtmap", ours.seconds * 1e3, c.batch / ours.seconds);
+  if (peer_s > 0)
+    std::printf("%-8s %10.1f ms %10.1f clips/s ratio %.2fx\n", "PyTorch", peer_s * 1e3, c.batch / peer_s,
+                peer_s / ours.seconds);
+  std::printf("where mtmap's step goes:");
+  for (const auto& [name, sec] : ours.phases) std::printf(" %s %.1f ms", name.c_str(), sec * 1e3);
+  std::printf("\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -119,6 +172,11 @@ int main(int argc, char** argv) try {
   if (cuda_device_count() == 0) {
     std::printf("bench_train_step_cuda: no usable CUDA device: nothing to time\n");
     return 0;
+  }
+  if (c.moco) {
+    cudaDeviceProp moco_prop{};
+    cudaGetDeviceProperties(&moco_prop, 0);
+    return run_moco(c, moco_prop);
   }
   const Device gpu = Device::cuda(0);
   ExecutionContext& ctx = ExecutionContext::default_for(gpu);

@@ -1,11 +1,14 @@
 #pragma once
 // The whole training step of docs/training.md (query forward and backward, key forward, InfoNCE,
-// the spatial loss on every sheet block, EMA, SGD, queue update) at a benchmark scale, on the CPU:
-// median seconds and where they go, phase by phase.
+// the spatial loss on every sheet block, EMA, SGD, queue update) at a benchmark scale, on the CPU
+// or a GPU: median seconds and where they go, phase by phase (on a GPU each phase waits for the
+// device, so the median step is taken from untimed steps).
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "engine/core/device.h"
 
 namespace mtmap::bench {
 
@@ -14,6 +17,7 @@ struct MocoBenchConfig {
   int64_t queue = 4096;
   double alpha = 0.5;  // on all 8 blocks, with the preprint's sheets
   int reps = 5;
+  Device device = Device::cpu();  // cuda: f32 with TF32 convolutions, as training runs there
 };
 
 struct MocoBenchResult {

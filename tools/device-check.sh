@@ -131,6 +131,19 @@ if [ -d "$build/bench" ]; then
     echo "---- $name ----"
     grep -vE '^\{' "$logs/bench-$name.log" | sed '/^$/d' | tail -80
   done < <(find "$build/bench" -maxdepth 2 -type f -executable -name 'bench_*' | sort)
+  # The whole MoCo training step at the preprint's scale (width 64, 16×112×112, batch 64, queue
+  # 65536) against PyTorch's on the same GPU (docs/training.md, issue #14's benchmark).
+  if [ -x "$build/bench/bench_train_step_cuda" ]; then
+    if timeout 150 "$build/bench/bench_train_step_cuda" --moco --batch 64 --reps 3 > "$logs/bench-moco.log" 2>&1; then
+      bench_lines+=("moco step: $(grep -E '^mtmap|^PyTorch' "$logs/bench-moco.log" | tr -s ' ' | paste -sd ';' -)")
+    else
+      bench_lines+=("moco step: FAILED (see bench-moco.log)")
+      status=1
+    fi
+    echo
+    echo "---- MoCo step (full scale) ----"
+    grep -vE '^\{' "$logs/bench-moco.log" | sed '/^$/d' | tail -20
+  fi
 fi
 [ ${#bench_lines[@]} -eq 0 ] && bench_lines=("(no GPU benchmarks built yet)")
 

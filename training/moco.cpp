@@ -35,7 +35,7 @@ void copy_module(const nn::Module& from, nn::Module& to) {
 }
 
 double checked_value(const Tensor& term, const char* what, const std::string& name, int64_t step) {
-  const double v = term.item();
+  const double v = term.to(Device::cpu()).item();  // one value back from the device
   if (!std::isfinite(v))
     throw NonFiniteLoss(fmt::format("training stopped at step {}: the {}{} is {} (the optimiser and the queue were not "
                                     "touched; the last checkpoint is intact)",
@@ -55,6 +55,13 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
   key_ = std::make_shared<models::ResNet3d>(query_->config(), unused);
   key_->to(device_);
   key_->train();  // batch statistics, as in MoCo (per-device BN on one device)
+  // On a GPU, float32 convolutions run on the tensor cores in TF32 (PyTorch's cuDNN default)
+  // unless training.tf32 is false; matmuls stay exact f32. The CPU ignores the option.
+  if (config_.tf32 && device_.is_cuda() && query_->config().dtype == DType::f32)
+    for (models::ResNet3d* net : {query_.get(), key_.get()})
+      net->apply([](nn::Module& m) {
+        if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) conv->options.cuda.allow_tf32 = true;
+      });
   copy_module(*query_, *key_);
   query_flat_ = std::make_unique<nn::FlatParameters>(*query_);
   key_flat_ = std::make_unique<nn::FlatParameters>(*key_);
@@ -116,7 +123,7 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
   // variance rule treats a NaN column as constant) and still reach the gradient: one sum over the
   // flat gradient catches it (NaN and ±Inf survive a sum) before the optimiser spreads it.
   phase("backward");
-  const double grad_sum = sum(query_flat_->grads()).item();
+  const double grad_sum = sum(query_flat_->grads()).to(Device::cpu()).item();
   if (!std::isfinite(grad_sum))
     throw NonFiniteLoss(fmt::format("training stopped at step {}: the gradient of the loss is not finite (sum {}) "
                                     "though the loss {} is; the optimiser and the queue were not touched; the last "

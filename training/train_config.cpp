@@ -215,7 +215,8 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
          {"checkpoint_every", store(t.checkpoint_every)},
          {"keep_checkpoints", store(t.keep_checkpoints)},
          {"progress_seconds", store(t.progress_seconds)},
-         {"threads", store(t.threads)}});
+         {"threads", store(t.threads)},
+         {"tf32", store(t.tf32)}});
     formats::check_one_of(objective, {"joint", "contrastive", "spatial"}, origin + ".training.objective");
     formats::check_one_of(schedule, {"scratch", "staged"}, origin + ".training.schedule");
     formats::check_one_of(form, {"relative", "absolute"}, origin + ".training.spatial_form");
@@ -285,7 +286,8 @@ json train_config_to_json(const TrainConfig& c) {
                    {"checkpoint_every", t.checkpoint_every},
                    {"keep_checkpoints", t.keep_checkpoints},
                    {"progress_seconds", t.progress_seconds},
-                   {"threads", t.threads}};
+                   {"threads", t.threads},
+                   {"tf32", t.tf32}};
   return j;
 }
 

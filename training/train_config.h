@@ -75,6 +75,7 @@ struct TrainingConfig {
   int keep_checkpoints = 3;         // the last K are kept
   double progress_seconds = 5;      // plain progress line interval when not on a terminal
   int threads = 0;                  // CPU threads (0: every core)
+  bool tf32 = true;                 // GPU: float32 convolutions in TF32 (false: exact f32, slower)
 };
 
 struct TrainConfig {

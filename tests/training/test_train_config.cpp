@@ -48,7 +48,7 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
        "smoke.training.batchsize: unknown config key (known keys: alpha, alpha_per_block, batch_size, "
        "checkpoint_every, device, final_lr, keep_checkpoints, lr_per_256, moco_momentum, momentum, objective, "
        "pretrain_steps, progress_seconds, queue_size, schedule, seed, spatial_form, steps, swap, temperature, "
-       "threads, warmup_steps, weight_decay)"},
+       "tf32, threads, warmup_steps, weight_decay)"},
       {{{"trainign", json::object()}},
        "smoke.trainign: not a training section (training reads: model, data, sheets, training)"},
       {{{"training", {{"queue_size", 10}}}},
