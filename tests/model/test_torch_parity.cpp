@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include "tests/model/parity_error.h"
 #include "engine/nn/flat_parameters.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
@@ -38,19 +39,7 @@ Reference make_reference(const std::string& dtype, const std::string& stem) {
   return r;
 }
 
-// max |a − b| relative to max |b| (floored at 1e-6 so an all-zero reference still compares);
-// infinite where either side has a value that is not finite (std::max would skip a NaN).
-double relative_error(const Tensor& a, const Tensor& b) {
-  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  REQUIRE(va.size() == vb.size());
-  double diff = 0, scale = 1e-6;
-  for (size_t i = 0; i < va.size(); ++i) {
-    if (!std::isfinite(va[i]) || !std::isfinite(vb[i])) return HUGE_VAL;
-    diff = std::max(diff, std::fabs(va[i] - vb[i]));
-    scale = std::max(scale, std::fabs(vb[i]));
-  }
-  return diff / scale;
-}
+using test::relative_error;
 
 void expect_close(const std::string& what, const Tensor& ours, const Tensor& ref, double tol) {
   INFO(what << ": ours " << ours.str() << " reference " << ref.str());

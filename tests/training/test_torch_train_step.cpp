@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 
+#include "tests/model/parity_error.h"
 #include "cortex/sheet.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/ops/copy.h"
@@ -32,20 +33,7 @@ using namespace mtmap;
 
 namespace {
 
-// max |a − b| relative to max |b| (floored at 1e-6 so an all-zero reference still compares);
-// infinite where either side has a value that is not finite (std::max would skip a NaN).
-double relative_error(const Tensor& a, const Tensor& b) {
-  std::vector<double> va = a.to(DType::f64).contiguous().to_vector<double>();
-  std::vector<double> vb = b.to(DType::f64).contiguous().to_vector<double>();
-  REQUIRE(va.size() == vb.size());
-  double diff = 0, scale = 1e-6;
-  for (size_t i = 0; i < va.size(); ++i) {
-    if (!std::isfinite(va[i]) || !std::isfinite(vb[i])) return HUGE_VAL;
-    diff = std::max(diff, std::fabs(va[i] - vb[i]));
-    scale = std::max(scale, std::fabs(vb[i]));
-  }
-  return diff / scale;
-}
+using test::relative_error;
 
 // The worst relative error of each kind of quantity, for the log and the margin.
 struct Worst {
