@@ -83,7 +83,7 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
     last = now;
   };
   const DType dt = query_->config().dtype;
-  const bool contrastive = config_.objective != Objective::spatial;
+  const bool contrastive = contrastive_only_ || config_.objective != Objective::spatial;
   Tensor xq = query_clips.to(device_).to(dt), xk;
   std::vector<std::string> keep;
   for (const SpatialTerm& t : terms) keep.push_back(t.block);

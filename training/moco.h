@@ -61,6 +61,9 @@ class MocoTrainer {
   // Where a step's time goes (StepResult::phase_seconds). Each phase ends by waiting for the
   // device, so on a GPU the timed step is slower than an untimed one; on the CPU it costs nothing.
   void time_phases(bool on) { time_phases_ = on; }
+  // The staged schedule's pre-training is contrastive whatever the objective (docs/model.md §3):
+  // while on, steps use InfoNCE even under the spatial-only objective.
+  void set_contrastive_only(bool on) { contrastive_only_ = on; }
 
   models::ResNet3d& query() { return *query_; }
   models::ResNet3d& key() { return *key_; }
@@ -87,6 +90,7 @@ class MocoTrainer {
   Tensor queue_;
   int64_t queue_ptr_ = 0;
   bool time_phases_ = false;
+  bool contrastive_only_ = false;
 };
 
 }  // namespace mtmap::training

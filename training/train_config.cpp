@@ -302,4 +302,17 @@ std::string train_config_hash(const TrainConfig& c) {
   return fmt::format("{:016x}", h);
 }
 
+TrainConfig pretrain_config(const TrainConfig& c) {
+  TrainConfig p = c;
+  p.training.objective = Objective::contrastive;
+  p.training.alpha = 0;
+  p.training.alpha_per_block.clear();
+  p.training.spatial_form = SpatialLossForm::relative;
+  p.training.steps = 0;  // train() then ends where pre-training (and the swap) end
+  p.training.warmup_steps = std::min(c.training.warmup_steps, c.training.pretrain_steps);
+  return p;
+}
+
+std::string pretrain_hash(const TrainConfig& c) { return train_config_hash(pretrain_config(c)); }
+
 }  // namespace mtmap::training

@@ -98,6 +98,11 @@ nlohmann::json train_config_to_json(const TrainConfig& c);
 // A hash of what decides the run's numbers (not checkpoint cadence, progress or thread count):
 // a resume refuses a checkpoint whose hash differs.
 std::string train_config_hash(const TrainConfig& c);
+// The config as the staged schedule's pre-training and swap see it: what only the last stage
+// reads (objective, α, spatial loss form, training.steps) set to fixed values. Configs that differ
+// only there share their pre-training and swap, and so does pretrain_hash.
+TrainConfig pretrain_config(const TrainConfig& c);
+std::string pretrain_hash(const TrainConfig& c);
 
 const char* objective_name(Objective o);
 const char* schedule_name(Schedule s);

@@ -55,8 +55,10 @@ struct Position {
   bool swapped = false;     // staged: the sheets have been swap-optimised
 };
 
-std::map<std::string, std::string> position_metadata(const Position& p, const std::string& hash, const char* stage) {
-  return {{"train.step", std::to_string(p.step)},
+std::map<std::string, std::string> position_metadata(const Position& p, const std::string& hash,
+                                                     const std::string& pre_hash, const char* stage) {
+  return {{"train.pretrain_hash", pre_hash},
+          {"train.step", std::to_string(p.step)},
           {"train.epoch", std::to_string(p.epoch)},
           {"train.batch", std::to_string(p.batch)},
           {"train.window_offset", std::to_string(p.window_offset)},
@@ -246,7 +248,12 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   const bool staged = t.schedule == Schedule::staged;
   const int64_t total = t.steps + (staged ? t.pretrain_steps : 0);
 
-  // Where to start: a fresh folder, or the newest checkpoint of the same config.
+  // Where to start: a fresh folder, the newest checkpoint of the same config, or (start_from) a
+  // checkpoint of another folder whose config agrees with this one up to where it was written.
+  MTMAP_CHECK(o.stop_at == StopAt::end || staged, "train: stopping {} the swap needs training.schedule = 'staged'",
+              o.stop_at == StopAt::before_swap ? "before" : "after");
+  MTMAP_CHECK(!(o.resume && !o.start_from.empty()), "train: resume and start_from exclude each other");
+  const std::string pre_hash = staged ? pretrain_hash(c) : "";
   std::optional<models::Checkpoint> from;
   const auto existing = list_checkpoints(o.out_dir);
   if (o.resume) {
@@ -261,6 +268,21 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
     std::error_code ec;
     MTMAP_CHECK(existing.empty() && !fs::exists(metrics_path, ec),
                 "{} already holds a training run; pass --resume to continue it, or choose another --out", o.out_dir);
+    if (!o.start_from.empty()) {
+      from = models::read_checkpoint(o.start_from);
+      const auto& meta = from->file.metadata;
+      auto full = meta.find("train.config_hash"), pre = meta.find("train.pretrain_hash");
+      MTMAP_CHECK(full != meta.end(), "start from {}: not a training checkpoint (no train.config_hash)", from->path);
+      const Position at = position_from(from->file, from->path);
+      const bool same = full->second == hash;
+      const bool same_pretraining = staged && pre != meta.end() && pre->second == pre_hash &&
+                                    at.step <= t.pretrain_steps;
+      MTMAP_CHECK(same || same_pretraining,
+                  "start from {}: written by a config that differs from this one {} (its hash {}, pre-training "
+                  "hash {}; this config's {} and {})",
+                  from->path, staged ? "in what pre-training reads, or past pre-training" : "", full->second,
+                  pre == meta.end() ? "none" : pre->second, hash, staged ? pre_hash : "none");
+    }
   }
   std::error_code ec;
   fs::create_directories(out / "checkpoints", ec);
@@ -289,7 +311,8 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
       if (name.starts_with(models::kTrainingStatePrefix)) state.emplace_back(name, tensor);
     trainer.load_state(state, pos.queue_ptr, pos.sgd_steps, from->path);
     truncate_metrics(metrics_path, pos.step);
-    fmt::print(o.log, "resuming {} at step {} of {}\n", from->path, pos.step, total);
+    fmt::print(o.log, "{} {} at step {} of {}\n", o.resume ? "resuming" : "starting from", from->path, pos.step,
+               total);
   }
   from.reset();  // its tensors are in the trainer now
 
@@ -310,7 +333,7 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
     pos.window_offset = windows.offset();
     pos.queue_ptr = trainer.queue_ptr();
     pos.sgd_steps = trainer.sgd_steps();
-    std::map<std::string, std::string> meta = position_metadata(pos, hash, stage_name(pos.step));
+    std::map<std::string, std::string> meta = position_metadata(pos, hash, pre_hash, stage_name(pos.step));
     models::save_checkpoint(path, trainer.query(), c.model, sheets, meta,
                             with_state ? trainer.state() : std::vector<std::pair<std::string, Tensor>>{});
   };
@@ -322,8 +345,9 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   summary.first_step = pos.step;
   const auto started = Clock::now();
   int64_t ran = 0;
-  while (pos.step < total) {
+  for (;;) {
     if (staged && pos.step == t.pretrain_steps && !pos.swapped) {
+      if (o.stop_at == StopAt::before_swap) break;
       // The end of pre-training: its model, then the swap-optimised sheets, each a file.
       fs::create_directories(out / "stages", ec);
       save((out / "stages" / "pretrain.safetensors").string(), false);
@@ -341,7 +365,12 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
         layer_sheets.push_back(ls);
       }
       cortex::save_sheets((out / "stages" / "sheets.safetensors").string(), layer_sheets);
+      if (o.stop_at == StopAt::after_swap) {
+        save(checkpoint_path(o.out_dir, pos.step), true);  // the same step, now with swapped sheets
+        break;
+      }
     }
+    if (pos.step >= total) break;
     const auto wait_start = Clock::now();
     std::optional<io::Batch> batch = loader.next();
     if (!batch) {
@@ -353,6 +382,7 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
     const double lr = schedule_lr(c, pos.step);
     const auto step_start = Clock::now();
     StepResult r;
+    trainer.set_contrastive_only(in_pretrain(pos.step));
     try {
       r = trainer.step(batch->query, batch->key, terms, windows, lr, pos.step + 1);
     } catch (const NonFiniteLoss&) {
@@ -392,7 +422,10 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   }
   const std::string final_model = (out / "model.safetensors").string();
   save(final_model, false);
-  progress.finish(fmt::format("training done: {} steps; model {}", total, final_model));
+  progress.finish(o.stop_at == StopAt::end
+                      ? fmt::format("training done: {} steps; model {}", total, final_model)
+                      : fmt::format("stage done at step {} ({} the swap); model {}", pos.step,
+                                    o.stop_at == StopAt::before_swap ? "before" : "after", final_model));
   for (const io::BadFile& b : loader.bad_files()) fmt::print(o.log, "skipped bad video: {}\n", b.message);
   summary.last_step = pos.step;
   summary.final_model = final_model;

@@ -12,9 +12,23 @@
 
 namespace mtmap::training {
 
+// Where a call of train() stops. The staged schedule's stages can run as separate calls, each in
+// its own folder (the study runner caches them by the hash of their inputs): pre-training up to
+// the swap, the swap itself, then the last stage started from the swap's checkpoint.
+enum class StopAt {
+  end,          // the whole schedule
+  before_swap,  // staged: once pre-training is done (its checkpoint written), before the swap
+  after_swap,   // staged: once the sheets are swap-optimised (a checkpoint at the same step)
+};
+
 struct TrainOptions {
   std::string out_dir;
   bool resume = false;           // continue from the newest checkpoint in out_dir
+  // Start a fresh out_dir from this checkpoint of another folder: one written during the staged
+  // schedule's pre-training or swap (step ≤ pretrain_steps) of a config that equals this one in
+  // everything pre-training reads (pretrain_hash); or, when the hashes are equal, any checkpoint.
+  std::string start_from;
+  StopAt stop_at = StopAt::end;
   std::FILE* log = stderr;       // progress and messages
   int live = -1;                 // progress bar: -1 when `log` is a terminal, 0 plain lines, 1 live
   int64_t stop_after_steps = 0;  // > 0: return after this many steps of this call (tests; as if stopped)

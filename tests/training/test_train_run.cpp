@@ -164,3 +164,53 @@ TEST_CASE("staged schedule: pre-training, swap-optimised sheets, joint training;
   CHECK(column(test::read_metrics(parts), "loss") == column(m, "loss"));
   check_same_tensors(whole + "/model.safetensors", parts + "/model.safetensors");
 }
+
+TEST_CASE("staged schedule in separate folders: pre-training, swap, last stage started from each other's checkpoints",
+          "[training][run]") {
+  // The study runner's stages (study/): pre-training and the swap run once under the config's
+  // pretrain_config (shared by every α and objective), the last stage starts from the swap's
+  // checkpoint. Together they must give exactly the whole run's numbers.
+  json j = short_run(2, 100);
+  j["training"]["schedule"] = "staged";
+  j["training"]["pretrain_steps"] = 2;
+  j["training"]["swap"] = {{"probe_batches", 2}, {"windows", 20}, {"attempts_per_window", 30}};
+  j["training"]["objective"] = "spatial";  // pre-training is contrastive whatever the objective
+  const training::TrainConfig c = test::smoke_config(j);
+  const std::string whole = test::fresh_dir("stages-whole"), pre = test::fresh_dir("stages-pre"),
+                    swap = test::fresh_dir("stages-swap"), last = test::fresh_dir("stages-last");
+  run(c, whole);
+  const std::vector<json> m = test::read_metrics(whole);
+  REQUIRE(m.size() == 4);
+  CHECK(m[0]["info_nce"].get<double>() > 0);  // contrastive pre-training …
+  CHECK(m[3]["info_nce"].get<double>() == 0);  // … then the spatial objective alone
+
+  const training::TrainConfig shared = training::pretrain_config(c);
+  training::TrainOptions o;
+  o.live = 0;
+  o.log = stdout;
+  o.out_dir = pre;
+  o.stop_at = training::StopAt::before_swap;
+  training::train(shared, o);
+  o.out_dir = swap;
+  o.start_from = pre + "/checkpoints/step-00000002.safetensors";
+  o.stop_at = training::StopAt::after_swap;
+  training::train(shared, o);
+  o.out_dir = last;
+  o.start_from = swap + "/checkpoints/step-00000002.safetensors";
+  o.stop_at = training::StopAt::end;
+  training::train(c, o);
+  const std::vector<json> ml = test::read_metrics(last);
+  REQUIRE(ml.size() == 2);
+  CHECK(column(test::read_metrics(pre), "loss") == std::vector<double>{m[0]["loss"], m[1]["loss"]});
+  CHECK(column(ml, "loss") == std::vector<double>{m[2]["loss"], m[3]["loss"]});
+  check_same_tensors(whole + "/model.safetensors", last + "/model.safetensors");
+
+  // Another α shares the pre-training; a config that pre-trains otherwise does not.
+  json other = j;
+  other["training"]["objective"] = "joint";
+  other["training"]["alpha"] = 2.5;
+  CHECK(training::pretrain_hash(test::smoke_config(other)) == training::pretrain_hash(c));
+  other["training"]["seed"] = 7;
+  o.out_dir = test::fresh_dir("stages-refused");
+  CHECK_THROWS_WITH(training::train(test::smoke_config(other), o), Catch::Contains("differs from this one"));
+}
