@@ -8,8 +8,9 @@ Each source folder belongs to one layer; a file may include its own folder and a
 lower layer, never a higher one, and never a peer of its own layer (models/, losses/, cortex/ and
 io/ are independent of each other):
 
-    5  tools/                                  the CLI
-    4  analysis/, analysis/probe/, training/    the studies
+    6  tools/                                  the CLI
+    5  study/                                  `mtmap run`: studies of runs, their stages and report
+    4  analysis/, analysis/probe/, training/    a run's training and analysis
     3  models/, losses/, cortex/, io/           the model, its losses, the sheet, video
     2  formats/                                 file formats (safetensors, npy, png, svg)
     1  engine/                                  tensor, autograd, ops, nn, optim
@@ -37,7 +38,8 @@ LAYERS = [  # (folder prefix, component, layer); the longest prefix wins
     ("analysis/", "analysis", 4),
     ("analysis/probe/", "analysis_probe", 4),
     ("training/", "training", 4),
-    ("tools/", "tools", 5),
+    ("study/", "study", 5),
+    ("tools/", "tools", 6),
     ("bench/", "bench", None),  # None: may include anything
     ("tests/", "tests", None),
 ]

@@ -91,7 +91,7 @@ struct TrainConfig {
 inline const std::vector<std::string> kTrainSections = {"model", "data", "sheets", "training"};
 
 // Strict parse of the train sections of `j` (other top-level keys are the caller's business:
-// see split_experiment in the CLI). `origin` prefixes every key path in messages.
+// see study/experiment_file.h). `origin` prefixes every key path in messages.
 TrainConfig train_config_from_json(const nlohmann::json& j, const std::string& origin = "config");
 // Every setting, defaults included, in the form train_config_from_json reads back.
 nlohmann::json train_config_to_json(const TrainConfig& c);

@@ -1,6 +1,6 @@
 #include "tools/cli/analysis_options.h"
 
-#include "tools/cli/experiment.h"
+#include "study/experiment_file.h"
 
 namespace mtmap::cli {
 
@@ -20,7 +20,7 @@ analysis::AnalysisConfig AnalysisOptions::resolve() const {
   // An experiment file's training sections are training's; the rest is checked here.
   analysis::AnalysisConfig c = config_path.empty()
                                    ? analysis::AnalysisConfig{}
-                                   : analysis::config_from_json(read_experiment(config_path).analysis, config_path);
+                                   : analysis::config_from_json(study::read_experiment(config_path).analysis, config_path);
   if (alpha) c.run.alpha = alpha;
   if (seed) c.run.seed = seed;
   if (!label.empty()) c.run.label = label;

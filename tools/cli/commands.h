@@ -13,5 +13,6 @@ void add_analyze_report_command(CLI::App& app);
 void add_analyze_command(CLI::App& app);
 void add_init_checkpoint_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 }  // namespace mtmap::cli

@@ -8,7 +8,7 @@
 #include <memory>
 #include <optional>
 
-#include "tools/cli/experiment.h"
+#include "study/experiment_file.h"
 #include "tools/cli/commands.h"
 #include "training/initial_model.h"
 
@@ -40,7 +40,7 @@ void add_init_checkpoint_command(CLI::App& app) {
     nlohmann::json model = nlohmann::json::object();
     std::string origin = "model";
     if (!args->config.empty()) {
-      const Experiment e = read_experiment(args->config);
+      const study::Experiment e = study::read_experiment(args->config);
       if (e.train.contains("model")) model = e.train["model"];
       origin = args->config + ".model";
     }

@@ -19,9 +19,11 @@ namespace {
 // default wait policy its threads spin at every barrier; on a machine with no spare core a
 // descheduled thread then stalls each barrier for a scheduler tick: measured 5.7 s instead of
 // 0.02 s per step of experiments/smoke.json on 2 cores. libgomp reads the policy once, when it is
-// loaded, so `mtmap train` restarts itself with OMP_WAIT_POLICY=PASSIVE unless the user chose one.
+// loaded, so `mtmap train` and `mtmap run` restart themselves with OMP_WAIT_POLICY=PASSIVE unless the user chose one.
 void prefer_passive_openmp_for_training(int argc, char** argv) {
-  if (argc < 2 || std::strcmp(argv[1], "train") != 0 || std::getenv("OMP_WAIT_POLICY")) return;
+  if (argc < 2 || (std::strcmp(argv[1], "train") != 0 && std::strcmp(argv[1], "run") != 0) ||
+      std::getenv("OMP_WAIT_POLICY"))
+    return;
   setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the default policy
 }
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   mtmap::cli::add_analyze_command(app);
   mtmap::cli::add_init_checkpoint_command(app);
   mtmap::cli::add_train_command(app);
+  mtmap::cli::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

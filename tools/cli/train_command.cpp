@@ -7,7 +7,7 @@
 
 #include "engine/core/error.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/experiment.h"
+#include "study/experiment_file.h"
 #include "training/moco.h"
 #include "training/trainer.h"
 
@@ -32,7 +32,7 @@ void add_train_command(CLI::App& app) {
   cmd->callback([args] {
     training::TrainConfig config;
     try {
-      const Experiment e = read_experiment(args->config);
+      const study::Experiment e = study::read_experiment(args->config);
       config = training::train_config_from_json(e.train, args->config);
     } catch (const Error& e) {
       fmt::print(stderr, "mtmap: config error: {}\n", e.what());

@@ -1,4 +1,4 @@
-#include "tools/cli/experiment.h"
+#include "study/experiment_file.h"
 
 #include <algorithm>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "formats/json_config.h"
 #include "training/train_config.h"
 
-namespace mtmap::cli {
+namespace mtmap::study {
 
 namespace {
 const std::vector<std::string> kAnalysisSections = {"model", "probe", "tuning", "map", "stats", "figures", "run"};
@@ -19,11 +19,16 @@ Experiment split_experiment(const nlohmann::json& j, const std::string& path) {
   Experiment e;
   e.path = path;
   for (const auto& [key, value] : j.items()) {
+    if (key == "study") {
+      e.study = value;
+      continue;
+    }
     const bool train = among(training::kTrainSections, key), analysis = among(kAnalysisSections, key);
     if (!train && !analysis) {
       std::vector<std::string> all = training::kTrainSections;
       for (const auto& s : kAnalysisSections)
         if (!among(all, s)) all.push_back(s);
+      all.push_back("study");
       MTMAP_FAIL("{}.{}: unknown config section (sections: {})", path, key, fmt::join(all, ", "));
     }
     if (train) e.train[key] = value;
@@ -34,4 +39,4 @@ Experiment split_experiment(const nlohmann::json& j, const std::string& path) {
 
 Experiment read_experiment(const std::string& path) { return split_experiment(formats::read_json_file(path), path); }
 
-}  // namespace mtmap::cli
+}  // namespace mtmap::study

@@ -1,0 +1,126 @@
+#include "study/stage_graph.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "engine/core/error.h"
+
+namespace mtmap::study {
+namespace {
+
+using json = nlohmann::json;
+
+std::string hash_text(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bit: stable across machines and builds
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
+}
+
+// Clip passes of one training step: the query forward and backward (≈ 3 forwards) and the key
+// forward, for each clip of the batch. Only ratios matter (the ETA).
+double train_step_cost(const training::TrainConfig& c) { return 4.0 * c.training.batch_size; }
+
+double probe_clips(const analysis::AnalysisConfig& a) {
+  const analysis::ProbeConfig& p = a.probe;
+  return double(p.directions) * double(p.wavelengths_px.size()) * double(p.periods_frames.size()) * p.phases + 1;
+}
+
+class Planner {
+ public:
+  int add(Stage s) {
+    s.key = hash_text(s.inputs.dump());
+    s.name = fmt::format("{}-{}", stage_kind_name(s.kind), s.key);
+    auto it = by_key_.find(s.name);
+    if (it != by_key_.end()) return it->second;
+    graph.stages.push_back(std::move(s));
+    const int index = int(graph.stages.size()) - 1;
+    by_key_[graph.stages.back().name] = index;
+    return index;
+  }
+  StageGraph graph;
+
+ private:
+  std::map<std::string, int> by_key_;
+};
+
+}  // namespace
+
+const char* stage_kind_name(StageKind k) {
+  switch (k) {
+    case StageKind::pretrain: return "pretrain";
+    case StageKind::swap: return "swap";
+    case StageKind::train: return "train";
+    case StageKind::analyse: return "analyse";
+  }
+  return "?";
+}
+
+training::TrainConfig effective_train_config(const training::TrainConfig& c) {
+  if (c.training.objective != training::Objective::joint) return c;
+  for (const auto& s : c.sheets.blocks)
+    if (c.alpha(s.block) > 0) return c;
+  training::TrainConfig e = c;
+  e.training.objective = training::Objective::contrastive;
+  e.training.alpha = 0;
+  e.training.alpha_per_block.clear();
+  return e;
+}
+
+StageGraph plan_stages(const Study& study) {
+  Planner p;
+  for (const RunSpec& run : study.runs) {
+    std::vector<int> chain;
+    const training::TrainConfig tc = effective_train_config(run.train);
+    const training::TrainingConfig& t = tc.training;
+    int upstream = -1;
+    if (t.schedule == training::Schedule::staged) {
+      const training::TrainConfig pre = training::pretrain_config(tc);
+      const std::string pre_hash = training::train_config_hash(pre);
+      if (t.pretrain_steps > 0) {
+        Stage s;
+        s.kind = StageKind::pretrain;
+        s.inputs = {{"stage", "pretrain"}, {"config_hash", pre_hash}};
+        s.train = pre;
+        s.cost = double(t.pretrain_steps) * train_step_cost(tc);
+        upstream = p.add(std::move(s));
+        chain.push_back(upstream);
+      }
+      Stage s;
+      s.kind = StageKind::swap;
+      s.inputs = {{"stage", "swap"}, {"config_hash", pre_hash}};
+      s.train = pre;
+      s.upstream = upstream;
+      s.cost = double(t.swap.probe_batches) * t.batch_size * (1.0 + double(tc.sheets.blocks.size()));
+      upstream = p.add(std::move(s));
+      chain.push_back(upstream);
+    }
+    {
+      Stage s;
+      s.kind = StageKind::train;
+      s.inputs = {{"stage", "train"}, {"config_hash", training::train_config_hash(tc)}};
+      s.train = tc;
+      s.upstream = upstream;
+      s.cost = double(t.steps) * train_step_cost(tc);
+      upstream = p.add(std::move(s));
+      chain.push_back(upstream);
+    }
+    if (study.spec.analyse) {
+      Stage s;
+      s.kind = StageKind::analyse;
+      s.inputs = {{"stage", "analyse"},
+                  {"train", p.graph.stages[size_t(upstream)].key},
+                  {"config", analysis::config_to_json(run.analysis)}};
+      s.analysis = run.analysis;
+      s.upstream = upstream;
+      s.cost = probe_clips(run.analysis);
+      upstream = p.add(std::move(s));
+      chain.push_back(upstream);
+    }
+    for (int i : chain) p.graph.stages[size_t(i)].runs.push_back(run.label);
+    p.graph.run_stages.push_back(chain);
+  }
+  return p.graph;
+}
+
+}  // namespace mtmap::study

@@ -1,0 +1,213 @@
+#include "study/study_runner.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "analysis/probe/checkpoint_analysis.h"
+#include "analysis/report.h"
+#include "engine/core/device.h"
+#include "engine/core/device_support.h"
+#include "engine/core/error.h"
+#include "engine/core/progress.h"
+#include "study/study_progress.h"
+#include "training/run_files.h"
+#include "training/trainer.h"
+
+namespace mtmap::study {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kMarker = "stage.json";  // written last: its presence means "finished"
+
+bool finished(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / kMarker, ec);
+}
+
+std::string now_utc() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// The newest checkpoint of a finished training stage: where the next stage starts.
+std::string last_checkpoint(const fs::path& dir) {
+  const auto list = training::list_checkpoints(dir.string());
+  MTMAP_CHECK(!list.empty(), "{}: a finished stage without a checkpoint (the stage folder was edited?)", dir.string());
+  return list.back().second;
+}
+
+std::string describe(const Stage& s) {
+  const std::string runs = s.runs.size() == 1 ? s.runs[0] : fmt::format("{} runs", s.runs.size());
+  return fmt::format("{} {}", stage_kind_name(s.kind), runs);
+}
+
+void link_run(const fs::path& run_dir, const std::string& name, const std::string& stage) {
+  std::error_code ec;
+  const fs::path link = run_dir / name;
+  fs::remove(link, ec);
+  fs::create_directory_symlink(fs::path("..") / ".." / "stages" / stage, link, ec);
+  MTMAP_CHECK(!ec, "cannot link {} → stages/{}: {}", link.string(), stage, ec.message());
+}
+
+}  // namespace
+
+void check_study_devices(const Study& study) {
+  require_device(Device::parse(study.base_train.training.device), "training.device");
+  if (study.spec.analyse) require_device(Device::parse(study.base_analysis.probe.device), "probe.device");
+}
+
+StudySummary run_study(const Study& study, const StudyOptions& o) {
+  MTMAP_CHECK(!o.out_dir.empty(), "mtmap run: no output folder given");
+  check_study_devices(study);
+  const StageGraph graph = plan_stages(study);
+  const fs::path out(o.out_dir);
+  std::error_code ec;
+  fs::create_directories(out / "stages", ec);
+  MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "stages").string(), ec.message());
+  training::write_file_atomic((out / "experiment.json").string(), study.resolved().dump(2) + "\n");
+
+  std::unique_ptr<ProgressLine> own_line;
+  Progress* line = o.progress;
+  if (!line) {
+    own_line = std::make_unique<ProgressLine>(o.log, study.base_train.training.progress_seconds, o.live);
+    line = own_line.get();
+  }
+  double total_cost = 0;
+  int to_run = 0;
+  for (const Stage& s : graph.stages)
+    if (!finished(out / "stages" / s.name)) total_cost += s.cost, ++to_run;
+  line->message(fmt::format("study {}: {} runs, {} stages ({} to run, {} finished before) in {}", study.spec.name,
+                            study.runs.size(), graph.stages.size(), to_run, graph.stages.size() - size_t(to_run),
+                            out.string()));
+  StudyProgress progress(*line, total_cost);
+
+  StudySummary summary;
+  bool interrupted = false;
+  int number = 0;
+  for (const Stage& s : graph.stages) {
+    const fs::path dir = out / "stages" / s.name;
+    StageOutcome outcome{s.name, "reused", 0};
+    if (finished(dir) || interrupted) {
+      if (interrupted) outcome.status = "not run";
+      summary.stages.push_back(outcome);
+      summary.reused += outcome.status == "reused";
+      continue;
+    }
+    const bool resumable = s.kind != StageKind::analyse && !training::list_checkpoints(dir.string()).empty();
+    if (!resumable) fs::remove_all(dir, ec);  // a stage killed before its first checkpoint starts over
+    outcome.status = resumable ? "resumed" : "ran";
+    progress.begin_stage(++number, to_run, describe(s), s.cost);
+    const auto started = Clock::now();
+    const fs::path up = s.upstream >= 0 ? out / "stages" / graph.stages[size_t(s.upstream)].name : fs::path();
+    bool done = true;
+    try {
+      if (s.kind == StageKind::analyse) {
+        analysis::CheckpointAnalysisOptions a;
+        a.checkpoint = (up / "model.safetensors").string();
+        a.out_dir = dir.string();
+        a.config = s.analysis;
+        a.config_origin = study.path;
+        a.report = true;
+        a.progress = &progress;
+        analysis::analyze_checkpoint(a);
+      } else {
+        training::TrainConfig tc = s.train;
+        if (o.threads > 0) tc.training.threads = o.threads;
+        training::TrainOptions t;
+        t.out_dir = dir.string();
+        t.resume = resumable;
+        if (!resumable && s.upstream >= 0) t.start_from = last_checkpoint(up);
+        t.stop_at = s.kind == StageKind::pretrain ? training::StopAt::before_swap
+                    : s.kind == StageKind::swap   ? training::StopAt::after_swap
+                                                  : training::StopAt::end;
+        t.progress = &progress;
+        t.log = o.log;
+        t.stop_after_steps = o.stop_after_steps;
+        const training::TrainSummary ts = training::train(tc, t);
+        done = !ts.final_model.empty();
+      }
+    } catch (const Error& e) {
+      line->message(fmt::format("stage {} ({}) failed; finished stages are kept, and `mtmap run` again continues "
+                                "from this one",
+                                s.name, describe(s)));
+      throw;
+    }
+    outcome.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    progress.end_stage();
+    if (!done) {  // stopped on request (tests): the stage stays unfinished, the rest waits
+      outcome.status = "interrupted";
+      interrupted = true;
+      summary.stages.push_back(outcome);
+      continue;
+    }
+    json marker = {{"stage", stage_kind_name(s.kind)}, {"key", s.key},          {"inputs", s.inputs},
+                   {"runs", s.runs},                   {"seconds", outcome.seconds}, {"finished", now_utc()}};
+    if (s.upstream >= 0) marker["upstream"] = graph.stages[size_t(s.upstream)].name;
+    training::write_file_atomic((dir / kMarker).string(), marker.dump(2) + "\n");
+    summary.stages.push_back(outcome);
+    ++summary.ran;
+  }
+  summary.complete = !interrupted;
+
+  // The study's own files: which stage serves which run, and per-run links into stages/.
+  json runs = json::array();
+  std::vector<std::string> analysed;
+  for (size_t r = 0; r < study.runs.size(); ++r) {
+    const RunSpec& run = study.runs[r];
+    json stages = json::object();
+    const fs::path run_dir = out / "runs" / run.label;
+    fs::create_directories(run_dir, ec);
+    for (int i : graph.run_stages[r]) {
+      const Stage& s = graph.stages[size_t(i)];
+      stages[stage_kind_name(s.kind)] = "stages/" + s.name;
+      if (s.kind == StageKind::train) link_run(run_dir, "train", s.name);
+      if (s.kind == StageKind::analyse) {
+        link_run(run_dir, "analysis", s.name);
+        analysed.push_back((out / "stages" / s.name).string());
+      }
+    }
+    runs.push_back({{"label", run.label},
+                    {"objective", training::objective_name(run.objective)},
+                    {"alpha", run.alpha},
+                    {"seed", run.seed},
+                    {"stages", stages}});
+  }
+  json outcomes = json::array();
+  for (const StageOutcome& so : summary.stages)
+    outcomes.push_back({{"stage", so.name}, {"status", so.status}, {"seconds", so.seconds}});
+  training::write_file_atomic((out / "study.json").string(),
+                              json{{"name", study.spec.name},
+                                   {"experiment", study.path},
+                                   {"complete", summary.complete},
+                                   {"written", now_utc()},
+                                   {"runs", runs},
+                                   {"stages", outcomes}}
+                                      .dump(2) +
+                                  "\n");
+
+  if (summary.complete && study.spec.analyse) {
+    analysis::StudyReportOptions ro;
+    ro.run_dirs = analysed;
+    ro.out_dir = out.string();
+    ro.title = fmt::format("mtmap study: {}", study.spec.name);
+    ro.notes = study.spec.notes;
+    summary.report = analysis::build_study_report(ro).html;
+  }
+  line->message(fmt::format("study {}: {} stages ran, {} reused{}{}", study.spec.name, summary.ran, summary.reused,
+                            summary.complete ? "" : "; interrupted before the end",
+                            summary.report.empty() ? "" : "; report " + summary.report));
+  return summary;
+}
+
+}  // namespace mtmap::study

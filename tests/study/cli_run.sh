@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `mtmap run` as a user meets it: --plan writes nothing; a bad experiment file gives one line naming
+# the key, exit status 2, and writes nothing; a missing file too.
+set -uo pipefail
+mtmap=$1
+src=$2
+py=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cd "$work"
+"$mtmap" run "$src/experiments/smoke.json" --plan --out "$work/plan" >plan.txt || fail "--plan exit $?"
+grep -q "run joint-a0.5-s1" plan.txt || fail "--plan does not list the runs: $(cat plan.txt)"
+grep -q "to run" plan.txt || fail "--plan does not say what is to run"
+[ ! -e "$work/plan" ] || fail "--plan wrote $work/plan"
+
+bad() {  # bad NAME PATCH EXPECTED: smoke.json with PATCH merged in must fail with EXPECTED, exit 2
+  "$py" - "$src/experiments/smoke.json" "$work/$1.json" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for k, v in json.loads(sys.argv[3]).items():
+    if isinstance(v, dict) and isinstance(c.get(k), dict): c[k].update(v)
+    else: c[k] = v
+json.dump(c, open(sys.argv[2], "w"))
+PY
+  "$mtmap" run "$work/$1.json" --out "$work/out-$1" >out.txt 2>err.txt
+  rc=$?
+  [ $rc -eq 2 ] || fail "$1: exit $rc, expected 2 ($(cat err.txt))"
+  grep -qF "$3" err.txt || fail "$1: error '$(cat err.txt)' lacks '$3'"
+  [ "$(wc -l <err.txt)" -eq 1 ] || fail "$1: more than one error line: $(cat err.txt)"
+  [ ! -e "$work/out-$1" ] || fail "$1: wrote $work/out-$1"
+}
+bad alphas '{"study": {"alphas": [0.5, -1]}}' "study.alphas[1] = -1 (need ≥ 0)"
+bad objective '{"study": {"objectives": ["contrastiv"]}}' "study.objectives[0]: 'contrastiv' is not one of: joint, contrastive, spatial"
+bad section '{"analysis": {}}' "analysis: unknown config section"
+bad device '{"training": {"device": "cuda:7"}}' "training.device"
+"$mtmap" run "$work/missing.json" >out.txt 2>err.txt
+[ $? -eq 2 ] || fail "a missing file: exit status not 2"
+grep -q "missing.json" err.txt || fail "a missing file: the error does not name it: $(cat err.txt)"
+echo "all run CLI checks passed"
