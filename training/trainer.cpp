@@ -15,6 +15,7 @@
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
+#include "engine/core/progress.h"
 #include "engine/context/execution_context.h"
 #include "engine/ops/index.h"
 #include "engine/optim/sgd.h"
@@ -29,7 +30,6 @@
 #include "models/checkpoint.h"
 #include "training/initial_model.h"
 #include "training/moco.h"
-#include "training/progress.h"
 #include "training/run_files.h"
 
 namespace mtmap::training {
@@ -169,7 +169,7 @@ double schedule_lr(const TrainConfig& c, int64_t step) {
 // The staged schedule's middle: record the query encoder's responses to natural clips, correlate
 // them, and swap-optimise each sheet's positions (docs/model.md §3).
 void swap_stage(const TrainConfig& c, models::ResNet3d& net, io::PairSource& source,
-                std::vector<models::SheetPositions>& sheets, Device device, std::FILE* log) {
+                std::vector<models::SheetPositions>& sheets, Device device, Progress& progress, double fraction) {
   const TrainingConfig& t = c.training;
   io::LoaderOptions lo;
   lo.batch_size = t.batch_size;
@@ -208,11 +208,21 @@ void swap_stage(const TrainConfig& c, models::ResNet3d& net, io::PairSource& sou
     so.windows = t.swap.windows;
     so.attempts_per_window = t.swap.attempts_per_window;
     so.seed = seed_for(t.seed, kSwap, i);
+    // The Progress throttles what it shows; a call per ~0.1% of the windows costs nothing.
+    so.progress_every = std::max<int64_t>(1, so.windows / 1000);
+    so.progress = [&](const cortex::SwapProgress& p) {
+      const double per_s = p.seconds > 0 ? double(p.windows_done) / p.seconds : 0;
+      progress.update(fraction,
+                      fmt::format("swap {} ({}/{}): window {}/{}, {:.0f} windows/s ETA {}", s.block, i + 1,
+                                  sheets.size(), p.windows_done, p.windows_total, per_s,
+                                  format_duration(per_s > 0 ? double(p.windows_total - p.windows_done) / per_s : -1)),
+                      p.windows_done == p.windows_total);
+    };
     const double before = cortex::layer_spatial_loss(s.positions, corr);
     cortex::SwapResult r = cortex::swap_optimise(s.positions, corr, so);
     const double after = cortex::layer_spatial_loss(r.positions, corr);
-    fmt::print(log, "swap {}: {} windows, {} of {} swaps kept, layer spatial loss {:.4f} → {:.4f}\n", s.block,
-               r.stats.windows_done, r.stats.accepted, r.stats.attempts, before, after);
+    progress.message(fmt::format("swap {}: {} windows, {} of {} swaps kept, layer spatial loss {:.4f} → {:.4f}",
+                                 s.block, r.stats.windows_done, r.stats.accepted, r.stats.attempts, before, after));
     s.positions = r.positions;
   }
 }
@@ -247,6 +257,9 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   const std::string metrics_path = (out / "metrics.jsonl").string();
   const bool staged = t.schedule == Schedule::staged;
   const int64_t total = t.steps + (staged ? t.pretrain_steps : 0);
+  std::unique_ptr<ProgressLine> own_progress;
+  if (!o.progress) own_progress = std::make_unique<ProgressLine>(o.log, t.progress_seconds, o.live);
+  Progress& progress = o.progress ? *o.progress : *own_progress;
 
   // Where to start: a fresh folder, the newest checkpoint of the same config, or (start_from) a
   // checkpoint of another folder whose config agrees with this one up to where it was written.
@@ -311,8 +324,8 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
       if (name.starts_with(models::kTrainingStatePrefix)) state.emplace_back(name, tensor);
     trainer.load_state(state, pos.queue_ptr, pos.sgd_steps, from->path);
     truncate_metrics(metrics_path, pos.step);
-    fmt::print(o.log, "{} {} at step {} of {}\n", o.resume ? "resuming" : "starting from", from->path, pos.step,
-               total);
+    progress.message(fmt::format("{} {} at step {} of {}", o.resume ? "resuming" : "starting from", from->path,
+                                 pos.step, total));
   }
   from.reset();  // its tensors are in the trainer now
 
@@ -340,7 +353,6 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
 
   std::ofstream metrics(metrics_path, std::ios::app);
   MTMAP_CHECK(metrics.good(), "cannot open {} for appending", metrics_path);
-  ProgressLine progress(o.log, t.progress_seconds, o.live);
   TrainSummary summary;
   summary.first_step = pos.step;
   const auto started = Clock::now();
@@ -351,9 +363,9 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
       // The end of pre-training: its model, then the swap-optimised sheets, each a file.
       fs::create_directories(out / "stages", ec);
       save((out / "stages" / "pretrain.safetensors").string(), false);
-      progress.finish(fmt::format("pre-training done at step {}; swap optimisation of {} sheets", pos.step,
-                                  sheets.size()));
-      swap_stage(c, trainer.query(), *source, sheets, device, o.log);
+      progress.message(fmt::format("pre-training done at step {}; swap optimisation of {} sheets", pos.step,
+                                   sheets.size()));
+      swap_stage(c, trainer.query(), *source, sheets, device, progress, double(pos.step) / double(total));
       std::vector<cortex::LayerSheet> layer_sheets;
       pos.swapped = true;
       terms = make_terms(c, sheets, false, true, device);
@@ -386,7 +398,7 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
     try {
       r = trainer.step(batch->query, batch->key, terms, windows, lr, pos.step + 1);
     } catch (const NonFiniteLoss&) {
-      progress.finish("training stopped: non-finite loss");
+      progress.message("training stopped: non-finite loss");
       throw;
     }
     const double step_s = std::chrono::duration<double>(Clock::now() - step_start).count();
@@ -415,18 +427,18 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
       prune_checkpoints(o.out_dir, t.keep_checkpoints);
     }
     if (o.stop_after_steps > 0 && ran >= o.stop_after_steps && pos.step < total) {
-      progress.finish(fmt::format("stopped after {} steps at step {} of {}", ran, pos.step, total));
+      progress.message(fmt::format("stopped after {} steps at step {} of {}", ran, pos.step, total));
       summary.last_step = pos.step;
       return summary;
     }
   }
   const std::string final_model = (out / "model.safetensors").string();
   save(final_model, false);
-  progress.finish(o.stop_at == StopAt::end
-                      ? fmt::format("training done: {} steps; model {}", total, final_model)
-                      : fmt::format("stage done at step {} ({} the swap); model {}", pos.step,
-                                    o.stop_at == StopAt::before_swap ? "before" : "after", final_model));
-  for (const io::BadFile& b : loader.bad_files()) fmt::print(o.log, "skipped bad video: {}\n", b.message);
+  progress.message(o.stop_at == StopAt::end
+                       ? fmt::format("training done: {} steps; model {}", total, final_model)
+                       : fmt::format("stage done at step {} ({} the swap); model {}", pos.step,
+                                     o.stop_at == StopAt::before_swap ? "before" : "after", final_model));
+  for (const io::BadFile& b : loader.bad_files()) progress.message(fmt::format("skipped bad video: {}", b.message));
   summary.last_step = pos.step;
   summary.final_model = final_model;
   return summary;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/progress.h"
 #include "training/train_config.h"
 
 namespace mtmap::training {
@@ -32,6 +33,10 @@ struct TrainOptions {
   std::FILE* log = stderr;       // progress and messages
   int live = -1;                 // progress bar: -1 when `log` is a terminal, 0 plain lines, 1 live
   int64_t stop_after_steps = 0;  // > 0: return after this many steps of this call (tests; as if stopped)
+  // Where progress and messages go. Null: a ProgressLine on `log` (`live`, training.progress_seconds).
+  // Fractions are of the whole run (steps done / all steps); during the swap stage they stay at the
+  // end of pre-training while the text counts the windows ("swap layer2.1 (1/2): window i/N, …").
+  Progress* progress = nullptr;
 };
 
 struct TrainSummary {

@@ -86,14 +86,37 @@ std::optional<Positions> resolve_positions(const models::Checkpoint& ckpt, const
   return p;
 }
 
-void log(const CheckpointAnalysisOptions& o, const std::string& line) {
-  if (o.log) o.log(line);
-}
+// Without a Progress, the probe's updates reach `log` as plain lines, at most one per kLogSeconds
+// (and the last): never a line per batch.
+constexpr double kLogSeconds = 5;
+
+class LogProgress : public Progress {
+ public:
+  explicit LogProgress(const std::function<void(const std::string&)>& log) : log_(log) {}
+  void update(double, const std::string& text, bool force) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && shown_ && std::chrono::duration<double>(now - last_).count() < kLogSeconds) return;
+    shown_ = true;
+    last_ = now;
+    message(text);
+  }
+  void message(const std::string& text) override {
+    if (log_) log_(text);
+  }
+
+ private:
+  const std::function<void(const std::string&)>& log_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
 
 }  // namespace
 
 CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o) {
   const auto start = std::chrono::steady_clock::now();
+  LogProgress log_progress(o.log);
+  Progress& progress = o.progress ? *o.progress : log_progress;
+  auto log = [&](const std::string& line) { progress.message(line); };
   const AnalysisConfig& cfg = o.config;
   const ProbeConfig& probe = cfg.probe;
   validate(cfg);
@@ -119,13 +142,13 @@ CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o)
   require_device(device, "mtmap analyze (probe.device / --device)");
   MTMAP_CHECK(!fs::exists(o.out_dir) || fs::is_directory(o.out_dir), "output {} exists and is not a folder", o.out_dir);
 
-  log(o, fmt::format("model: {} from {}", models::model_spec_to_json(rs.spec).dump(), rs.origin));
-  log(o, fmt::format("probing {}: {} units ({}), {} clips of {}×{}×{} in batches of {} on {}", probe.layer,
-                     shape.units(), unit_shape, stimulus_count(probe), input_spec.frames, input_spec.size,
-                     input_spec.size, probe.batch_size, device.str()));
+  log(fmt::format("model: {} from {}", models::model_spec_to_json(rs.spec).dump(), rs.origin));
+  log(fmt::format("probing {}: {} units ({}), {} clips of {}×{}×{} in batches of {} on {}", probe.layer,
+                  shape.units(), unit_shape, stimulus_count(probe), input_spec.frames, input_spec.size,
+                  input_spec.size, probe.batch_size, device.str()));
   if (!pos)
-    log(o, fmt::format("no sheet positions for {} in {} and no --sheet: the direction map is skipped", probe.layer,
-                       o.checkpoint));
+    log(fmt::format("no sheet positions for {} in {} and no --sheet: the direction map is skipped", probe.layer,
+                    o.checkpoint));
 
   // 2. The probe: eval mode (BN running statistics), no autograd, the block output only.
   net->eval();
@@ -134,16 +157,20 @@ CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o)
   in.frames = int(input_spec.frames), in.size = int(input_spec.size);
   in.mean = input_spec.mean, in.std = input_spec.std;
   in.device = device;
-  // One line per batch: at full scale a batch takes seconds and there are under a hundred.
-  auto progress = [&](const ProbeProgress& p) {
-    log(o, fmt::format("  batch {}/{} ({}/{} clips), {:.1f} s", p.batches_done, p.batches, p.clips_done, p.clips,
-                       p.seconds));
+  // A progress update per batch; the Progress decides what to show (never a line per batch).
+  auto probe_progress = [&](const ProbeProgress& p) {
+    const double per_s = p.seconds > 0 ? p.clips_done / p.seconds : 0;
+    progress.update(double(p.clips_done) / std::max(1, p.clips),
+                    fmt::format("probe {}: batch {}/{} ({}/{} clips), {:.1f} clips/s ETA {}", probe.layer,
+                                p.batches_done, p.batches, p.clips_done, p.clips, per_s,
+                                format_duration(per_s > 0 ? (p.clips - p.clips_done) / per_s : -1)),
+                    p.batches_done == p.batches);
   };
   const DType dtype = rs.spec.net.dtype;  // the clips are f32; an f64 model gets f64 clips
   auto block = [&](const Tensor& x) { return net->forward(x.to(dtype), {probe.layer}).blocks.at(probe.layer); };
   ProbeResult r;
   try {
-    r = probe_gratings(block, probe, in, progress);
+    r = probe_gratings(block, probe, in, probe_progress);
   } catch (const Error& e) {
     MTMAP_FAIL("probing {} of {} on {}: {}", probe.layer, o.checkpoint, device.str(), e.what());
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "analysis/config.h"
+#include "engine/core/progress.h"
 
 namespace mtmap::analysis {
 
@@ -18,7 +19,11 @@ struct CheckpointAnalysisOptions {
   AnalysisConfig config;                        // resolved: probe, model, tuning, map, …
   std::string config_origin;                    // names the config in messages ("defaults" without --config)
   bool report = false;                          // also write report.html
-  std::function<void(const std::string&)> log;  // progress lines; may be empty
+  // Messages (the model, what is probed, a skipped map) and the probe's progress: through `progress`
+  // when given (updates "probe layer3.1: batch i/N (…), clips/s, ETA", the rest messages), else
+  // through `log` (messages, and a probe line at most every 5 s plus the last); neither: quiet.
+  std::function<void(const std::string&)> log;
+  Progress* progress = nullptr;
 };
 
 struct CheckpointAnalysisSummary {

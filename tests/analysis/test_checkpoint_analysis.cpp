@@ -1,6 +1,8 @@
 // Model checkpoints (spec, state, sheet) and `mtmap analyze --checkpoint` end to end on a tiny
 // random model: the run folder's contents, and every bad input named before anything is written.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "analysis/unit_table.h"
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
+#include "engine/core/progress.h"
 #include "io/augment.h"
 #include "cortex/sheet.h"
 #include "models/checkpoint.h"
@@ -48,6 +51,35 @@ std::string tiny_checkpoint(const fs::path& dir, uint64_t seed = 1) {
   const std::string path = (dir / "tiny.safetensors").string();
   models::save_checkpoint(path, net, spec, sheets);
   return path;
+}
+
+// A Progress that records every call and passes it on to another (a ProgressLine).
+struct RecordingProgress : Progress {
+  explicit RecordingProgress(Progress& inner) : inner(inner) {}
+  void update(double fraction, const std::string& text, bool force) override {
+    fractions.push_back(fraction);
+    updates.push_back(text);
+    inner.update(fraction, text, force);
+  }
+  void message(const std::string& text) override {
+    messages.push_back(text);
+    inner.message(text);
+  }
+  Progress& inner;
+  std::vector<double> fractions;
+  std::vector<std::string> updates, messages;
+};
+
+// The lines of everything written to `f`.
+std::vector<std::string> lines_of(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::vector<std::string> lines;
+  std::string line;
+  for (int c; (c = std::fgetc(f)) != EOF;)
+    if (c == '\n') lines.push_back(line), line.clear();
+    else line.push_back(char(c));
+  return lines;
 }
 
 analysis::CheckpointAnalysisOptions tiny_options(const std::string& ckpt, const fs::path& out) {
@@ -178,9 +210,16 @@ TEST_CASE("analyze_checkpoint: a tiny random model end to end", "[checkpoint][an
   CHECK(s.clips == clips);
   CHECK(s.batches == (clips + 15) / 16);
   CHECK(s.map);
-  // A progress line per batch.
-  CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("  batch ") == 0; }) ==
-        s.batches);
+  // Through `log` alone: the probe's first line and its last, never a line per batch (a batch of
+  // this tiny model takes milliseconds, the lines come at most every 5 s).
+  const auto probe_lines =
+      std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("probe layer3.1: batch ") == 0; });
+  CHECK(probe_lines >= 1);
+  CHECK(probe_lines <= 3);
+  CHECK(s.batches > 3);
+  CHECK(std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+    return l.find(fmt::format("batch {0}/{0} ({1}/{1} clips)", s.batches, clips)) != std::string::npos;
+  }));
 
   const json m = analysis::read_metrics(o.out_dir);
   CHECK(m["kind"] == "tuning+map");
@@ -211,13 +250,29 @@ TEST_CASE("analyze_checkpoint: a tiny random model end to end", "[checkpoint][an
   o2.config.probe.layer = "layer2.1";
   o2.config.probe.size = 16;
   o2.config.probe.save_responses = false;
+  // This time through a Progress (recording, then a ProgressLine on a file at one line a minute):
+  // an update per batch, the messages through it, and only a few lines written.
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f);
+  ProgressLine line(f, 60, 0);
+  RecordingProgress rec(line);
+  o2.progress = &rec;
   lines.clear();
-  o2.log = o.log;
+  o2.log = o.log;  // unused when a Progress is given
   const analysis::CheckpointAnalysisSummary s2 = analysis::analyze_checkpoint(o2);
+  CHECK(lines.empty());
   CHECK(s2.units == 8 * 4 * 4);
   CHECK(!s2.map);
-  CHECK(std::any_of(lines.begin(), lines.end(),
+  CHECK(int(rec.updates.size()) == s2.batches);
+  REQUIRE(!rec.updates.empty());
+  CHECK(rec.updates.back().find(fmt::format("probe layer2.1: batch {0}/{0}", s2.batches)) == 0);
+  CHECK(rec.fractions.back() == 1.0);
+  CHECK(std::is_sorted(rec.fractions.begin(), rec.fractions.end()));
+  CHECK(std::any_of(rec.messages.begin(), rec.messages.end(),
                     [](const std::string& l) { return l.find("map is skipped") != std::string::npos; }));
+  const std::vector<std::string> written = lines_of(f);
+  std::fclose(f);
+  CHECK(written.size() == rec.messages.size() + 2);  // the messages, the first update and the last
   CHECK(analysis::read_metrics(o2.out_dir)["kind"] == "tuning");
   CHECK(!fs::exists(d / "out2" / "responses.npy"));
 }

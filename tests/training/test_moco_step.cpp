@@ -118,7 +118,7 @@ TEST_CASE("moco: the ablation's objectives use only their terms", "[training][mo
   }
 }
 
-TEST_CASE("moco: a non-finite loss names the step and the term; no parameter, queue entry or step moves",
+TEST_CASE("moco: a non-finite loss names the step and the term, and no parameter, queue entry or step moves",
           "[training][moco]") {
   Tiny t;
   t.step(1);

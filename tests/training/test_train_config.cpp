@@ -91,7 +91,7 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
   CHECK_THAT(error_of(patched({{"training", {{"device", "gpu"}}}})), Catch::StartsWith("smoke.training.device = 'gpu'"));
 }
 
-TEST_CASE("the resolved training config reads back to itself; its hash ignores logistics", "[training][config]") {
+TEST_CASE("the resolved training config reads back to itself, and its hash ignores logistics", "[training][config]") {
   const training::TrainConfig c = test::smoke_config();
   const json resolved = training::train_config_to_json(c);
   const training::TrainConfig back = training::train_config_from_json(resolved, "resolved");

@@ -3,9 +3,11 @@
 // writes its stages, and a run folder is never overwritten or resumed with another config.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
+#include "engine/core/progress.h"
 #include "formats/safetensors.h"
 #include "models/checkpoint.h"
 #include "tests/training/training_fixtures.h"
@@ -18,8 +20,9 @@ using nlohmann::json;
 namespace {
 
 training::TrainSummary run(const training::TrainConfig& c, const std::string& dir, bool resume = false,
-                           int64_t stop_after = 0) {
+                           int64_t stop_after = 0, Progress* progress = nullptr) {
   training::TrainOptions o;
+  o.progress = progress;
   o.out_dir = dir;
   o.resume = resume;
   o.live = 0;
@@ -27,6 +30,20 @@ training::TrainSummary run(const training::TrainConfig& c, const std::string& di
   o.log = stdout;
   return training::train(c, o);
 }
+
+// A Progress that keeps every call.
+struct RecordingProgress : Progress {
+  void update(double fraction, const std::string& text, bool) override {
+    fractions.push_back(fraction);
+    updates.push_back(text);
+  }
+  void message(const std::string& text) override { messages.push_back(text); }
+  std::vector<double> fractions;
+  std::vector<std::string> updates, messages;
+  bool any(const std::vector<std::string>& v, const std::string& part) const {
+    return std::any_of(v.begin(), v.end(), [&](const std::string& l) { return l.find(part) != std::string::npos; });
+  }
+};
 
 std::vector<double> column(const std::vector<json>& lines, const char* key) {
   std::vector<double> v;
@@ -126,7 +143,7 @@ TEST_CASE("a run folder is not overwritten, and a resume refuses another config"
   CHECK(run(c, dir, true).last_step == 3);  // the same config still resumes
 }
 
-TEST_CASE("staged schedule: pre-training, swap-optimised sheets, joint training; resumable across stages",
+TEST_CASE("staged schedule: pre-training, swap-optimised sheets, joint training, resumable across stages",
           "[training][run]") {
   json j = short_run(3, 100);
   j["training"]["schedule"] = "staged";
@@ -134,7 +151,16 @@ TEST_CASE("staged schedule: pre-training, swap-optimised sheets, joint training;
   j["training"]["swap"] = {{"probe_batches", 2}, {"windows", 30}, {"attempts_per_window", 40}};
   const training::TrainConfig c = test::smoke_config(j);
   const std::string whole = test::fresh_dir("staged-whole"), parts = test::fresh_dir("staged-parts");
-  run(c, whole);
+  RecordingProgress rec;  // the whole run reports through it: steps, the swap's windows, messages
+  run(c, whole, false, 0, &rec);
+  CHECK(rec.any(rec.updates, "swap layer2.1 (1/2): window 30/30"));
+  CHECK(rec.any(rec.updates, "swap layer3.1 (2/2): window 30/30"));
+  CHECK(rec.any(rec.updates, "train step 6/6"));
+  CHECK(std::is_sorted(rec.fractions.begin(), rec.fractions.end()));
+  CHECK(rec.fractions.back() == 1.0);
+  CHECK(rec.any(rec.messages, "pre-training done at step 3"));
+  CHECK(rec.any(rec.messages, "swap layer2.1: 30 windows"));
+  CHECK(rec.any(rec.messages, "training done: 6 steps"));
   const std::vector<json> m = test::read_metrics(whole);
   REQUIRE(m.size() == 6);
   for (int i = 0; i < 6; ++i) {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "analysis/probe/checkpoint_analysis.h"
+#include "engine/core/progress.h"
 #include "tools/cli/analysis_options.h"
 #include "tools/cli/commands.h"
 
@@ -16,6 +17,7 @@ void add_analyze_command(CLI::App& app) {
   struct Args {
     std::string checkpoint, sheet, layer, device;
     int batch_size = 0;
+    std::string progress = "auto";
     AnalysisOptions opt;
   };
   auto args = std::make_shared<Args>();
@@ -31,6 +33,10 @@ void add_analyze_command(CLI::App& app) {
   cmd->add_option("--layer", args->layer, "Block to probe (overrides probe.layer; default layer3.1)");
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (overrides probe.device)");
   cmd->add_option("--batch-size", args->batch_size, "Clips per forward pass (overrides probe.batch_size)");
+  cmd->add_option("--progress", args->progress,
+                  "Progress display: auto (a live bar on a terminal), bar or lines (one every 5 s)")
+      ->check(CLI::IsMember({"auto", "bar", "lines"}))
+      ->capture_default_str();
   args->opt.add_to(cmd);
   cmd->callback([args] {
     analysis::CheckpointAnalysisOptions o;
@@ -43,16 +49,17 @@ void add_analyze_command(CLI::App& app) {
     o.sheet = args->sheet;
     o.out_dir = args->opt.out_dir;
     o.report = args->opt.report;
-    o.log = [](const std::string& line) {
-      fmt::print("{}\n", line);
-      std::fflush(stdout);  // progress must show while the probe runs, also when piped
-    };
+    // The probe's progress and the messages on stdout, flushed as they come (also when piped).
+    ProgressLine progress(stdout, 5.0, args->progress == "auto" ? -1 : args->progress == "bar" ? 1 : 0);
+    o.progress = &progress;
     const analysis::CheckpointAnalysisSummary s = analysis::analyze_checkpoint(o);
-    fmt::print("units: {}, responsive: {}, selective: {}\n", s.units, s.responsive, s.selective);
-    fmt::print("probe: {} clips in {} batches, {:.2f} s; total {:.2f} s{}\n", s.clips, s.batches, s.probe_seconds,
-               s.total_seconds, s.map ? "" : " (no direction map: no sheet positions)");
-    if (o.report) fmt::print("report: {}/report.html\n", o.out_dir);
-    fmt::print("wrote {}\n", o.out_dir);
+    // Messages: the first ends the probe's live line.
+    progress.message(fmt::format("units: {}, responsive: {}, selective: {}", s.units, s.responsive, s.selective));
+    progress.message(fmt::format("probe: {} clips in {} batches, {:.2f} s; total {:.2f} s{}", s.clips, s.batches,
+                                 s.probe_seconds, s.total_seconds,
+                                 s.map ? "" : " (no direction map: no sheet positions)"));
+    if (o.report) progress.message(fmt::format("report: {}/report.html", o.out_dir));
+    progress.message(fmt::format("wrote {}", o.out_dir));
   });
 }
 

@@ -1,16 +1,24 @@
-#include "training/progress.h"
+#include "engine/core/progress.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
-namespace mtmap::training {
+namespace mtmap {
 
 ProgressLine::ProgressLine(std::FILE* out, double interval_s, int live)
     : out_(out), interval_s_(interval_s), live_(live < 0 ? bool(isatty(fileno(out))) : live != 0) {
   last_ = std::chrono::steady_clock::now() - std::chrono::hours(1);
+}
+
+ProgressLine::~ProgressLine() {
+  if (live_ && drawn_) {
+    std::fputc('\n', out_);
+    std::fflush(out_);
+  }
 }
 
 void ProgressLine::update(double fraction, const std::string& text, bool force) {
@@ -32,7 +40,7 @@ void ProgressLine::update(double fraction, const std::string& text, bool force) 
   std::fflush(out_);
 }
 
-void ProgressLine::finish(const std::string& text) {
+void ProgressLine::message(const std::string& text) {
   if (live_ && drawn_) fmt::print(out_, "\r\033[K");
   drawn_ = false;
   fmt::print(out_, "{}\n", text);
@@ -47,4 +55,4 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
-}  // namespace mtmap::training
+}  // namespace mtmap
