@@ -4,8 +4,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "analysis/reference_values.h"
@@ -158,7 +162,9 @@ std::string reference_section() {
 }
 
 // Mean PTC of each group of runs, one series per group (Figs. 3B and 5).
-Plot ptc_overlay(const std::map<std::string, std::vector<const Run*>>& groups, const std::string& title) {
+using RunGroups = std::vector<std::pair<std::string, std::vector<const Run*>>>;  // in drawing order
+
+Plot ptc_overlay(const RunGroups& groups, const std::string& title) {
   Plot ptcs;
   ptcs.title = title;
   ptcs.xlabel = "direction relative to preferred (deg)";
@@ -188,36 +194,64 @@ Plot ptc_overlay(const std::map<std::string, std::vector<const Run*>>& groups, c
   return ptcs;
 }
 
-std::string comparison_section(const std::vector<Run>& runs) {
-  std::vector<json> metrics;
-  std::map<double, std::vector<const Run*>> by_alpha;
-  std::map<std::string, std::vector<const Run*>> by_objective;
-  for (const auto& r : runs) {
-    metrics.push_back(r.metrics);
-    const double a = metric_at(r.metrics, "config.run.alpha");
-    if (std::isfinite(a)) by_alpha[a].push_back(&r);
-    const std::string o = r.metrics["config"]["run"].value("objective", "");
-    if (!o.empty()) by_objective[o].push_back(&r);
+// The files a study report writes besides the page: (file name under figures/, SVG text).
+using PanelFiles = std::vector<std::pair<std::string, std::string>>;
+
+std::vector<json> metrics_of(const std::vector<Run>& runs) {
+  std::vector<json> m;
+  for (const auto& r : runs) m.push_back(r.metrics);
+  return m;
+}
+
+std::string condition_name(const Condition& c, bool with_objective) {
+  const std::string a = std::isfinite(c.alpha) ? fmt::format("α = {:g}", c.alpha) : "α not given";
+  if (!with_objective || c.objective.empty()) return a;
+  return c.objective + ", " + a;
+}
+
+std::string comparison_section(const std::vector<Run>& runs, PanelFiles* files) {
+  const std::vector<json> metrics = metrics_of(runs);
+  const std::vector<Condition> conditions = group_conditions(metrics);
+  std::map<double, size_t> by_alpha;  // α -> runs
+  RunGroups by_objective;             // study order: joint, contrastive, spatial, others
+  for (const auto& c : conditions) {
+    if (std::isfinite(c.alpha)) by_alpha[c.alpha] += c.runs.size();
+    if (c.objective.empty()) continue;
+    if (by_objective.empty() || by_objective.back().first != c.objective) by_objective.push_back({c.objective, {}});
+    for (size_t i : c.runs) by_objective.back().second.push_back(&runs[i]);
   }
+  const bool several_objectives = by_objective.size() >= 2;
   std::string h;
   if (by_alpha.size() >= 2) {
     h += "<section><h2>Across runs: metrics versus α</h2>\n<p>Each point: mean over the runs (seeds) at that α; bars: "
-         "95 % confidence interval of the mean (Student t, n − 1 degrees of freedom; none with a single seed). "
-         "Runs per α: ";
-    for (const auto& [a, v] : by_alpha) h += fmt::format("α {:g}: {}; ", a, v.size());
+         "95 % confidence interval of the mean (Student t, n − 1 degrees of freedom; none with a single seed). ";
+    if (several_objectives) h += "One series per training objective. ";
+    h += "Runs per α: ";
+    for (const auto& [a, n] : by_alpha) h += fmt::format("α {:g}: {}; ", a, n);
     h += "</p><div class=\"grid\">\n";
     for (const auto& sm : sweep_metrics()) {
       bool any = false;
       for (const auto& m : metrics) any |= std::isfinite(metric_at(m, sm.key));
-      if (any) h += figure(render_svg(sweep_plot(metrics, sm)), xml_escape(sm.title) + " against α.");
+      if (!any) continue;
+      const std::string svg = render_svg(sweep_plot_by_objective(metrics, sm));
+      h += figure(svg, xml_escape(sm.title) + " against α.");
+      if (files) files->push_back({"metric_vs_alpha_" + sm.key + ".svg", svg});
     }
-    std::map<std::string, std::vector<const Run*>> groups;
-    for (const auto& [a, v] : by_alpha) groups[fmt::format("α = {:g}", a)] = v;
+    RunGroups groups;
+    for (const auto& c : conditions) {
+      if (!std::isfinite(c.alpha)) continue;
+      groups.push_back({condition_name(c, several_objectives), {}});
+      for (size_t i : c.runs) groups.back().second.push_back(&runs[i]);
+    }
     const Plot ptcs = ptc_overlay(groups, "Population tuning curves for every α (Fig. 5)");
-    if (!ptcs.series.empty()) h += figure(render_svg(ptcs), "Fig. 5: PTCs for every α (mean over seeds).");
+    if (!ptcs.series.empty()) {
+      const std::string svg = render_svg(ptcs);
+      h += figure(svg, "Fig. 5: PTCs for every α (mean over seeds).");
+      if (files) files->push_back({"ptc_by_alpha.svg", svg});
+    }
     h += "</div></section>\n";
   }
-  if (by_objective.size() >= 2) {
+  if (several_objectives) {
     h += "<section><h2>Across objectives (Fig. 3B)</h2>\n<table><tr><th>objective</th><th>runs</th><th>fraction "
          "selective</th><th>median DSI</th><th>median CV</th><th>median FWHM (°)</th><th>median CV-derived bandwidth (°)"
          "</th><th>A180</th></tr>\n";
@@ -235,10 +269,202 @@ std::string comparison_section(const std::vector<Run>& runs) {
     }
     h += "</table><p>Values: mean over runs ± 95 % CI half-width.</p>\n";
     const Plot ptcs = ptc_overlay(by_objective, "Population tuning curves by objective (Fig. 3B)");
-    if (!ptcs.series.empty()) h += figure(render_svg(ptcs), "Fig. 3B: PTCs by training objective (mean over runs).");
+    if (!ptcs.series.empty()) {
+      const std::string svg = render_svg(ptcs);
+      h += figure(svg, "Fig. 3B: PTCs by training objective (mean over runs).");
+      if (files) files->push_back({"ptc_by_objective.svg", svg});
+    }
     h += "</section>\n";
   }
   return h;
+}
+
+std::vector<Run> load_runs(const std::vector<std::string>& run_dirs) {
+  MTMAP_CHECK(!run_dirs.empty(), "analyze-report: no run folders given");
+  std::vector<Run> runs;
+  for (const auto& d : run_dirs) {
+    Run r;
+    r.dir = d;
+    r.name = fs::path(d).filename().string();
+    if (r.name.empty()) r.name = fs::path(d).parent_path().filename().string();
+    r.metrics = read_metrics(d);
+    MTMAP_CHECK(r.metrics.contains("config") && (r.metrics.contains("tuning") || r.metrics.contains("map")),
+                "'{}/metrics.json' is not an analysed run (no config, or neither tuning nor map results)", d);
+    if (fs::exists(fs::path(d) / "units.csv")) r.units = read_csv((fs::path(d) / "units.csv").string());
+    runs.push_back(std::move(r));
+  }
+  return runs;
+}
+
+// The whole page. `preface` goes right after the heading, `extra` after the cross-run comparison
+// (both HTML); `files` collects the comparison panels as files.
+std::string report_page(const std::vector<Run>& runs, const std::string& title, const std::string& preface,
+                        const std::string& extra, PanelFiles* files) {
+  std::string h = fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>\n"
+      "body{{font-family:sans-serif;margin:24px;max-width:1400px;color:#222}}h1{{font-size:22px}}h2{{font-size:18px;"
+      "border-bottom:1px solid #ccc}}table{{border-collapse:collapse;margin:8px 0}}td,th{{border:1px solid #ccc;padding:"
+      "3px 8px;font-size:13px;text-align:left}}.grid{{display:flex;flex-wrap:wrap;gap:12px}}figure{{margin:0;max-width:"
+      "560px}}figure img{{max-width:560px;image-rendering:pixelated}}figcaption{{font-size:12px;color:#444}}.meta{{color:"
+      "#555;font-size:13px}}pre{{font-size:11px;background:#f6f6f6;padding:6px}}table.maps td{{vertical-align:top}}"
+      "table.maps figure img{{max-width:260px}}.note{{background:#fff8e0;padding:6px 10px}}\n</style></head><body>\n"
+      "<h1>{0}</h1>\n<p class=\"meta\">Generated by mtmap {1} from {2} analysed run folder(s). Definitions: "
+      "docs/measurements.md §2–6; figure panels: §8.</p>\n",
+      xml_escape(title), MTMAP_VERSION, runs.size());
+  h += preface;
+  h += "<section><h2>Runs</h2><table><tr><th>run</th><th>α</th><th>seed</th><th>objective</th><th>units</th><th>fraction "
+       "selective</th><th>median DSI</th><th>median FWHM (°)</th><th>pinwheels /mm²</th><th>Λ (mm)</th></tr>\n";
+  for (const auto& r : runs)
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}"
+                     "</td><td>{}</td></tr>\n",
+                     xml_escape(run_label(r)), r.metrics["config"]["run"]["alpha"].dump(),
+                     r.metrics["config"]["run"]["seed"].dump(), xml_escape(r.metrics["config"]["run"].value("objective", "")),
+                     fmt_num(std::isfinite(metric_at(r.metrics, "tuning.n_units")) ? metric_at(r.metrics, "tuning.n_units")
+                                                                                   : metric_at(r.metrics, "map.n_units"),
+                             "{:g}"),
+                     fmt_num(metric_at(r.metrics, "tuning.fraction_selective")),
+                     fmt_num(metric_at(r.metrics, "tuning.selective_medians.dsi")),
+                     fmt_num(metric_at(r.metrics, "tuning.selective_medians.fwhm_deg"), "{:.1f}"),
+                     fmt_num(metric_at(r.metrics, "map.pinwheels.density_per_mm2")),
+                     fmt_num(metric_at(r.metrics, "map.column_spacing.lambda_mm")));
+  h += "</table></section>\n";
+  h += reference_section();
+  h += comparison_section(runs, files);
+  h += extra;
+  for (size_t i = 0; i < runs.size(); ++i) h += run_section(runs[i], i == 0);
+  h += "</body></html>\n";
+  return h;
+}
+
+// Writes `bytes` to a temporary name in the same folder, then renames it over `path`: a reader never
+// sees a partial file under the final name.
+void write_file_atomic(const fs::path& path, const std::string& bytes) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    MTMAP_CHECK(f.good(), "cannot write '{}'", tmp.string());
+    f << bytes;
+    f.flush();
+    if (!f.good()) {
+      f.close();
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      MTMAP_CHECK(false, "writing '{}' failed", tmp.string());
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ec2;
+    fs::remove(tmp, ec2);
+    MTMAP_CHECK(false, "cannot move '{}' to '{}': {}", tmp.string(), path.string(), ec.message());
+  }
+}
+
+// A run label as a file-name part: letters, digits, '.', '-', '_' kept, anything else '_'.
+std::string sanitise(const std::string& label) {
+  std::string s;
+  for (char c : label) s += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ? c : '_';
+  if (s.empty() || s.find_first_not_of('.') == std::string::npos) s = "run" + s;
+  return s;
+}
+
+bool has_direction_map(const Run& r) { return fs::exists(fs::path(r.dir) / "direction_map.png"); }
+
+// "Direction maps side by side": rows = conditions in study order, columns = seeds.
+std::string side_by_side_section(const std::vector<Run>& runs, const std::vector<Condition>& conditions) {
+  std::vector<double> seeds;  // NaN: no seed given
+  bool no_seed = false;
+  for (const auto& r : runs) {
+    const double s = metric_at(r.metrics, "config.run.seed");
+    if (!std::isfinite(s)) no_seed = true;
+    else if (std::find(seeds.begin(), seeds.end(), s) == seeds.end()) seeds.push_back(s);
+  }
+  std::sort(seeds.begin(), seeds.end());
+  if (no_seed) seeds.push_back(std::numeric_limits<double>::quiet_NaN());
+  auto same_seed = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+  std::string h = "<section><h2>Direction maps side by side</h2>\n<p>Rows: condition (objective and α; joint by α, "
+                  "then contrastive, then spatial); columns: seed. Hue = preferred direction; white discs +1, black "
+                  "discs −1 pinwheels. Each map is also a file under <code>figures/</code>.</p>\n"
+                  "<table class=\"maps\"><tr><th>condition</th>";
+  for (double s : seeds) h += std::isfinite(s) ? fmt::format("<th>seed {:g}</th>", s) : std::string("<th>no seed</th>");
+  h += "</tr>\n";
+  for (const auto& c : conditions) {
+    h += fmt::format("<tr><th>{}</th>", xml_escape(condition_name(c, true)));
+    for (double s : seeds) {
+      h += "<td>";
+      bool any = false;
+      for (size_t i : c.runs) {
+        const Run& r = runs[i];
+        if (!same_seed(metric_at(r.metrics, "config.run.seed"), s)) continue;
+        any = true;
+        std::string cap = xml_escape(run_label(r));
+        const double n = metric_at(r.metrics, "map.pinwheels.n_total");
+        const double d = metric_at(r.metrics, "map.pinwheels.density_per_mm2");
+        const double rho = metric_at(r.metrics, "map.pinwheels.density_per_lambda2");
+        if (std::isfinite(n)) cap += fmt::format("; {:g} pinwheels", n);
+        if (std::isfinite(d)) cap += fmt::format(", {} /mm²", fmt_num(d));
+        if (std::isfinite(rho)) cap += fmt::format(", ρ = {} per Λ²", fmt_num(rho));
+        if (has_direction_map(r))
+          h += figure(fmt::format("<img alt=\"direction map of {0}\" src=\"data:image/png;base64,{1}\">",
+                                  xml_escape(run_label(r)), base64(read_file(fs::path(r.dir) / "direction_map.png"))),
+                      cap);
+        else
+          h += fmt::format("<p>{}: no direction map ({}).</p>", cap,
+                           r.metrics.contains("map") ? "direction_map.png is missing from the run folder"
+                                                     : "the run has no map analysis");
+      }
+      if (!any) h += "—";
+      h += "</td>";
+    }
+    h += "</tr>\n";
+  }
+  return h + "</table></section>\n";
+}
+
+json null_if_nan(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json study_summary(const std::vector<Run>& runs, const std::vector<Condition>& conditions, const StudyReportOptions& o) {
+  const std::vector<json> metrics = metrics_of(runs);
+  json j;
+  j["title"] = o.title;
+  j["generated_by"] = std::string("mtmap ") + MTMAP_VERSION;
+  j["notes"] = o.notes;
+  j["interval"] = "95 % confidence interval of the mean over the condition's runs (seeds): mean ± t(0.975, n − 1)·s/√n; "
+                  "null with fewer than two runs; the same numbers as the metric-versus-α panels";
+  json keys = json::array();
+  for (const auto& sm : sweep_metrics()) keys.push_back({{"key", sm.key}, {"title", sm.title}, {"unit", sm.ylabel}});
+  j["metrics"] = keys;
+  json cs = json::array();
+  for (const auto& c : conditions) {
+    json cj;
+    cj["objective"] = c.objective.empty() ? json(nullptr) : json(c.objective);
+    cj["alpha"] = null_if_nan(c.alpha);
+    cj["n_seeds"] = c.runs.size();
+    json seeds = json::array(), rs = json::array();
+    for (size_t i : c.runs) {
+      const double s = metric_at(runs[i].metrics, "config.run.seed");
+      seeds.push_back(null_if_nan(s));
+      rs.push_back({{"label", run_label(runs[i])}, {"folder", runs[i].dir}, {"seed", null_if_nan(s)}});
+    }
+    cj["seeds"] = seeds;
+    cj["runs"] = rs;
+    json ms = json::object();
+    for (const auto& sm : sweep_metrics()) {
+      const ConditionStat st = condition_stat(metrics, c, sm.key);
+      const bool ci = std::isfinite(st.ci95_half);
+      ms[sm.key] = {{"n", st.n},
+                    {"mean", null_if_nan(st.mean)},
+                    {"ci95_low", ci ? json(st.mean - st.ci95_half) : json(nullptr)},
+                    {"ci95_high", ci ? json(st.mean + st.ci95_half) : json(nullptr)},
+                    {"ci95_half_width", null_if_nan(st.ci95_half)}};
+    }
+    cj["metrics"] = ms;
+    cs.push_back(cj);
+  }
+  j["conditions"] = cs;
+  return j;
 }
 
 }  // namespace
@@ -263,54 +489,41 @@ std::string base64(const std::string& in) {
 }
 
 void build_report(const std::vector<std::string>& run_dirs, const std::string& out_html, const std::string& title) {
-  MTMAP_CHECK(!run_dirs.empty(), "analyze-report: no run folders given");
-  std::vector<Run> runs;
-  for (const auto& d : run_dirs) {
-    Run r;
-    r.dir = d;
-    r.name = fs::path(d).filename().string();
-    if (r.name.empty()) r.name = fs::path(d).parent_path().filename().string();
-    r.metrics = read_metrics(d);
-    MTMAP_CHECK(r.metrics.contains("config") && (r.metrics.contains("tuning") || r.metrics.contains("map")),
-                "'{}/metrics.json' is not an analysed run (no config, or neither tuning nor map results)", d);
-    if (fs::exists(fs::path(d) / "units.csv")) r.units = read_csv((fs::path(d) / "units.csv").string());
-    runs.push_back(std::move(r));
+  const std::vector<Run> runs = load_runs(run_dirs);
+  write_file_atomic(fs::path(out_html), report_page(runs, title, "", "", nullptr));
+}
+
+StudyReportSummary build_study_report(const StudyReportOptions& o) {
+  MTMAP_CHECK(!o.out_dir.empty(), "study report: no output folder given");
+  const std::vector<Run> runs = load_runs(o.run_dirs);
+  const std::vector<Condition> conditions = group_conditions(metrics_of(runs));
+  const fs::path out(o.out_dir), figs = out / "figures";
+  fs::create_directories(figs);
+
+  std::string preface;
+  for (const auto& n : o.notes) preface += "<p class=\"note\">" + xml_escape(n) + "</p>\n";
+  PanelFiles panels;
+  const std::string page = report_page(runs, o.title, preface, side_by_side_section(runs, conditions), &panels);
+
+  StudyReportSummary summary;
+  for (const auto& [name, svg] : panels) {
+    write_file_atomic(figs / name, svg);
+    summary.figures.push_back((figs / name).string());
   }
-  std::string h = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>\n"
-      "body{{font-family:sans-serif;margin:24px;max-width:1400px;color:#222}}h1{{font-size:22px}}h2{{font-size:18px;"
-      "border-bottom:1px solid #ccc}}table{{border-collapse:collapse;margin:8px 0}}td,th{{border:1px solid #ccc;padding:"
-      "3px 8px;font-size:13px;text-align:left}}.grid{{display:flex;flex-wrap:wrap;gap:12px}}figure{{margin:0;max-width:"
-      "560px}}figure img{{max-width:560px;image-rendering:pixelated}}figcaption{{font-size:12px;color:#444}}.meta{{color:"
-      "#555;font-size:13px}}pre{{font-size:11px;background:#f6f6f6;padding:6px}}\n</style></head><body>\n<h1>{0}</h1>\n"
-      "<p class=\"meta\">Generated by mtmap {1} from {2} analysed run folder(s). Definitions: "
-      "docs/measurements.md §2–6; figure panels: §8.</p>\n",
-      xml_escape(title), MTMAP_VERSION, runs.size());
-  h += "<section><h2>Runs</h2><table><tr><th>run</th><th>α</th><th>seed</th><th>objective</th><th>units</th><th>fraction "
-       "selective</th><th>median DSI</th><th>median FWHM (°)</th><th>pinwheels /mm²</th><th>Λ (mm)</th></tr>\n";
-  for (const auto& r : runs)
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}"
-                     "</td><td>{}</td></tr>\n",
-                     xml_escape(run_label(r)), r.metrics["config"]["run"]["alpha"].dump(),
-                     r.metrics["config"]["run"]["seed"].dump(), xml_escape(r.metrics["config"]["run"].value("objective", "")),
-                     fmt_num(std::isfinite(metric_at(r.metrics, "tuning.n_units")) ? metric_at(r.metrics, "tuning.n_units")
-                                                                                   : metric_at(r.metrics, "map.n_units"),
-                             "{:g}"),
-                     fmt_num(metric_at(r.metrics, "tuning.fraction_selective")),
-                     fmt_num(metric_at(r.metrics, "tuning.selective_medians.dsi")),
-                     fmt_num(metric_at(r.metrics, "tuning.selective_medians.fwhm_deg"), "{:.1f}"),
-                     fmt_num(metric_at(r.metrics, "map.pinwheels.density_per_mm2")),
-                     fmt_num(metric_at(r.metrics, "map.column_spacing.lambda_mm")));
-  h += "</table></section>\n";
-  h += reference_section();
-  h += comparison_section(runs);
-  for (size_t i = 0; i < runs.size(); ++i) h += run_section(runs[i], i == 0);
-  h += "</body></html>\n";
-  const fs::path out(out_html);
-  if (out.has_parent_path()) fs::create_directories(out.parent_path());
-  std::ofstream f(out);
-  MTMAP_CHECK(f.good(), "cannot write report '{}'", out_html);
-  f << h;
+  std::set<std::string> used;
+  for (const auto& r : runs) {
+    if (!has_direction_map(r)) continue;
+    std::string base = "direction_map_" + sanitise(run_label(r)), name = base + ".png";
+    for (int k = 2; used.count(name); ++k) name = fmt::format("{}_{}.png", base, k);
+    used.insert(name);
+    write_file_atomic(figs / name, read_file(fs::path(r.dir) / "direction_map.png"));
+    summary.figures.push_back((figs / name).string());
+  }
+  summary.summary_json = (out / "study_summary.json").string();
+  write_file_atomic(summary.summary_json, study_summary(runs, conditions, o).dump(2) + "\n");
+  summary.html = (out / "report.html").string();
+  write_file_atomic(summary.html, page);
+  return summary;
 }
 
 }  // namespace mtmap::analysis

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -247,11 +248,58 @@ double metric_at(const json& metrics, const std::string& key) {
   return num(*j);
 }
 
-Plot sweep_plot(const std::vector<json>& runs, const SweepMetric& m) {
+namespace {
+
+// The macaque reference values drawn on a metric-versus-α panel.
+void add_sweep_refs(Plot& p, const std::string& key) {
+  if (key == "tuning.fraction_selective")
+    p.bands.push_back({macaque::fraction_ds_low, macaque::fraction_ds_high, "80–95 % (Movshon & Newsome 1992; Albright 1984)"});
+  else if (key == "tuning.selective_medians.fwhm_deg") {
+    p.refs.push_back({macaque::fwhm_albright_deg, "83° (Albright 1984)"});
+    p.bands.push_back({macaque::fwhm_britten_low_deg, macaque::fwhm_britten_high_deg, "90–100° (Britten & Newsome 1998)"});
+    p.refs.push_back({macaque::fwhm_sigma_deg, "108° (σ 0.80 rad)"});
+  } else if (key == "tuning.selective_medians.cv_dir")
+    p.bands.push_back({macaque::cv_low, macaque::cv_high, "0.15–0.30 (derived from bandwidth)"});
+  else if (key == "tuning.selective_medians.dsi") {
+    p.bands.push_back({macaque::dsi_low, macaque::dsi_high, "0.8–1.0 by conversion"});
+    p.refs.push_back({macaque::dsi_v3a_mean, "V3A mean 0.41 (Gaska et al. 1988)"});
+  } else if (key == "tuning.ptc_a180")
+    p.refs.push_back({macaque::ptc_a180, "≈ 0 (Rodman & Albright 1987)"});
+  else if (key == "map.pinwheels.density_per_mm2")
+    p.refs.push_back({macaque::pinwheel_density_per_mm2, "4.9 /mm² (Kaschube et al. 2010; Diogo et al. 2003)"});
+  else if (key == "map.pinwheels.density_per_lambda2")
+    p.refs.push_back({macaque::rho_v1, "π: V1 orientation maps (Kaschube et al. 2010)"});
+}
+
+Plot sweep_frame(const SweepMetric& m) {
   Plot p;
   p.title = m.title;
   p.xlabel = "α (spatial-loss weight)";
   p.ylabel = m.ylabel;
+  return p;
+}
+
+int objective_rank(const std::string& o) {
+  if (o == "joint") return 0;
+  if (o == "contrastive") return 1;
+  if (o == "spatial") return 2;
+  return o.empty() ? 4 : 3;
+}
+
+std::string run_objective(const json& r) {
+  const json* run = &r;
+  for (const char* k : {"config", "run"}) {
+    if (!run->is_object() || !run->contains(k)) return "";
+    run = &(*run)[k];
+  }
+  const auto it = run->find("objective");
+  return it != run->end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+Plot sweep_plot(const std::vector<json>& runs, const SweepMetric& m) {
+  Plot p = sweep_frame(m);
   std::map<double, std::vector<double>> by_alpha;
   for (const auto& r : runs) {
     const double a = metric_at(r, "config.run.alpha");
@@ -265,23 +313,62 @@ Plot sweep_plot(const std::vector<json>& runs, const SweepMetric& m) {
     s.err.push_back(ci95_half_width(v));
   }
   p.series.push_back(s);
-  if (m.key == "tuning.fraction_selective")
-    p.bands.push_back({macaque::fraction_ds_low, macaque::fraction_ds_high, "80–95 % (Movshon & Newsome 1992; Albright 1984)"});
-  else if (m.key == "tuning.selective_medians.fwhm_deg") {
-    p.refs.push_back({macaque::fwhm_albright_deg, "83° (Albright 1984)"});
-    p.bands.push_back({macaque::fwhm_britten_low_deg, macaque::fwhm_britten_high_deg, "90–100° (Britten & Newsome 1998)"});
-    p.refs.push_back({macaque::fwhm_sigma_deg, "108° (σ 0.80 rad)"});
-  } else if (m.key == "tuning.selective_medians.cv_dir")
-    p.bands.push_back({macaque::cv_low, macaque::cv_high, "0.15–0.30 (derived from bandwidth)"});
-  else if (m.key == "tuning.selective_medians.dsi") {
-    p.bands.push_back({macaque::dsi_low, macaque::dsi_high, "0.8–1.0 by conversion"});
-    p.refs.push_back({macaque::dsi_v3a_mean, "V3A mean 0.41 (Gaska et al. 1988)"});
-  } else if (m.key == "tuning.ptc_a180")
-    p.refs.push_back({macaque::ptc_a180, "≈ 0 (Rodman & Albright 1987)"});
-  else if (m.key == "map.pinwheels.density_per_mm2")
-    p.refs.push_back({macaque::pinwheel_density_per_mm2, "4.9 /mm² (Kaschube et al. 2010; Diogo et al. 2003)"});
-  else if (m.key == "map.pinwheels.density_per_lambda2")
-    p.refs.push_back({macaque::rho_v1, "π: V1 orientation maps (Kaschube et al. 2010)"});
+  add_sweep_refs(p, m.key);
+  return p;
+}
+
+std::vector<Condition> group_conditions(const std::vector<json>& runs) {
+  std::vector<Condition> out;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string o = run_objective(runs[i]);
+    const double a = metric_at(runs[i], "config.run.alpha");
+    auto same = [&](const Condition& c) {
+      return c.objective == o && ((std::isnan(a) && std::isnan(c.alpha)) || c.alpha == a);
+    };
+    auto it = std::find_if(out.begin(), out.end(), same);
+    if (it == out.end()) out.push_back({o, a, {}}), it = out.end() - 1;
+    it->runs.push_back(i);
+  }
+  std::sort(out.begin(), out.end(), [](const Condition& x, const Condition& y) {
+    const int rx = objective_rank(x.objective), ry = objective_rank(y.objective);
+    if (rx != ry) return rx < ry;
+    if (x.objective != y.objective) return x.objective < y.objective;
+    if (std::isnan(x.alpha) || std::isnan(y.alpha)) return !std::isnan(x.alpha) && std::isnan(y.alpha);
+    return x.alpha < y.alpha;
+  });
+  return out;
+}
+
+ConditionStat condition_stat(const std::vector<json>& runs, const Condition& c, const std::string& key) {
+  std::vector<double> v;
+  for (size_t i : c.runs) v.push_back(metric_at(runs[i], key));
+  ConditionStat s;
+  for (double x : v) s.n += std::isfinite(x) ? 1 : 0;
+  s.mean = mean(v);  // the same two functions as the panels (NaN-aware)
+  s.ci95_half = ci95_half_width(v);
+  return s;
+}
+
+Plot sweep_plot_by_objective(const std::vector<json>& runs, const SweepMetric& m) {
+  const auto conditions = group_conditions(runs);
+  std::vector<std::string> objectives;
+  for (const auto& c : conditions)
+    if (std::find(objectives.begin(), objectives.end(), c.objective) == objectives.end()) objectives.push_back(c.objective);
+  if (objectives.size() < 2) return sweep_plot(runs, m);
+  static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  Plot p = sweep_frame(m);
+  for (size_t k = 0; k < objectives.size(); ++k) {
+    Series s;
+    s.label = (objectives[k].empty() ? std::string("no objective") : objectives[k]) + ": mean over seeds, 95 % CI";
+    s.colour = colours[k % 8];
+    for (const auto& c : conditions) {
+      if (c.objective != objectives[k] || !std::isfinite(c.alpha)) continue;
+      const ConditionStat st = condition_stat(runs, c, m.key);
+      s.x.push_back(c.alpha), s.y.push_back(st.mean), s.err.push_back(st.ci95_half);
+    }
+    if (!s.x.empty()) p.series.push_back(s);
+  }
+  add_sweep_refs(p, m.key);
   return p;
 }
 
