@@ -57,13 +57,14 @@ const char* stage_kind_name(StageKind k) {
 }
 
 training::TrainConfig effective_train_config(const training::TrainConfig& c) {
-  if (c.training.objective != training::Objective::joint) return c;
+  if (c.training.objective == training::Objective::spatial) return c;
   for (const auto& s : c.sheets.blocks)
     if (c.alpha(s.block) > 0) return c;
   training::TrainConfig e = c;
   e.training.objective = training::Objective::contrastive;
   e.training.alpha = 0;
   e.training.alpha_per_block.clear();
+  e.training.spatial_form = SpatialLossForm::relative;  // no spatial term: its form plays no part
   return e;
 }
 

@@ -99,7 +99,13 @@ Study study_from_json(const json& j, const std::string& path) {
   Study st;
   st.path = path;
   st.base_train = training::train_config_from_json(e.train, path);
-  st.base_analysis = analysis::config_from_json(e.analysis, path);
+  try {
+    st.base_analysis = analysis::config_from_json(e.analysis, path);
+  } catch (const Error& err) {
+    const std::string what = err.what();
+    if (what.starts_with(path)) throw;
+    MTMAP_FAIL("{}: {}", path, what);  // the analysis' range checks say "config <key>"
+  }
   MTMAP_CHECK(!e.analysis.contains("run"),
               "{}.run: mtmap run names each run itself (label, α, seed, objective from the study section); remove the "
               "run section",

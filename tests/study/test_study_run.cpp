@@ -74,7 +74,8 @@ TEST_CASE("the smoke study: report, reuse, one more α, an interrupted stage res
     INFO(r.dump());
     const json m = analysis::read_metrics(out + "/runs/" + r["label"].get<std::string>() + "/analysis");
     CHECK(m["config"]["run"]["label"] == r["label"]);
-    CHECK(m["population"]["n_units"].get<int>() > 0);
+    CHECK(m.at("tuning").at("n_units").get<int>() > 0);
+    CHECK(m.at("kind") == "tuning+map");
     CHECK(fs::exists(out + "/runs/" + r["label"].get<std::string>() + "/train/model.safetensors"));
   }
 
