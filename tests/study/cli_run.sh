@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `mtmap run` as a user meets it: --plan writes nothing; a bad experiment file gives one line naming
-# the key, exit status 2, and writes nothing; a missing file too.
+# the key, exit status 2, and writes nothing; a missing file too; a study killed (kill -9, half-way
+# through writing a checkpoint) is continued by running it again, to exactly the uninterrupted
+# study's trained models.
 set -uo pipefail
 mtmap=$1
 src=$2
@@ -38,4 +40,26 @@ bad device '{"training": {"device": "cuda:7"}}' "training.device"
 "$mtmap" run "$work/missing.json" >out.txt 2>err.txt
 [ $? -eq 2 ] || fail "a missing file: exit status not 2"
 grep -q "missing.json" err.txt || fail "a missing file: the error does not name it: $(cat err.txt)"
+
+# kill -9 inside the first training stage, half-way through its step-4 checkpoint.
+"$py" - "$src/experiments/smoke.json" "$work/short.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["training"].update({"steps": 6, "checkpoint_every": 2})
+json.dump(c, open(sys.argv[2], "w"))
+PY
+"$mtmap" run "$work/short.json" --out "$work/whole" --progress lines >whole.txt 2>&1 || fail "uninterrupted study: $(tail -3 whole.txt)"
+MTMAP_FAULT_KILL_IN_SAVE=step-00000004 "$mtmap" run "$work/short.json" --out "$work/cut" --progress lines >cut.txt 2>&1
+rc=$?
+[ $rc -eq 137 ] || fail "the fault-injected study was not killed (exit $rc)"
+[ ! -e "$work/cut/report.html" ] || fail "a killed study wrote its report"
+"$mtmap" run "$work/short.json" --out "$work/cut" --progress lines >again.txt 2>&1 || fail "continuing: $(tail -3 again.txt)"
+grep -q "resuming .*step-00000002" again.txt || fail "the killed stage did not resume from its last checkpoint: $(cat again.txt)"
+[ -e "$work/cut/report.html" ] || fail "the continued study wrote no report"
+for label in joint-a0-s1 joint-a0.5-s1; do
+  cmp -s "$work/whole/runs/$label/train/model.safetensors" "$work/cut/runs/$label/train/model.safetensors" ||
+    fail "$label: the continued study's model differs from the uninterrupted one"
+done
+"$mtmap" run "$work/short.json" --out "$work/cut" --progress lines >third.txt 2>&1 || fail "third call failed"
+grep -q "0 stages ran, 4 reused" third.txt || fail "a finished study ran again: $(tail -2 third.txt)"
 echo "all run CLI checks passed"
