@@ -169,7 +169,8 @@ double schedule_lr(const TrainConfig& c, int64_t step) {
 // The staged schedule's middle: record the query encoder's responses to natural clips, correlate
 // them, and swap-optimise each sheet's positions (docs/model.md §3).
 void swap_stage(const TrainConfig& c, models::ResNet3d& net, io::PairSource& source,
-                std::vector<models::SheetPositions>& sheets, Device device, Progress& progress, double fraction) {
+                std::vector<models::SheetPositions>& sheets, Device device, Progress& progress, double from,
+                double to) {
   const TrainingConfig& t = c.training;
   io::LoaderOptions lo;
   lo.batch_size = t.batch_size;
@@ -212,7 +213,9 @@ void swap_stage(const TrainConfig& c, models::ResNet3d& net, io::PairSource& sou
     so.progress_every = std::max<int64_t>(1, so.windows / 1000);
     so.progress = [&](const cortex::SwapProgress& p) {
       const double per_s = p.seconds > 0 ? double(p.windows_done) / p.seconds : 0;
-      progress.update(fraction,
+      const double done = (double(i) + double(p.windows_done) / double(std::max<int64_t>(1, p.windows_total))) /
+                          double(sheets.size());
+      progress.update(from + (to - from) * done,
                       fmt::format("swap {} ({}/{}): window {}/{}, {:.0f} windows/s ETA {}", s.block, i + 1,
                                   sheets.size(), p.windows_done, p.windows_total, per_s,
                                   format_duration(per_s > 0 ? double(p.windows_total - p.windows_done) / per_s : -1)),
@@ -365,7 +368,10 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
       save((out / "stages" / "pretrain.safetensors").string(), false);
       progress.message(fmt::format("pre-training done at step {}; swap optimisation of {} sheets", pos.step,
                                    sheets.size()));
-      swap_stage(c, trainer.query(), *source, sheets, device, progress, double(pos.step) / double(total));
+      // The swap's share of this call's fraction: all of it when the call is the swap alone (a
+      // study's swap stage), none when training steps follow (the bar then holds still).
+      const double at = double(pos.step - summary.first_step) / double(std::max<int64_t>(1, total - summary.first_step));
+      swap_stage(c, trainer.query(), *source, sheets, device, progress, at, pos.step == total ? 1.0 : at);
       std::vector<cortex::LayerSheet> layer_sheets;
       pos.swapped = true;
       terms = make_terms(c, sheets, false, true, device);
@@ -418,7 +424,9 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
 
     const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     const double per_step = elapsed / double(ran);
-    progress.update(double(pos.step) / double(total),
+    // The fraction of this call's work (a resumed run, or a stage started from another's
+    // checkpoint, starts part-way); the text says where in the whole run it is.
+    progress.update(double(pos.step - summary.first_step) / double(std::max<int64_t>(1, total - summary.first_step)),
                     progress_text(stage_name(pos.step - 1), pos.step, total, r, double(ran * t.batch_size) / elapsed,
                                   per_step * double(total - pos.step)),
                     pos.step == total);

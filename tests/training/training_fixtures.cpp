@@ -11,7 +11,12 @@ namespace mtmap::test {
 
 nlohmann::json smoke_json() { return formats::read_json_file(std::string(MTMAP_SOURCE_DIR) + "/experiments/smoke.json"); }
 
-training::TrainConfig smoke_config(const nlohmann::json& j) { return training::train_config_from_json(j, "smoke"); }
+training::TrainConfig smoke_config(const nlohmann::json& j) {
+  nlohmann::json train = nlohmann::json::object();  // smoke.json is a study: its other sections are not training's
+  for (const std::string& k : training::kTrainSections)
+    if (j.contains(k)) train[k] = j[k];
+  return training::train_config_from_json(train, "smoke");
+}
 
 std::string fresh_dir(const std::string& tag) {
   const auto dir = std::filesystem::temp_directory_path() / ("mtmap-test-" + std::to_string(getpid()) + "-" + tag);

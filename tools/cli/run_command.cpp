@@ -69,8 +69,8 @@ void add_run_command(CLI::App& app) {
     o.threads = args->threads;
     o.live = args->progress == "auto" ? -1 : args->progress == "bar" ? 1 : 0;
     const study::StudySummary sum = study::run_study(s, o);
-    fmt::print("study {}: {} stages ran, {} reused; {}\n", s.spec.name, sum.ran, sum.reused,
-               sum.report.empty() ? "folder " + out : "report " + sum.report);
+    // The runner's last progress line says what ran; stdout gets where the results are.
+    fmt::print("{}\n", sum.report.empty() ? "study folder: " + out : "report: " + sum.report);
   });
 }
 
