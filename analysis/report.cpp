@@ -17,6 +17,7 @@
 #include "analysis/run_output.h"
 #include "analysis/stats_util.h"
 #include "engine/core/error.h"
+#include "formats/atomic_file.h"
 
 namespace mtmap::analysis {
 
@@ -336,32 +337,6 @@ std::string report_page(const std::vector<Run>& runs, const std::string& title, 
   return h;
 }
 
-// Writes `bytes` to a temporary name in the same folder, then renames it over `path`: a reader never
-// sees a partial file under the final name.
-void write_file_atomic(const fs::path& path, const std::string& bytes) {
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    MTMAP_CHECK(f.good(), "cannot write '{}'", tmp.string());
-    f << bytes;
-    f.flush();
-    if (!f.good()) {
-      f.close();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      MTMAP_CHECK(false, "writing '{}' failed", tmp.string());
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ec2;
-    fs::remove(tmp, ec2);
-    MTMAP_CHECK(false, "cannot move '{}' to '{}': {}", tmp.string(), path.string(), ec.message());
-  }
-}
-
 // A run label as a file-name part: letters, digits, '.', '-', '_' kept, anything else '_'.
 std::string sanitise(const std::string& label) {
   std::string s;
@@ -490,7 +465,7 @@ std::string base64(const std::string& in) {
 
 void build_report(const std::vector<std::string>& run_dirs, const std::string& out_html, const std::string& title) {
   const std::vector<Run> runs = load_runs(run_dirs);
-  write_file_atomic(fs::path(out_html), report_page(runs, title, "", "", nullptr));
+  formats::write_file_atomic(out_html, report_page(runs, title, "", "", nullptr));
 }
 
 StudyReportSummary build_study_report(const StudyReportOptions& o) {
@@ -507,7 +482,7 @@ StudyReportSummary build_study_report(const StudyReportOptions& o) {
 
   StudyReportSummary summary;
   for (const auto& [name, svg] : panels) {
-    write_file_atomic(figs / name, svg);
+    formats::write_file_atomic((figs / name).string(), svg);
     summary.figures.push_back((figs / name).string());
   }
   std::set<std::string> used;
@@ -516,13 +491,13 @@ StudyReportSummary build_study_report(const StudyReportOptions& o) {
     std::string base = "direction_map_" + sanitise(run_label(r)), name = base + ".png";
     for (int k = 2; used.count(name); ++k) name = fmt::format("{}_{}.png", base, k);
     used.insert(name);
-    write_file_atomic(figs / name, read_file(fs::path(r.dir) / "direction_map.png"));
+    formats::write_file_atomic((figs / name).string(), read_file(fs::path(r.dir) / "direction_map.png"));
     summary.figures.push_back((figs / name).string());
   }
   summary.summary_json = (out / "study_summary.json").string();
-  write_file_atomic(summary.summary_json, study_summary(runs, conditions, o).dump(2) + "\n");
+  formats::write_file_atomic(summary.summary_json, study_summary(runs, conditions, o).dump(2) + "\n");
   summary.html = (out / "report.html").string();
-  write_file_atomic(summary.html, page);
+  formats::write_file_atomic(summary.html, page);
   return summary;
 }
 

@@ -15,6 +15,7 @@
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
+#include "formats/atomic_file.h"
 #include "study/study_progress.h"
 #include "training/run_files.h"
 #include "training/trainer.h"
@@ -75,7 +76,7 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
   std::error_code ec;
   fs::create_directories(out / "stages", ec);
   MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "stages").string(), ec.message());
-  training::write_file_atomic((out / "experiment.json").string(), study.resolved().dump(2) + "\n");
+  formats::write_file_atomic((out / "experiment.json").string(), study.resolved().dump(2) + "\n");
 
   std::unique_ptr<ProgressLine> own_line;
   Progress* line = o.progress;
@@ -154,7 +155,7 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
     json marker = {{"stage", stage_kind_name(s.kind)}, {"key", s.key},          {"inputs", s.inputs},
                    {"runs", s.runs},                   {"seconds", outcome.seconds}, {"finished", now_utc()}};
     if (s.upstream >= 0) marker["upstream"] = graph.stages[size_t(s.upstream)].name;
-    training::write_file_atomic((dir / kMarker).string(), marker.dump(2) + "\n");
+    formats::write_file_atomic((dir / kMarker).string(), marker.dump(2) + "\n");
     summary.stages.push_back(outcome);
     ++summary.ran;
   }
@@ -186,7 +187,7 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
   json outcomes = json::array();
   for (const StageOutcome& so : summary.stages)
     outcomes.push_back({{"stage", so.name}, {"status", so.status}, {"seconds", so.seconds}});
-  training::write_file_atomic((out / "study.json").string(),
+  formats::write_file_atomic((out / "study.json").string(),
                               json{{"name", study.spec.name},
                                    {"experiment", study.path},
                                    {"complete", summary.complete},

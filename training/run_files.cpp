@@ -51,20 +51,6 @@ void prune_checkpoints(const std::string& run_dir, int keep) {
     if (e.path().filename().string().ends_with(".tmp")) fs::remove(e.path(), ec);
 }
 
-void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    MTMAP_CHECK(f.good(), "cannot open {} for writing: {}", tmp, std::strerror(errno));
-    f << text;
-    f.flush();
-    MTMAP_CHECK(f.good(), "writing {} failed: {}", tmp, std::strerror(errno));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  MTMAP_CHECK(!ec, "cannot move {} to {}: {}", tmp, path, ec.message());
-}
-
 void truncate_metrics(const std::string& path, int64_t last_step) {
   std::ifstream in(path);
   if (!in.good()) return;

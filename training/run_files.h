@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "formats/atomic_file.h"
+
 namespace mtmap::training {
 
 std::string checkpoint_path(const std::string& run_dir, int64_t step);
@@ -19,8 +21,8 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
 // Deletes all but the newest `keep` checkpoints, and temporaries a killed run left behind.
 void prune_checkpoints(const std::string& run_dir, int keep);
 
-// Writes `text` to `path` atomically (temporary file, then rename).
-void write_file_atomic(const std::string& path, const std::string& text);
+// Writes a file atomically (temporary file, then rename): formats/atomic_file.h.
+using formats::write_file_atomic;
 // Keeps the lines of a metrics file whose "step" is ≤ `last_step` (a resumed run rewrites what
 // came after its checkpoint); a missing file is fine. Atomic.
 void truncate_metrics(const std::string& path, int64_t last_step);
