@@ -3,7 +3,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -61,6 +67,30 @@ void link_run(const fs::path& run_dir, const std::string& name, const std::strin
   MTMAP_CHECK(!ec, "cannot link {} → stages/{}: {}", link.string(), stage, ec.message());
 }
 
+// One `mtmap run` per study folder at a time: two would train the same stage into the same folder.
+// The lock is the kernel's (flock), so a killed process never leaves it held.
+class FolderLock {
+ public:
+  explicit FolderLock(const fs::path& dir) {
+    const std::string path = (dir / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    MTMAP_CHECK(fd_ >= 0, "cannot open {}: {}", path, std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      MTMAP_CHECK(err != EWOULDBLOCK, "{} is in use by another mtmap run (wait for it, or choose another --out)",
+                  dir.string());
+      MTMAP_FAIL("cannot lock {}: {}", path, std::strerror(err));
+    }
+  }
+  ~FolderLock() { ::close(fd_); }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace
 
 void check_study_devices(const Study& study) {
@@ -76,6 +106,7 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
   std::error_code ec;
   fs::create_directories(out / "stages", ec);
   MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "stages").string(), ec.message());
+  const FolderLock lock(out);
   formats::write_file_atomic((out / "experiment.json").string(), study.resolved().dump(2) + "\n");
 
   std::unique_ptr<ProgressLine> own_line;

@@ -62,4 +62,11 @@ for label in joint-a0-s1 joint-a0.5-s1; do
 done
 "$mtmap" run "$work/short.json" --out "$work/cut" --progress lines >third.txt 2>&1 || fail "third call failed"
 grep -q "0 stages ran, 4 reused" third.txt || fail "a finished study ran again: $(tail -2 third.txt)"
+# One study folder, one mtmap run at a time (the lock is held here by flock(1) while mtmap runs).
+if command -v flock >/dev/null; then
+  flock "$work/cut/.lock" "$mtmap" run "$work/short.json" --out "$work/cut" >locked.txt 2>&1
+  rc=$?
+  [ $rc -eq 1 ] || fail "a locked study folder: exit $rc, expected 1"
+  grep -q "is in use by another mtmap run" locked.txt || fail "a locked study folder: $(cat locked.txt)"
+fi
 echo "all run CLI checks passed"
