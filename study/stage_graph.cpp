@@ -21,6 +21,16 @@ std::string hash_text(const std::string& text) {
 // forward, for each clip of the batch. Only ratios matter (the ETA).
 double train_step_cost(const training::TrainConfig& c) { return 4.0 * c.training.batch_size; }
 
+// Steps of a stage for the ETA: given, or from epochs (generated video: its videos per epoch; a
+// video folder's size is known only once scanned, so 100 batches an epoch stand in).
+double steps_of(const training::TrainConfig& c, int64_t steps, double epochs) {
+  if (epochs <= 0) return double(steps);
+  const double batches = c.data.source == "dead_leaves"
+                             ? double(c.data.videos_per_epoch / c.training.batch_size)
+                             : 100.0;
+  return epochs * batches;
+}
+
 double probe_clips(const analysis::AnalysisConfig& a) {
   const analysis::ProbeConfig& p = a.probe;
   return double(p.directions) * double(p.wavelengths_px.size()) * double(p.periods_frames.size()) * p.phases + 1;
@@ -78,12 +88,12 @@ StageGraph plan_stages(const Study& study) {
     if (t.schedule == training::Schedule::staged) {
       const training::TrainConfig pre = training::pretrain_config(tc);
       const std::string pre_hash = training::train_config_hash(pre);
-      if (t.pretrain_steps > 0) {
+      if (t.pretrain_steps > 0 || t.pretrain_epochs > 0) {
         Stage s;
         s.kind = StageKind::pretrain;
         s.inputs = {{"stage", "pretrain"}, {"config_hash", pre_hash}};
         s.train = pre;
-        s.cost = double(t.pretrain_steps) * train_step_cost(tc);
+        s.cost = steps_of(tc, t.pretrain_steps, t.pretrain_epochs) * train_step_cost(tc);
         upstream = p.add(std::move(s));
         chain.push_back(upstream);
       }
@@ -106,7 +116,7 @@ StageGraph plan_stages(const Study& study) {
       s.inputs = {{"stage", "train"}, {"config_hash", training::train_config_hash(tc)}};
       s.train = tc;
       s.upstream = upstream;
-      s.cost = double(t.steps) * train_step_cost(tc);
+      s.cost = steps_of(tc, t.steps, t.epochs) * train_step_cost(tc);
       upstream = p.add(std::move(s));
       chain.push_back(upstream);
     }

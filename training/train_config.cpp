@@ -92,9 +92,12 @@ void validate(const TrainConfig& c, const std::string& o) {
               "{}.training.batch_size = {} (need 2..65536: correlations across the batch need 2 clips)", o,
               t.batch_size);
   MTMAP_CHECK(t.steps >= 1, "{}.training.steps = {} (need ≥ 1)", o, t.steps);
+  check_finite_range(t.epochs, 0, 1e6, o + ".training.epochs", "≥ 0");
+  check_finite_range(t.pretrain_epochs, 0, 1e6, o + ".training.pretrain_epochs", "≥ 0");
   check_finite_range(t.lr_per_256, 1e-12, 1e3, o + ".training.lr_per_256", "> 0");
-  MTMAP_CHECK(t.warmup_steps >= 0 && t.warmup_steps <= t.steps, "{}.training.warmup_steps = {} (need 0..steps = {})",
-              o, t.warmup_steps, t.steps);
+  // With epochs the step count is known once the data is (resolve_epochs checks it there).
+  MTMAP_CHECK(t.warmup_steps >= 0 && (t.epochs > 0 || t.warmup_steps <= t.steps),
+              "{}.training.warmup_steps = {} (need 0..steps = {})", o, t.warmup_steps, t.steps);
   check_finite_range(t.final_lr, 0, 1e3, o + ".training.final_lr", "≥ 0");
   check_finite_range(t.momentum, 0, 0.999999, o + ".training.momentum", "0 ≤ momentum < 1");
   check_finite_range(t.weight_decay, 0, 1, o + ".training.weight_decay", "0..1");
@@ -104,8 +107,10 @@ void validate(const TrainConfig& c, const std::string& o) {
               "{}.training.queue_size = {} (need a positive multiple of training.batch_size = {})", o, t.queue_size,
               t.batch_size);
   MTMAP_CHECK(t.pretrain_steps >= 0, "{}.training.pretrain_steps = {} (need ≥ 0)", o, t.pretrain_steps);
-  MTMAP_CHECK(t.schedule == Schedule::staged || t.pretrain_steps == 0,
-              "{}.training.pretrain_steps = {} only applies to training.schedule = 'staged'", o, t.pretrain_steps);
+  MTMAP_CHECK(t.schedule == Schedule::staged || (t.pretrain_steps == 0 && t.pretrain_epochs == 0),
+              "{}.training.{} = {} only applies to training.schedule = 'staged'", o,
+              t.pretrain_epochs > 0 ? "pretrain_epochs" : "pretrain_steps",
+              t.pretrain_epochs > 0 ? t.pretrain_epochs : double(t.pretrain_steps));
   MTMAP_CHECK(t.schedule == Schedule::scratch || !c.sheets.blocks.empty(),
               "{}.training.schedule = 'staged' needs sheets to optimise (sheets.blocks is empty)", o);
   MTMAP_CHECK(t.swap.probe_batches >= 1, "{}.training.swap.probe_batches = {} (need ≥ 1)", o, t.swap.probe_batches);
@@ -195,6 +200,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
          {"spatial_form", store(form)},
          {"batch_size", store(t.batch_size)},
          {"steps", store(t.steps)},
+         {"epochs", store(t.epochs)},
          {"lr_per_256", store(t.lr_per_256)},
          {"warmup_steps", store(t.warmup_steps)},
          {"final_lr", store(t.final_lr)},
@@ -205,6 +211,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
          {"queue_size", store(t.queue_size)},
          {"schedule", store(schedule)},
          {"pretrain_steps", store(t.pretrain_steps)},
+         {"pretrain_epochs", store(t.pretrain_epochs)},
          {"swap",
           [&](const json& v, const std::string& key) {
             formats::parse_section(v, key,
@@ -217,6 +224,12 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
          {"progress_seconds", store(t.progress_seconds)},
          {"threads", store(t.threads)},
          {"tf32", store(t.tf32)}});
+    const json& tj = j.at("training");
+    MTMAP_CHECK(!(tj.contains("steps") && tj.contains("epochs")),
+                "{}.training.steps and training.epochs are both given (give one: steps, or epochs over the data)",
+                origin);
+    MTMAP_CHECK(!(tj.contains("pretrain_steps") && tj.contains("pretrain_epochs")),
+                "{}.training.pretrain_steps and training.pretrain_epochs are both given (give one)", origin);
     formats::check_one_of(objective, {"joint", "contrastive", "spatial"}, origin + ".training.objective");
     formats::check_one_of(schedule, {"scratch", "staged"}, origin + ".training.schedule");
     formats::check_one_of(form, {"relative", "absolute"}, origin + ".training.spatial_form");
@@ -288,7 +301,36 @@ json train_config_to_json(const TrainConfig& c) {
                    {"progress_seconds", t.progress_seconds},
                    {"threads", t.threads},
                    {"tf32", t.tf32}};
+  // Epochs replace the step counts they resolve to (and the file reads back without a conflict).
+  if (t.epochs > 0) {
+    j["training"].erase("steps");
+    j["training"]["epochs"] = t.epochs;
+  }
+  if (t.pretrain_epochs > 0) {
+    j["training"].erase("pretrain_steps");
+    j["training"]["pretrain_epochs"] = t.pretrain_epochs;
+  }
   return j;
+}
+
+TrainConfig resolve_epochs(const TrainConfig& c, int64_t batches_per_epoch, const std::string& origin) {
+  TrainConfig r = c;
+  TrainingConfig& t = r.training;
+  if (t.epochs <= 0 && t.pretrain_epochs <= 0) return r;
+  MTMAP_CHECK(batches_per_epoch >= 1, "{}.training.epochs: the data holds no whole batch of {} clips", origin,
+              t.batch_size);
+  if (t.epochs > 0) {
+    t.steps = std::max<int64_t>(1, std::llround(t.epochs * double(batches_per_epoch)));
+    t.epochs = 0;
+  }
+  if (t.pretrain_epochs > 0) {
+    t.pretrain_steps = std::max<int64_t>(1, std::llround(t.pretrain_epochs * double(batches_per_epoch)));
+    t.pretrain_epochs = 0;
+  }
+  MTMAP_CHECK(c.training.epochs <= 0 || t.warmup_steps <= t.steps,
+              "{}.training.warmup_steps = {} (need ≤ the {} steps of training.epochs = {} at {} batches per epoch)",
+              origin, t.warmup_steps, t.steps, c.training.epochs, batches_per_epoch);
+  return r;
 }
 
 std::string train_config_hash(const TrainConfig& c) {
@@ -309,7 +351,10 @@ TrainConfig pretrain_config(const TrainConfig& c) {
   p.training.alpha_per_block.clear();
   p.training.spatial_form = SpatialLossForm::relative;
   p.training.steps = 0;  // train() then ends where pre-training (and the swap) end
-  p.training.warmup_steps = std::min(c.training.warmup_steps, c.training.pretrain_steps);
+  p.training.epochs = 0;
+  // Pre-training warms up over at most its own steps (known here unless given in epochs).
+  if (c.training.pretrain_epochs <= 0)
+    p.training.warmup_steps = std::min(c.training.warmup_steps, c.training.pretrain_steps);
   return p;
 }
 

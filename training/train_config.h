@@ -59,7 +59,8 @@ struct TrainingConfig {
   std::map<std::string, double> alpha_per_block;  // … unless given here
   SpatialLossForm spatial_form = SpatialLossForm::relative;
   int batch_size = 64;
-  int64_t steps = 1000;           // optimiser steps of the (last) training stage
+  int64_t steps = 1000;           // optimiser steps of the (last) training stage …
+  double epochs = 0;              // … or, when > 0, this many passes over the data (resolve_epochs)
   double lr_per_256 = 0.03;       // the learning rate is lr_per_256 · batch_size / 256
   int64_t warmup_steps = 0;
   double final_lr = 0;
@@ -69,7 +70,8 @@ struct TrainingConfig {
   double temperature = 0.2;
   int64_t queue_size = 65536;     // a multiple of batch_size
   Schedule schedule = Schedule::scratch;
-  int64_t pretrain_steps = 0;     // staged: contrastive-only steps before the swap optimisation
+  int64_t pretrain_steps = 0;     // staged: contrastive-only steps before the swap optimisation …
+  double pretrain_epochs = 0;     // … or, when > 0, this many passes over the data
   SwapStageConfig swap;           // staged
   int64_t checkpoint_every = 1000;  // steps; a checkpoint is also written at the end
   int keep_checkpoints = 3;         // the last K are kept
@@ -98,6 +100,10 @@ nlohmann::json train_config_to_json(const TrainConfig& c);
 // A hash of what decides the run's numbers (not checkpoint cadence, progress or thread count):
 // a resume refuses a checkpoint whose hash differs.
 std::string train_config_hash(const TrainConfig& c);
+// Steps from epochs: with training.epochs (pretrain_epochs) > 0, steps (pretrain_steps) become
+// round(epochs · batches_per_epoch), at least 1 (0 for pre-training). The hash stays that of the
+// config as written. Throws when warmup_steps exceeds the resolved steps.
+TrainConfig resolve_epochs(const TrainConfig& c, int64_t batches_per_epoch, const std::string& origin = "config");
 // The config as the staged schedule's pre-training and swap see it: what only the last stage
 // reads (objective, α, spatial loss form, training.steps) set to fixed values. Configs that differ
 // only there share their pre-training and swap, and so does pretrain_hash.

@@ -240,11 +240,15 @@ std::string progress_text(const char* stage, int64_t step, int64_t total, const 
 
 }  // namespace
 
-TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
-  const TrainingConfig& t = c.training;
+TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   MTMAP_CHECK(!o.out_dir.empty(), "train: no output folder given");
-  const Device device = Device::parse(t.device);
+  const Device device = Device::parse(config.training.device);
   require_device(device, "training.device");
+  // The data first: with training.epochs the step counts follow from how much there is. The
+  // hashes are those of the config as written.
+  std::unique_ptr<io::PairSource> source = make_source(config);
+  const TrainConfig c = resolve_epochs(config, source->size() / config.training.batch_size);
+  const TrainingConfig& t = c.training;
   // The run's own execution contexts (engine/context/execution_context.h): the CPU one carries
   // the run's thread count; a GPU run gets its own streams, allocator and caches.
   ExecutionContext cpu_context(Device::cpu(), ExecutionOptions{t.threads, {}});
@@ -255,7 +259,7 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
     device_context = std::make_unique<ExecutionContext>(device);
     device_scope = std::make_unique<ExecutionContext::Use>(*device_context);
   }
-  const std::string hash = train_config_hash(c);
+  const std::string hash = train_config_hash(config);
   const fs::path out(o.out_dir);
   const std::string metrics_path = (out / "metrics.jsonl").string();
   const bool staged = t.schedule == Schedule::staged;
@@ -269,7 +273,7 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   MTMAP_CHECK(o.stop_at == StopAt::end || staged, "train: stopping {} the swap needs training.schedule = 'staged'",
               o.stop_at == StopAt::before_swap ? "before" : "after");
   MTMAP_CHECK(!(o.resume && !o.start_from.empty()), "train: resume and start_from exclude each other");
-  const std::string pre_hash = staged ? pretrain_hash(c) : "";
+  const std::string pre_hash = staged ? pretrain_hash(config) : "";
   std::optional<models::Checkpoint> from;
   const auto existing = list_checkpoints(o.out_dir);
   if (o.resume) {
@@ -303,7 +307,7 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   std::error_code ec;
   fs::create_directories(out / "checkpoints", ec);
   MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "checkpoints").string(), ec.message());
-  write_file_atomic((out / "config.json").string(), train_config_to_json(c).dump(2) + "\n");
+  write_file_atomic((out / "config.json").string(), train_config_to_json(config).dump(2) + "\n");
 
   // The model, its sheets and the trainer's state.
   InitialModel init = init_model(c.model, t.seed, c.sheets.blocks, c.sheets.jitter_mm);
@@ -332,7 +336,6 @@ TrainSummary train(const TrainConfig& c, const TrainOptions& o) {
   }
   from.reset();  // its tensors are in the trainer now
 
-  std::unique_ptr<io::PairSource> source = make_source(c);
   io::LoaderOptions lo;
   lo.batch_size = t.batch_size;
   lo.workers = c.data.workers;

@@ -93,6 +93,10 @@ TEST_CASE("runs share the stages whose inputs are equal", "[study]") {
     other["training"]["pretrain_steps"] = 6;
     const study::StageGraph g2 = study::plan_stages(study::study_from_json(other, "s.json"));
     CHECK(g2.stages[0].name != g.stages[0].name);
+    // Pre-training given in epochs is a stage too.
+    other["training"].erase("pretrain_steps");
+    other["training"]["pretrain_epochs"] = 2;
+    CHECK(count(study::plan_stages(study::study_from_json(other, "s.json")), study::StageKind::pretrain) == 2);
   }
 }
 

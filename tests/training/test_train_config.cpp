@@ -47,8 +47,8 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
   const std::vector<Case> cases = {
       {{{"training", {{"batchsize", 8}}}},
        "smoke.training.batchsize: unknown config key (known keys: alpha, alpha_per_block, batch_size, "
-       "checkpoint_every, device, final_lr, keep_checkpoints, lr_per_256, moco_momentum, momentum, objective, "
-       "pretrain_steps, progress_seconds, queue_size, schedule, seed, spatial_form, steps, swap, temperature, "
+       "checkpoint_every, device, epochs, final_lr, keep_checkpoints, lr_per_256, moco_momentum, momentum, objective, "
+       "pretrain_epochs, pretrain_steps, progress_seconds, queue_size, schedule, seed, spatial_form, steps, swap, temperature, "
        "tf32, threads, warmup_steps, weight_decay)"},
       {{{"trainign", json::object()}},
        "smoke.trainign: not a training section (training reads: model, data, sheets, training)"},
@@ -67,6 +67,9 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
       {{{"training", {{"pretrain_steps", 5}}}},
        "smoke.training.pretrain_steps = 5 only applies to training.schedule = 'staged'"},
       {{{"training", {{"moco_momentum", 1.5}}}}, "smoke.training.moco_momentum = 1.5 (need 0..1)"},
+      {{{"training", {{"epochs", 2}}}},
+       "smoke.training.steps and training.epochs are both given (give one: steps, or epochs over the data)"},
+      {{{"training", {{"steps", nullptr}, {"epochs", -1}}}}, "smoke.training.epochs = -1 (need ≥ 0)"},
       {{{"model", {{"width", 0}}}}, "smoke.model.width = 0 (need a positive integer)"},
       {{{"data", {{"source", "webcam"}}}}, "smoke.data.source: 'webcam' is not one of: dead_leaves, videos"},
       {{{"data", {{"source", "videos"}}}},
@@ -104,4 +107,23 @@ TEST_CASE("the resolved training config reads back to itself, and its hash ignor
   // The seed does.
   CHECK(training::train_config_hash(test::smoke_config(patched({{"training", {{"seed", 2}}}}))) !=
         training::train_config_hash(c));
+}
+
+TEST_CASE("training.epochs: steps from the data's batches per epoch", "[training][config]") {
+  json j = test::smoke_json();
+  for (const char* other : {"study", "probe"}) j.erase(other);
+  j["training"].erase("steps");
+  j["training"]["epochs"] = 2.5;
+  j["training"]["warmup_steps"] = 4;
+  const training::TrainConfig c = training::train_config_from_json(j, "smoke");
+  // Written back with epochs and without steps, it reads back to itself.
+  const json resolved = training::train_config_to_json(c);
+  CHECK_FALSE(resolved["training"].contains("steps"));
+  CHECK(training::train_config_to_json(training::train_config_from_json(resolved, "r")) == resolved);
+  const training::TrainConfig r = training::resolve_epochs(c, 3, "smoke");  // smoke: 12 videos, batch 4
+  CHECK(r.training.steps == 8);                                             // round(2.5 · 3)
+  CHECK(r.training.epochs == 0);
+  CHECK_THROWS_WITH(training::resolve_epochs(c, 1, "smoke"),
+                    Catch::Contains("smoke.training.warmup_steps = 4 (need ≤ the 3 steps of training.epochs = 2.5 at "
+                                    "1 batches per epoch)"));
 }

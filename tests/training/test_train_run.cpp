@@ -131,6 +131,15 @@ TEST_CASE("a stopped run resumes to exactly the uninterrupted run's losses and w
   check_same_tensors(training::checkpoint_path(whole, 12), training::checkpoint_path(parts, 12));
 }
 
+TEST_CASE("a run of training.epochs makes epochs × batches per epoch steps", "[training][run]") {
+  json j = short_run(1, 100);
+  j["training"].erase("steps");
+  j["training"]["epochs"] = 1;  // 12 videos in batches of 4
+  const std::string dir = test::fresh_dir("epochs");
+  CHECK(run(test::smoke_config(j), dir).last_step == 3);
+  CHECK(test::read_metrics(dir).back()["epoch"] == 0);
+}
+
 TEST_CASE("a run folder is not overwritten, and a resume refuses another config", "[training][run]") {
   const training::TrainConfig c = test::smoke_config(short_run(3, 2));
   const std::string dir = test::fresh_dir("refuse");
