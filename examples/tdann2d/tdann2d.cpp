@@ -24,6 +24,7 @@
 #include "analysis/map_analysis.h"
 #include "analysis/tuning_curve.h"
 #include "cortex/sheet.h"
+#include "cortex/swap.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/core/device.h"
 #include "engine/core/device_support.h"
@@ -146,7 +147,7 @@ Args parse(int argc, char** argv) {
       std::exit(0);
     } else MTMAP_FAIL("unknown argument '{}' (try --help)", k);
   }
-  MTMAP_CHECK(a.steps >= 1 && a.batch >= 4 && a.batch <= 256, "--steps must be at least 1, --batch within [4, 256]");
+  MTMAP_CHECK(a.steps >= 1 && a.batch >= 4 && a.batch <= 128, "--steps must be at least 1, --batch within [4, 128]");
   return a;
 }
 
@@ -177,38 +178,74 @@ int run(const Args& args) {
               (long long)flat.numel(), (long long)(C * H * W), spec.side_mm, (long long)neighbourhoods.size(0),
               (long long)neighbourhoods.size(1), device.str().c_str());
 
-  // InfoNCE against a queue of earlier keys (MoCo's form, without the momentum encoder).
-  const int64_t queue_size = 512, embed = net.fc2->weight.size(0);
-  Tensor queue = l2_normalize(randn({queue_size, embed}, gen), 1).to(device);
+  // InfoNCE in MoCo's form with the batch's own keys (detached) as the negatives: a queue of
+  // earlier keys needs MoCo's slowly moving key encoder, which this small example leaves out.
+  // The loss at chance is ln(batch + 1).
+  std::printf("info_nce at chance: ln(%d) = %.3f\n", args.batch + 1, std::log(double(args.batch + 1)));
 
+  // The losses averaged over every tenth of the run; the first and last of a stage are kept.
   const int report_every = std::max(1, args.steps / 10);
-  double sum_nce = 0, sum_sp = 0;
-  int n_sum = 0;
-  std::vector<double> first, last;  // {nce, spatial} averaged over the first and last report windows
-  net.train();
-  for (int step = 0; step < args.steps; ++step) {
-    auto [xa, xb] = make_views(args.batch, rng, gen, device);
-    auto a = net.forward(xa);
-    auto b = net.forward(xb);
-    Tensor nce = losses::info_nce(a.embedding, b.embedding, queue, 0.2);
-    Tensor window = cortex::sample_window(neighbourhoods, gen).to(device);
-    Tensor sp = losses::block_spatial_loss(a.sheet, window, positions_dev);
-    Tensor loss = add(nce, mul(sp, args.alpha));
-    flat.zero_grad();
-    loss.backward();
-    sgd.step(schedule.lr(step));
-    queue = cat({b.embedding.detach(), queue.narrow(0, 0, queue_size - args.batch)}, 0);
+  auto train = [&](int from, int to, double alpha, const char* stage) {
+    double sum_nce = 0, sum_sp = 0;
+    int n_sum = 0;
+    std::vector<double> first, last;  // {info_nce, spatial}
+    net.train();
+    for (int step = from; step < to; ++step) {
+      auto [xa, xb] = make_views(args.batch, rng, gen, device);
+      auto a = net.forward(xa);
+      auto b = net.forward(xb);
+      Tensor nce = losses::info_nce(a.embedding, b.embedding, b.embedding.detach(), 0.2);
+      Tensor window = cortex::sample_window(neighbourhoods, gen).to(device);
+      Tensor sp = losses::block_spatial_loss(a.sheet, window, positions_dev);
+      Tensor loss = alpha > 0 ? add(nce, mul(sp, alpha)) : nce;
+      flat.zero_grad();
+      loss.backward();
+      sgd.step(schedule.lr(step));
 
-    sum_nce += nce.to(Device::cpu()).item(), sum_sp += sp.to(Device::cpu()).item(), ++n_sum;
-    if ((step + 1) % report_every == 0 || step + 1 == args.steps) {
-      std::printf("step %4d  info_nce %.4f  spatial %.4f\n", step + 1, sum_nce / n_sum, sum_sp / n_sum);
-      if (first.empty()) first = {sum_nce / n_sum, sum_sp / n_sum};
-      last = {sum_nce / n_sum, sum_sp / n_sum};
-      sum_nce = sum_sp = 0, n_sum = 0;
+      sum_nce += nce.to(Device::cpu()).item(), sum_sp += sp.to(Device::cpu()).item(), ++n_sum;
+      if ((step + 1) % report_every == 0 || step + 1 == to) {
+        std::printf("step %4d  info_nce %.4f  spatial %.4f%s\n", step + 1, sum_nce / n_sum, sum_sp / n_sum,
+                    alpha > 0 ? "" : " (not optimised)");
+        if (first.empty()) first = {sum_nce / n_sum, sum_sp / n_sum};
+        last = {sum_nce / n_sum, sum_sp / n_sum};
+        sum_nce = sum_sp = 0, n_sum = 0;
+      }
     }
+    if (!first.empty())
+      std::printf("%s, first report -> last: info_nce %.4f -> %.4f, spatial %.4f -> %.4f\n", stage, first[0], last[0],
+                  first[1], last[1]);
+  };
+
+  // 1. Pre-training: the first half of the steps on InfoNCE alone.
+  const int pre_steps = args.steps / 2;
+  train(0, pre_steps, 0, "pre-training (info_nce)");
+
+  // 2. The sheet's initial arrangement, as in the TDANN (cortex/swap.h): units trade places so that
+  //    units whose responses to 512 random gratings correlate sit close together.
+  {
+    autograd::NoGradGuard no_grad;
+    net.eval();
+    std::vector<Tensor> r;
+    for (int i = 0; i < 512 / args.batch; ++i)
+      r.push_back(losses::unit_responses(net.forward(make_views(args.batch, rng, gen, device).first).sheet).to(Device::cpu()));
+    Tensor corr = cortex::response_correlation(cat(r, 0));
+    cortex::SwapOptions sopt;
+    sopt.width_mm = spec.neighbourhood_mm;
+    sopt.windows = 4000;
+    sopt.attempts_per_window = 200;
+    sopt.seed = args.seed;
+    const double before = cortex::layer_spatial_loss(positions, corr);
+    cortex::SwapResult swapped = cortex::swap_optimise(positions, corr, sopt);
+    positions = swapped.positions;
+    std::printf("swap: %lld of %lld swaps kept, the layer's spatial loss on these responses %.4f -> %.4f\n",
+                (long long)swapped.stats.accepted, (long long)swapped.stats.attempts, before,
+                cortex::layer_spatial_loss(positions, corr));
+    neighbourhoods = cortex::neighbourhoods(positions, spec.neighbourhood_mm, gen, nopt);
+    positions_dev = positions.to(device);
   }
-  std::printf("losses, first report -> last: info_nce %.4f -> %.4f, spatial %.4f -> %.4f\n", first[0], last[0],
-              first[1], last[1]);
+
+  // 3. Training: InfoNCE + α · the spatial loss on one neighbourhood window per step.
+  train(pre_steps, args.steps, args.alpha, "training (info_nce + alpha * spatial)");
 
   // The probe: static gratings at 8 orientations × 3 spatial frequencies × 4 phases, and a grey
   // image for the baseline; each unit's response is its conv3 output (eval mode, running statistics).
@@ -271,6 +308,13 @@ int run(const Args& args) {
   }
   std::printf("orientation tuning: %d of %lld units respond to a grating, mean selectivity (1 - CV_ax) %.3f\n", tuned,
               (long long)U, tuned ? selectivity_sum / tuned : 0.0);
+  std::printf("preferred orientations (units per 22.5° bin from 0°):");
+  for (int b = 0; b < kOrientations; ++b) {
+    int count = 0;
+    for (double t : units.theta_deg) count += int(std::fmod(t + 11.25, 180.0) / 22.5) == b;
+    std::printf(" %d", count);
+  }
+  std::printf("\n");
   if (tuned == 0) {
     std::printf("no unit responds: no map\n");
     return 1;
