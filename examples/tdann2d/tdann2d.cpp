@@ -237,8 +237,8 @@ int run(const Args& args) {
     const double before = cortex::layer_spatial_loss(positions, corr);
     cortex::SwapResult swapped = cortex::swap_optimise(positions, corr, sopt);
     positions = swapped.positions;
-    std::printf("swap: %lld of %lld swaps kept, the layer's spatial loss on these responses %.4f -> %.4f\n",
-                (long long)swapped.stats.accepted, (long long)swapped.stats.attempts, before,
+    std::printf("swap: %lld of %lld swaps kept in %.1f s, the layer's spatial loss on these responses %.4f -> %.4f\n",
+                (long long)swapped.stats.accepted, (long long)swapped.stats.attempts, swapped.stats.seconds, before,
                 cortex::layer_spatial_loss(positions, corr));
     neighbourhoods = cortex::neighbourhoods(positions, spec.neighbourhood_mm, gen, nopt);
     positions_dev = positions.to(device);
@@ -350,6 +350,7 @@ int run(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a line at a time, also into a log file
   try {
     return run(parse(argc, argv));
   } catch (const std::exception& e) {

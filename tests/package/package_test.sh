@@ -53,7 +53,7 @@ if grep -Eq -- "$src/(engine|kernels|formats|models|losses|cortex|io|training|an
   echo "FAIL: the example's build refers to the source tree $src"; exit 1
 fi
 echo "built ($(( $(date +%s) - t0 )) s so far)"
-"$work/tdann2d-build/tdann2d" --steps "$steps" --batch 16 --out "$work/tdann2d-out"
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} "$work/tdann2d-build/tdann2d" --steps "$steps" --batch 16 --out "$work/tdann2d-out"
 for f in tdann2d.safetensors sheet.safetensors orientation_map.json; do
   [ -s "$work/tdann2d-out/$f" ] || { echo "FAIL: tdann2d wrote no $f"; exit 1; }
 done
