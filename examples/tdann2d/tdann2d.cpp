@@ -1,14 +1,17 @@
 // A second topographic model on the mtmap engine, built only against the installed package
 // (find_package(mtmap)): a small 2D TDANN on images. Three convolutions (the engine's conv3d with
-// T = 1) feed a contrastive head; the third convolution's units sit on a simulated cortical sheet
-// and the spatial-correlation loss pulls the responses of nearby units together. After training,
-// static gratings at 8 orientations probe those units, and their orientation map (period 180°) goes
-// through the same map and pinwheel analysis as the MT model's direction maps.
+// T = 1) feed a contrastive head (InfoNCE between two views of a generated grating); the third
+// convolution's units sit on a simulated cortical sheet. As in the TDANN: pre-training on InfoNCE
+// alone, then the units swap places so that correlated ones sit together, then training with
+// InfoNCE + α · the spatial-correlation loss. Finally static gratings at 8 orientations probe the
+// sheet's units, and their orientation map (period 180°) goes through the same map and pinwheel
+// analysis as the MT model's direction maps.
 //
 // It is a demonstration of the library, not a study: one seed, a few hundred steps on generated
-// gratings. It prints what it measures (the losses, the map's pinwheels) and claims nothing else.
+// gratings. It prints what it measures (the losses, the swap, the tuning, the map's pinwheels) and
+// claims nothing else.
 //
-//   tdann2d [--steps N] [--batch B] [--alpha A] [--seed S] [--device cpu|cuda:N] [--out DIR]
+//   tdann2d [--steps N] [--batch B] [--alpha A] [--lr LR] [--seed S] [--device cpu|cuda:N] [--out DIR]
 #include <cmath>
 #include <complex>
 #include <cstdio>
