@@ -16,7 +16,9 @@ io/ are independent of each other):
     1  engine/                                  tensor, autograd, ops, nn, optim
     0  kernels/                                 CPU and CUDA kernels: leaves
 
-bench/ and tests/ may include any layer; nothing outside tests/ may include tests/. The backends
+bench/, tests/ and examples/ may include any layer; nothing outside tests/ may include tests/. The
+examples (examples/: projects built against the installed package, docs/api.md) may not include a
+backend-private header either; that they use installed headers only, their build checks. The backends
 behind the contract (engine/backend/cpu_backend.h, cuda_backend.h) are for engine/ alone.
 
 KNOWN lists the violations that are still in the tree, each with the reason it is there; it may
@@ -42,6 +44,7 @@ LAYERS = [  # (folder prefix, component, layer); the longest prefix wins
     ("tools/", "tools", 6),
     ("bench/", "bench", None),  # None: may include anything
     ("tests/", "tests", None),
+    ("examples/", "examples", None),
 ]
 # A component that may include another of its own layer (the probe is analysis' model half).
 PEERS_ALLOWED = {("analysis_probe", "analysis")}
@@ -99,6 +102,7 @@ def self_test():
         ("losses/a.cpp", "engine/backend/backend.h", False),  # the contract is public
         ("tests/a.cpp", "tools/cli/main.cpp", False),
         ("tools/cli/a.cpp", "bench/cpu_bench.h", False),
+        ("examples/m/a.cpp", "engine/backend/cpu_backend.h", True),  # examples see the public API only
     ]
     wrong = [(s, d, bad) for s, d, bad in cases if (violation(s, d) is not None) != bad]
     for s, d, bad in wrong:
