@@ -5,17 +5,12 @@
 #include <map>
 
 #include "engine/core/error.h"
+#include "engine/core/fnv_hash.h"
 
 namespace mtmap::study {
 namespace {
 
 using json = nlohmann::json;
-
-std::string hash_text(const std::string& text) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bit: stable across machines and builds
-  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
-  return fmt::format("{:016x}", h);
-}
 
 // Clip passes of one training step: the query forward and backward (≈ 3 forwards) and the key
 // forward, for each clip of the batch. Only ratios matter (the ETA).
@@ -39,7 +34,7 @@ double probe_clips(const analysis::AnalysisConfig& a) {
 class Planner {
  public:
   int add(Stage s) {
-    s.key = hash_text(s.inputs.dump());
+    s.key = fmt::format("{:016x}", fnv1a64(s.inputs.dump()));
     s.name = fmt::format("{}-{}", stage_kind_name(s.kind), s.key);
     auto it = by_key_.find(s.name);
     if (it != by_key_.end()) return it->second;

@@ -78,13 +78,12 @@ StudySpec parse_spec(const json& j, const std::string& o, const training::TrainC
 }
 
 // A sweep sets training.alpha; a per-block table would silently win over it.
-void check_sweep_fits(const StudySpec& s, const training::TrainConfig& base, const json& j, const std::string& o) {
+void check_sweep_fits(const training::TrainConfig& base, const json& j, const std::string& o) {
   const bool sweeps_alpha = j.is_object() && j.contains("alphas");
   MTMAP_CHECK(!sweeps_alpha || base.training.alpha_per_block.empty(),
               "{}.study.alphas sweeps training.alpha, but training.alpha_per_block fixes α for {} block(s); use one or "
               "the other",
               o, base.training.alpha_per_block.size());
-  (void)s;
 }
 
 }  // namespace
@@ -116,7 +115,7 @@ Study study_from_json(const json& j, const std::string& path) {
                 i, st.base_train.data.paths[i]);
   }
   st.spec = parse_spec(e.study, path, st.base_train);
-  check_sweep_fits(st.spec, st.base_train, e.study, path);
+  check_sweep_fits(st.base_train, e.study, path);
 
   // Conditions in a fixed order: the objectives as listed, α ascending within each.
   struct Condition {
@@ -149,8 +148,7 @@ Study study_from_json(const json& j, const std::string& path) {
       json tj = e.train;
       tj["training"]["seed"] = seed;
       tj["training"]["objective"] = training::objective_name(cond.objective);
-      if (cond.objective != training::Objective::contrastive || !tj["training"].contains("alpha"))
-        tj["training"]["alpha"] = cond.alpha;
+      tj["training"]["alpha"] = cond.alpha;  // 0 for the contrastive objective, which has no α
       try {
         r.train = training::train_config_from_json(tj, path);
       } catch (const Error& err) {

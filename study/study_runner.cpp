@@ -35,11 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kMarker = "stage.json";  // written last: its presence means "finished"
 
-bool finished(const fs::path& dir) {
-  std::error_code ec;
-  return fs::exists(dir / kMarker, ec);
-}
-
 std::string now_utc() {
   const std::time_t t = std::time(nullptr);
   char buf[32];
@@ -93,6 +88,11 @@ class FolderLock {
 
 }  // namespace
 
+bool stage_finished(const std::string& out_dir, const Stage& stage) {
+  std::error_code ec;
+  return fs::exists(fs::path(out_dir) / "stages" / stage.name / kMarker, ec);
+}
+
 void check_study_devices(const Study& study) {
   require_device(Device::parse(study.base_train.training.device), "training.device");
   if (study.spec.analyse) require_device(Device::parse(study.base_analysis.probe.device), "probe.device");
@@ -115,10 +115,14 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
     own_line = std::make_unique<ProgressLine>(o.log, study.base_train.training.progress_seconds, o.live);
     line = own_line.get();
   }
+  // What was finished before this call: decided once, so the count, the cost and the loop agree.
+  std::vector<bool> finished_before;
   double total_cost = 0;
   int to_run = 0;
-  for (const Stage& s : graph.stages)
-    if (!finished(out / "stages" / s.name)) total_cost += s.cost, ++to_run;
+  for (const Stage& s : graph.stages) {
+    finished_before.push_back(stage_finished(o.out_dir, s));
+    if (!finished_before.back()) total_cost += s.cost, ++to_run;
+  }
   line->message(fmt::format("study {}: {} runs, {} stages ({} to run, {} finished before) in {}", study.spec.name,
                             study.runs.size(), graph.stages.size(), to_run, graph.stages.size() - size_t(to_run),
                             out.string()));
@@ -127,10 +131,11 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
   StudySummary summary;
   bool interrupted = false;
   int number = 0;
-  for (const Stage& s : graph.stages) {
+  for (size_t i = 0; i < graph.stages.size(); ++i) {
+    const Stage& s = graph.stages[i];
     const fs::path dir = out / "stages" / s.name;
     StageOutcome outcome{s.name, "reused", 0};
-    if (finished(dir) || interrupted) {
+    if (finished_before[i] || interrupted) {
       if (interrupted) outcome.status = "not run";
       summary.stages.push_back(outcome);
       summary.reused += outcome.status == "reused";
@@ -169,7 +174,7 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
         const training::TrainSummary ts = training::train(tc, t);
         done = !ts.final_model.empty();
       }
-    } catch (const Error& e) {
+    } catch (const Error&) {
       line->message(fmt::format("stage {} ({}) failed; finished stages are kept, and `mtmap run` again continues "
                                 "from this one",
                                 s.name, describe(s)));

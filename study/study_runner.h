@@ -45,6 +45,9 @@ struct StudySummary {
   std::string report;                // report.html when written, else ""
 };
 
+// Whether `stage` of the study in `out_dir` is finished (its folder holds the stage.json marker).
+bool stage_finished(const std::string& out_dir, const Stage& stage);
+
 // Checks the devices the study asks for before anything is written; throws mtmap::Error.
 void check_study_devices(const Study& study);
 

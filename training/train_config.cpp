@@ -8,6 +8,7 @@
 
 #include "engine/core/device.h"
 #include "engine/core/error.h"
+#include "engine/core/fnv_hash.h"
 #include "formats/json_config.h"
 
 namespace mtmap::training {
@@ -338,10 +339,7 @@ std::string train_config_hash(const TrainConfig& c) {
   // Settings that change how a run is watched or stored, not its numbers.
   for (const char* k : {"checkpoint_every", "keep_checkpoints", "progress_seconds", "threads"}) j["training"].erase(k);
   for (const char* k : {"workers", "probe_cache"}) j["data"].erase(k);
-  const std::string text = j.dump();
-  uint64_t h = 1469598103934665603ull;  // FNV-1a, 64 bit: stable across machines and builds
-  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
-  return fmt::format("{:016x}", h);
+  return fmt::format("{:016x}", fnv1a64(j.dump()));
 }
 
 TrainConfig pretrain_config(const TrainConfig& c) {

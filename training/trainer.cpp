@@ -361,6 +361,11 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   MTMAP_CHECK(metrics.good(), "cannot open {} for appending", metrics_path);
   TrainSummary summary;
   summary.first_step = pos.step;
+  // The fraction of this call's work (a resumed run, or a stage started from another's
+  // checkpoint, starts part-way); the progress text says where in the whole run it is.
+  auto call_fraction = [&] {
+    return double(pos.step - summary.first_step) / double(std::max<int64_t>(1, total - summary.first_step));
+  };
   const auto started = Clock::now();
   int64_t ran = 0;
   for (;;) {
@@ -373,7 +378,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
                                    sheets.size()));
       // The swap's share of this call's fraction: all of it when the call is the swap alone (a
       // study's swap stage), none when training steps follow (the bar then holds still).
-      const double at = double(pos.step - summary.first_step) / double(std::max<int64_t>(1, total - summary.first_step));
+      const double at = call_fraction();
       swap_stage(c, trainer.query(), *source, sheets, device, progress, at, pos.step == total ? 1.0 : at);
       std::vector<cortex::LayerSheet> layer_sheets;
       pos.swapped = true;
@@ -427,9 +432,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
 
     const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     const double per_step = elapsed / double(ran);
-    // The fraction of this call's work (a resumed run, or a stage started from another's
-    // checkpoint, starts part-way); the text says where in the whole run it is.
-    progress.update(double(pos.step - summary.first_step) / double(std::max<int64_t>(1, total - summary.first_step)),
+    progress.update(call_fraction(),
                     progress_text(stage_name(pos.step - 1), pos.step, total, r, double(ran * t.batch_size) / elapsed,
                                   per_step * double(total - pos.step)),
                     pos.step == total);

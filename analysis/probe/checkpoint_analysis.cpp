@@ -90,31 +90,11 @@ std::optional<Positions> resolve_positions(const models::Checkpoint& ckpt, const
 // (and the last): never a line per batch.
 constexpr double kLogSeconds = 5;
 
-class LogProgress : public Progress {
- public:
-  explicit LogProgress(const std::function<void(const std::string&)>& log) : log_(log) {}
-  void update(double, const std::string& text, bool force) override {
-    const auto now = std::chrono::steady_clock::now();
-    if (!force && shown_ && std::chrono::duration<double>(now - last_).count() < kLogSeconds) return;
-    shown_ = true;
-    last_ = now;
-    message(text);
-  }
-  void message(const std::string& text) override {
-    if (log_) log_(text);
-  }
-
- private:
-  const std::function<void(const std::string&)>& log_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point last_;
-};
-
 }  // namespace
 
 CheckpointAnalysisSummary analyze_checkpoint(const CheckpointAnalysisOptions& o) {
   const auto start = std::chrono::steady_clock::now();
-  LogProgress log_progress(o.log);
+  ProgressLine log_progress(o.log, kLogSeconds);
   Progress& progress = o.progress ? *o.progress : log_progress;
   auto log = [&](const std::string& line) { progress.message(line); };
   const AnalysisConfig& cfg = o.config;

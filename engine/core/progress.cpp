@@ -14,6 +14,20 @@ ProgressLine::ProgressLine(std::FILE* out, double interval_s, int live)
   last_ = std::chrono::steady_clock::now() - std::chrono::hours(1);
 }
 
+ProgressLine::ProgressLine(std::function<void(const std::string&)> sink, double interval_s)
+    : sink_(std::move(sink)), interval_s_(interval_s), live_(false) {
+  last_ = std::chrono::steady_clock::now() - std::chrono::hours(1);
+}
+
+void ProgressLine::emit(const std::string& line) {
+  if (!out_) {
+    if (sink_) sink_(line);
+    return;
+  }
+  fmt::print(out_, "{}\n", line);
+  std::fflush(out_);
+}
+
 ProgressLine::~ProgressLine() {
   if (live_ && drawn_) {
     std::fputc('\n', out_);
@@ -34,17 +48,16 @@ void ProgressLine::update(double fraction, const std::string& text, bool force) 
     bar.append(size_t(kWidth - filled), '.');
     fmt::print(out_, "\r\033[K[{}] {:3.0f}% {}", bar, 100 * std::clamp(fraction, 0.0, 1.0), text);
     drawn_ = true;
+    std::fflush(out_);
   } else {
-    fmt::print(out_, "{}\n", text);
+    emit(text);
   }
-  std::fflush(out_);
 }
 
 void ProgressLine::message(const std::string& text) {
   if (live_ && drawn_) fmt::print(out_, "\r\033[K");
   drawn_ = false;
-  fmt::print(out_, "{}\n", text);
-  std::fflush(out_);
+  emit(text);
 }
 
 std::string format_duration(double s) {

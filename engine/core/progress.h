@@ -8,6 +8,7 @@
 // ProgressLine, or stay quiet.
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 namespace mtmap {
@@ -28,6 +29,8 @@ class ProgressLine : public Progress {
  public:
   // live: redraw in place (1), plain lines (0), or -1: live when `out` is a terminal.
   ProgressLine(std::FILE* out, double interval_s, int live = -1);
+  // Plain lines handed to `sink` (a caller's log) instead of a file; an empty sink shows nothing.
+  ProgressLine(std::function<void(const std::string&)> sink, double interval_s);
   // Ends a live line left drawn (a newline), so that what follows starts on a line of its own.
   ~ProgressLine() override;
   ProgressLine(const ProgressLine&) = delete;
@@ -41,7 +44,10 @@ class ProgressLine : public Progress {
   bool live() const { return live_; }
 
  private:
-  std::FILE* out_;
+  void emit(const std::string& line);  // one plain line to the sink or the file
+
+  std::FILE* out_ = nullptr;
+  std::function<void(const std::string&)> sink_;
   double interval_s_;
   bool live_;
   bool drawn_ = false;

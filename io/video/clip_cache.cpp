@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/core/fnv_hash.h"
 #include "io/rng.h"
 #include "io/video/video_reader.h"
 
@@ -65,8 +66,7 @@ std::string ClipCache::disk_path(const std::string& path) const {
   int64_t size = -1, mtime = 0;
   if (::stat(path.c_str(), &st) == 0)
     size = st.st_size, mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : path) h = (h ^ ch) * 1099511628211ull;
+  uint64_t h = fnv1a64(path);
   h = mix_key(h, mix_key(uint64_t(size), uint64_t(mtime)), uint64_t(options_.short_side));
   return fmt::format("{}/{:016x}_{}.mtv", options_.dir, h, fs::path(path).stem().string());
 }

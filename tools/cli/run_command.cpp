@@ -25,7 +25,7 @@ void print_plan(const study::Study& s, const std::string& out) {
     fmt::print("\n");
   }
   for (const study::Stage& st : g.stages) {
-    const bool done = std::filesystem::exists(std::filesystem::path(out) / "stages" / st.name / "stage.json");
+    const bool done = study::stage_finished(out, st);
     fmt::print("  stage {} ({} run{}): {}\n", st.name, st.runs.size(), st.runs.size() == 1 ? "" : "s",
                done ? "finished" : "to run");
   }
