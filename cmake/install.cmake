@@ -23,7 +23,7 @@ set(MTMAP_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/mtmap)
 set(MTMAP_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/mtmap)
 
 # The exported libraries: mtmap_<name> becomes mtmap::<name>.
-set(mtmap_export_targets mtmap_kernels_cpu mtmap_engine mtmap_formats mtmap_models mtmap_losses mtmap_cortex
+set(mtmap_export_targets mtmap_kernels_cpu mtmap_engine mtmap_dist mtmap_formats mtmap_models mtmap_losses mtmap_cortex
     mtmap_io mtmap_training)
 if(MTMAP_WITH_CUDA)
   list(APPEND mtmap_export_targets mtmap_kernels_cuda)
@@ -55,6 +55,8 @@ endfunction()
 foreach(dir core tensor context autograd ops nn optim random)
   mtmap_public_headers_of(engine/${dir})
 endforeach()
+# The communicator interface and data parallel; the MPI one includes mpi.h and stays inside.
+mtmap_public_headers_of(engine/dist EXCEPT engine/dist/mpi_communicator.h)
 # The backend contract is public (an op written outside the engine, as losses/ does, calls it);
 # the two backends behind it are private to engine/ (tools/check_layers.py).
 mtmap_public_headers_of(engine/backend EXCEPT engine/backend/cpu_backend.h engine/backend/cuda_backend.h)
@@ -107,6 +109,7 @@ endif()
 if(NOT MTMAP_MINIMAL)
   set(MTMAP_HAS_PNG ON)
 endif()
+set(MTMAP_HAS_MPI ${MTMAP_WITH_MPI})
 set(MTMAP_CUDA_TOOLKIT_ROOT "")
 if(MTMAP_WITH_CUDA AND CUDAToolkit_BIN_DIR)
   get_filename_component(MTMAP_CUDA_TOOLKIT_ROOT ${CUDAToolkit_BIN_DIR} DIRECTORY)

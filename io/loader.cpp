@@ -25,9 +25,13 @@ Loader::Loader(PairSource& source, LoaderOptions options) : source_(source), opt
   MTMAP_CHECK(options_.batch_size > 0 && options_.workers > 0, "loader: batch size {} and workers {} must be positive",
               options_.batch_size, options_.workers);
   MTMAP_CHECK(source_.size() > 0, "loader: the source has no items (no usable video)");
-  MTMAP_CHECK(!options_.drop_last || source_.size() >= options_.batch_size,
-              "loader: {} items cannot fill one batch of {} (drop_last would leave no batch)", source_.size(),
-              options_.batch_size);
+  MTMAP_CHECK(options_.shards >= 1 && options_.shard >= 0 && options_.shard < options_.shards,
+              "loader: shard {} of {}", options_.shard, options_.shards);
+  MTMAP_CHECK(options_.shards == 1 || options_.drop_last, "loader: shards need drop_last (every rank a full batch)");
+  MTMAP_CHECK(!options_.drop_last || source_.size() >= int64_t(options_.batch_size) * options_.shards,
+              "loader: {} items cannot fill one batch of {}{} (drop_last would leave no batch)", source_.size(),
+              int64_t(options_.batch_size) * options_.shards,
+              options_.shards > 1 ? fmt::format(" ({} ranks × {})", options_.shards, options_.batch_size) : "");
   const int P = options_.prefetch > 0 ? options_.prefetch : 2 * options_.workers;
   Shape clip = source_.clip_shape();
   Shape batch{options_.batch_size};
@@ -54,7 +58,7 @@ void Loader::stop_workers() {
 }
 
 int64_t Loader::batches_per_epoch() const {
-  const int64_t n = source_.size(), b = options_.batch_size;
+  const int64_t n = source_.size(), b = int64_t(options_.batch_size) * options_.shards;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -114,7 +118,7 @@ void Loader::worker_loop() {
 void Loader::fill(Slot& slot, int64_t batch) {
   const int64_t n = source_.size(), N = options_.batch_size;
   const int64_t sample_floats = shape_numel(source_.clip_shape());
-  const int64_t first = batch * N, count = std::min(N, n - first);
+  const int64_t first = batch * N * options_.shards + options_.shard * N, count = std::min(N, n - first);
   slot.items.assign(size_t(count), -1);
   float* q = slot.query.data<float>();
   float* k = slot.key.data<float>();

@@ -3,6 +3,10 @@
 //  - Order: each epoch is a permutation of the source's items (Philox randperm of (seed, epoch));
 //    batch b holds positions b·N .. b·N + N − 1. A sample's randomness is a function of (seed,
 //    epoch, position), so the batches are the same bit for bit for any number of workers.
+//  - Shards (data parallel): with `shards` = S ranks each loading N, the epoch's global batch b is
+//    positions b·N·S .. b·N·S + N·S − 1 and shard s takes its s-th N of them: the S shards of
+//    batch b together are exactly the batch b of one loader of batch N·S (same samples, same
+//    randomness), which is what lets a run resume on another number of ranks.
 //  - Flow: batch b is built in slot b mod P (P = prefetch slots) by whichever worker claims it, once
 //    the consumer has released batch b − P; next() hands out batches strictly in order.
 //  - Bad files never stop a run: a sample whose file fails (VideoError) is replaced by the next
@@ -30,6 +34,7 @@ struct LoaderOptions {
   uint64_t seed = 0;
   bool shuffle = true;
   bool drop_last = true;                // a last partial batch is dropped (training)
+  int shard = 0, shards = 1;            // this loader's part of each global batch (above)
   Allocator* host_allocator = nullptr;  // slot memory; null: the CPU allocator
 };
 

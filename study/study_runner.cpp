@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -104,24 +105,38 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
   const StageGraph graph = plan_stages(study);
   const fs::path out(o.out_dir);
   std::error_code ec;
-  fs::create_directories(out / "stages", ec);
-  MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "stages").string(), ec.message());
-  const FolderLock lock(out);
-  formats::write_file_atomic((out / "experiment.json").string(), study.resolved().dump(2) + "\n");
+  // Under data parallel rank 0 owns the folder: it alone locks, writes and decides, and tells the
+  // other ranks what it decided (they only join the training stages).
+  dist::Communicator* world = o.world && o.world->size() > 1 ? o.world : nullptr;
+  const bool leader = !world || world->rank() == 0;
+  auto from_leader = [&](const std::string& value) { return world ? dist::broadcast_string(*world, value, 0) : value; };
+  if (world) dist::require_same(*world, "the study (its experiment file)", study.resolved().dump());
+  std::unique_ptr<FolderLock> lock;
+  if (leader) {
+    fs::create_directories(out / "stages", ec);
+    MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "stages").string(), ec.message());
+    lock = std::make_unique<FolderLock>(out);
+    formats::write_file_atomic((out / "experiment.json").string(), study.resolved().dump(2) + "\n");
+  }
 
   std::unique_ptr<ProgressLine> own_line;
-  Progress* line = o.progress;
+  Progress* line = leader ? o.progress : nullptr;
   if (!line) {
-    own_line = std::make_unique<ProgressLine>(o.log, study.base_train.training.progress_seconds, o.live);
+    own_line = leader ? std::make_unique<ProgressLine>(o.log, study.base_train.training.progress_seconds, o.live)
+                      : std::make_unique<ProgressLine>(std::function<void(const std::string&)>{}, 1.0);
     line = own_line.get();
   }
   // What was finished before this call: decided once, so the count, the cost and the loop agree.
+  std::string finished_flags;
+  if (leader)
+    for (const Stage& s : graph.stages) finished_flags += stage_finished(o.out_dir, s) ? '1' : '0';
+  finished_flags = from_leader(finished_flags);
   std::vector<bool> finished_before;
   double total_cost = 0;
   int to_run = 0;
-  for (const Stage& s : graph.stages) {
-    finished_before.push_back(stage_finished(o.out_dir, s));
-    if (!finished_before.back()) total_cost += s.cost, ++to_run;
+  for (size_t i = 0; i < graph.stages.size(); ++i) {
+    finished_before.push_back(finished_flags[i] == '1');
+    if (!finished_before.back()) total_cost += graph.stages[i].cost, ++to_run;
   }
   line->message(fmt::format("study {}: {} runs, {} stages ({} to run, {} finished before) in {}", study.spec.name,
                             study.runs.size(), graph.stages.size(), to_run, graph.stages.size() - size_t(to_run),
@@ -141,15 +156,21 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
       summary.reused += outcome.status == "reused";
       continue;
     }
-    const bool resumable = s.kind != StageKind::analyse && !training::list_checkpoints(dir.string()).empty();
-    if (!resumable) fs::remove_all(dir, ec);  // a stage killed before its first checkpoint starts over
+    std::string resume_flag;
+    if (leader) {
+      resume_flag = s.kind != StageKind::analyse && !training::list_checkpoints(dir.string()).empty() ? "1" : "0";
+      if (resume_flag == "0") fs::remove_all(dir, ec);  // a stage killed before its first checkpoint starts over
+    }
+    const bool resumable = from_leader(resume_flag) == "1";
     outcome.status = resumable ? "resumed" : "ran";
     progress.begin_stage(++number, to_run, describe(s), s.cost);
     const auto started = Clock::now();
     const fs::path up = s.upstream >= 0 ? out / "stages" / graph.stages[size_t(s.upstream)].name : fs::path();
     bool done = true;
     try {
-      if (s.kind == StageKind::analyse) {
+      if (s.kind == StageKind::analyse && !leader) {
+        // Rank 0 analyses; the others go on to the next training stage and wait for it there.
+      } else if (s.kind == StageKind::analyse) {
         analysis::CheckpointAnalysisOptions a;
         a.checkpoint = (up / "model.safetensors").string();
         a.out_dir = dir.string();
@@ -164,7 +185,9 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
         training::TrainOptions t;
         t.out_dir = dir.string();
         t.resume = resumable;
-        if (!resumable && s.upstream >= 0) t.start_from = last_checkpoint(up);
+        if (!resumable && s.upstream >= 0) t.start_from = from_leader(leader ? last_checkpoint(up) : "");
+        t.world = world;
+        t.local_rank = o.local_rank;
         t.stop_at = s.kind == StageKind::pretrain ? training::StopAt::before_swap
                     : s.kind == StageKind::swap   ? training::StopAt::after_swap
                                                   : training::StopAt::end;
@@ -191,11 +214,15 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
     json marker = {{"stage", stage_kind_name(s.kind)}, {"key", s.key},          {"inputs", s.inputs},
                    {"runs", s.runs},                   {"seconds", outcome.seconds}, {"finished", now_utc()}};
     if (s.upstream >= 0) marker["upstream"] = graph.stages[size_t(s.upstream)].name;
-    formats::write_file_atomic((dir / kMarker).string(), marker.dump(2) + "\n");
+    if (leader) formats::write_file_atomic((dir / kMarker).string(), marker.dump(2) + "\n");
     summary.stages.push_back(outcome);
     ++summary.ran;
   }
   summary.complete = !interrupted;
+  if (!leader) {
+    world->barrier();  // returns with rank 0, once it has written the study's files and report
+    return summary;
+  }
 
   // The study's own files: which stage serves which run, and per-run links into stages/.
   json runs = json::array();
@@ -244,6 +271,7 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
   line->message(fmt::format("study {}: {} stages ran, {} reused{}{}", study.spec.name, summary.ran, summary.reused,
                             summary.complete ? "" : "; interrupted before the end",
                             summary.report.empty() ? "" : "; report " + summary.report));
+  if (world) world->barrier();
   return summary;
 }
 

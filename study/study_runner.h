@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/progress.h"
+#include "engine/dist/communicator.h"
 #include "study/stage_graph.h"
 #include "study/study_config.h"
 
@@ -30,6 +32,11 @@ struct StudyOptions {
   int live = -1;                 // as training::TrainOptions::live
   int threads = 0;               // CPU threads for every stage (0: the config's)
   int64_t stop_after_steps = 0;  // tests: interrupt the first training stage that runs after this many steps
+  // Data parallel (docs/distributed.md): every rank of the job calls run_study alike; the training
+  // stages run on all ranks (training::TrainOptions::world), the rest (the folder, its lock and
+  // markers, the analyses, the report) on rank 0 alone. Null: one process.
+  dist::Communicator* world = nullptr;
+  int local_rank = 0;
 };
 
 struct StageOutcome {

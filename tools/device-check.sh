@@ -70,6 +70,11 @@ if ! cmake -S "$root" -B "$build" "${generator[@]}" -DMTMAP_CUDA=ON -DCMAKE_CUDA
   status=1
 fi
 
+# NCCL (data parallel on GPUs) where the machine has it: a group of one on its GPU.
+if [ ${#targets[@]} -gt 0 ] && grep -q "data parallel with MPI .*, NCCL ON" "$logs/configure.log"; then
+  targets+=(--target test_dist_nccl)
+fi
+
 if [ $status -eq 0 ]; then
   step "build on $jobs cores"
   if timeout 300 cmake --build "$build" -j "$jobs" "${targets[@]}" > "$logs/build.log" 2>&1; then

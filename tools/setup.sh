@@ -15,6 +15,7 @@ packages=(
   ffmpeg               # tests encode fixtures with it and use it as the decode reference
   libfftw3-dev         # analysis: power spectrum of direction maps (column spacing)
   libpng-dev           # analysis: map figures
+  libopenmpi-dev openmpi-bin  # data parallel training across processes and nodes (engine/dist/)
 )
 
 # Optional: the report test opens the HTML report in headless Chromium and is skipped without it.

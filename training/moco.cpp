@@ -13,6 +13,7 @@
 #include "engine/ops/softmax.h"
 #include "losses/info_nce.h"
 #include "losses/spatial_loss.h"
+#include "training/key_exchange.h"
 
 namespace mtmap::training {
 namespace {
@@ -34,23 +35,47 @@ void copy_module(const nn::Module& from, nn::Module& to) {
   copy_all(from.named_buffers(), to.named_buffers());
 }
 
-double checked_value(const Tensor& term, const char* what, const std::string& name, int64_t step) {
-  const double v = term.to(Device::cpu()).item();  // one value back from the device
-  if (!std::isfinite(v))
-    throw NonFiniteLoss(fmt::format("training stopped at step {}: the {}{} is {} (the optimiser and the queue were not "
-                                    "touched; the last checkpoint is intact)",
-                                    step, what, name.empty() ? "" : " of " + name, v));
-  return v;
-}
+// The loss terms of one step as numbers on the host, averaged over the ranks under data parallel
+// (so every rank sees, and checks, the same values), then checked in the order they were added.
+struct TermValues {
+  std::vector<std::string> what;  // "the InfoNCE loss", "the spatial loss of block layer2.0", …
+  std::vector<double> values;
+  void add(const Tensor& term, std::string name) {
+    what.push_back(std::move(name));
+    values.push_back(term.to(Device::cpu()).to(DType::f64).item());  // one value back from the device
+  }
+  void average(dist::Communicator* comm) {
+    if (!comm || comm->size() == 1 || values.empty()) return;
+    Tensor v = from_vector(values, {int64_t(values.size())});
+    if (comm->device().is_cpu()) {
+      comm->all_reduce_sum(v);
+    } else {
+      Tensor d = v.to(comm->device());
+      comm->all_reduce_sum(d);
+      v = d.to(Device::cpu());
+    }
+    for (size_t i = 0; i < values.size(); ++i) values[i] = v.data<double>()[i] / double(comm->size());
+  }
+  void check(int64_t step, bool data_parallel) const {
+    for (size_t i = 0; i < values.size(); ++i)
+      if (!std::isfinite(values[i]))
+        throw NonFiniteLoss(fmt::format("training stopped at step {}: {} is {}{} (the optimiser and the queue were "
+                                        "not touched; the last checkpoint is intact)",
+                                        step, what[i], values[i], data_parallel ? " (mean over the ranks)" : ""));
+  }
+};
 
 }  // namespace
 
 MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const TrainingConfig& config, Device device,
-                         Generator& queue_gen)
-    : config_(config), device_(device), query_(std::move(query)) {
+                         Generator& queue_gen, dist::Communicator* comm)
+    : config_(config), device_(device), query_(std::move(query)), comm_(comm) {
   MTMAP_CHECK(query_->config().projection_dim > 0, "moco: the model has no projection head (model.projection_dim = 0)");
+  MTMAP_CHECK(!comm_ || comm_->device() == device_, "moco: the {} communicator works on {}, the training on {}",
+              comm_ ? comm_->name() : "", comm_ ? comm_->device().str() : "", device_.str());
   query_->to(device_);
   query_->train();
+  if (comm_ && comm_->size() > 1) dist::broadcast_module(*comm_, *query_, 0);  // every rank starts as rank 0
   Generator unused(0);  // the key encoder's initial values are overwritten by the query's
   key_ = std::make_shared<models::ResNet3d>(query_->config(), unused);
   key_->to(device_);
@@ -69,6 +94,11 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
   const DType dt = query_->config().dtype;
   autograd::NoGradGuard no_grad;
   queue_ = l2_normalize(randn({config.queue_size, query_->config().projection_dim}, queue_gen, dt, device_), 1);
+  if (comm_) {
+    // With a group of one the buckets still run (a 1-rank NCCL group must equal no communicator).
+    if (comm_->size() > 1) comm_->broadcast(queue_, 0);
+    reducer_ = std::make_unique<dist::GradientReducer>(*query_, *query_flat_, *comm_);
+  }
 }
 
 StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips, const std::vector<SpatialTerm>& terms,
@@ -89,36 +119,45 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
   for (const SpatialTerm& t : terms) keep.push_back(t.block);
 
   r.lr = lr;
-  Tensor k;
+  Keys keys;
   if (contrastive) {
     autograd::NoGradGuard no_grad;
     optim::ema_update(*key_flat_, *query_flat_, config_.moco_momentum);
     phase("ema");
     xk = key_clips.to(device_).to(dt);
-    k = key_->forward(xk).embedding.detach();
+    keys = encode_keys(*key_, xk, comm_, config_.shuffle_bn, config_.seed, step);
     phase("key_forward");
   }
   models::ResNet3dOutput out = query_->forward(xq, keep);
   phase("query_forward");
   Tensor total;
+  TermValues values;
   if (contrastive) {
-    total = losses::info_nce(out.embedding, k, queue_, config_.temperature);
-    r.info_nce = checked_value(total, "InfoNCE loss", "", step);
+    total = losses::info_nce(out.embedding, keys.local, queue_, config_.temperature);
+    values.add(total, "the InfoNCE loss");
   }
   for (const SpatialTerm& t : terms) {
     const Tensor window = cortex::sample_window(t.neighbourhoods, windows).to(device_);
     Tensor s = losses::block_spatial_loss(out.blocks.at(t.block), window, t.positions, config_.spatial_form);
-    r.spatial.emplace_back(t.block, checked_value(s, "spatial loss", "block " + t.block, step));
+    values.add(s, "the spatial loss of block " + t.block);
     Tensor weighted = mul(s, t.alpha);
     total = total.defined() ? add(total, weighted) : weighted;
   }
   MTMAP_CHECK(total.defined(), "moco step {}: no loss term (objective {} with no block of α > 0)", step,
               objective_name(config_.objective));
-  r.loss = checked_value(total, "total loss", "", step);
+  values.add(total, "the total loss");
+  values.average(comm_);
+  values.check(step, reducer_ != nullptr);
+  size_t v = 0;
+  if (contrastive) r.info_nce = values.values[v++];
+  for (const SpatialTerm& t : terms) r.spatial.emplace_back(t.block, values.values[v++]);
+  r.loss = values.values[v];
   phase("losses");
 
   query_flat_->zero_grad();
+  if (reducer_) reducer_->begin();
   total.backward();
+  if (reducer_) reducer_->finish();  // every rank now holds the mean gradient
   // A non-finite value can hide from the loss (a ReLU maps NaN to 0, the spatial loss's zero-
   // variance rule treats a NaN column as constant) and still reach the gradient: one sum over the
   // flat gradient catches it (NaN and ±Inf survive a sum) before the optimiser spreads it.
@@ -134,9 +173,9 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
 
   if (contrastive) {
     autograd::NoGradGuard no_grad;
-    const int64_t n = k.size(0), K = queue_.size(0);
+    const int64_t n = keys.all.size(0), K = queue_.size(0);
     MTMAP_CHECK(K % n == 0, "moco step {}: a batch of {} keys does not divide the queue of {}", step, n, K);
-    copy_into(queue_.narrow(0, queue_ptr_, n), k);
+    copy_into(queue_.narrow(0, queue_ptr_, n), keys.all);
     queue_ptr_ = (queue_ptr_ + n) % K;
     phase("queue");
   }

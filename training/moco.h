@@ -7,6 +7,12 @@
 //      key encoder's EMA and both encoders' batch-norm statistics have moved: the run stops there);
 //   4. backward, SGD (momentum, weight decay off for batch norm and biases);
 //   5. the batch's keys replace the oldest ones in the queue, whose pointer moves on by N.
+// Data parallel (a communicator of several ranks): every rank starts from rank 0's encoder and queue,
+// runs the step on its own share of the global batch, and the ranks stay identical: the keys go
+// through shuffle-BN and are enqueued from all ranks (training/key_exchange.h), the loss terms are
+// averaged over the ranks before they are checked (a non-finite term on one rank stops all alike),
+// and the gradient is averaged by bucketed all-reduces that overlap the backward pass
+// (engine/dist/gradient_reducer.h); the spatial loss is each rank's own, on its local batch.
 // The objectives of the preprint's ablation: joint (both terms), contrastive (α = 0: the block
 // outputs are not even kept) and spatial (no InfoNCE: no key encoder forward, no queue update).
 #include <cstdint>
@@ -14,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/dist/communicator.h"
+#include "engine/dist/gradient_reducer.h"
 #include "engine/nn/flat_parameters.h"
 #include "engine/optim/sgd.h"
 #include "engine/random/generator.h"
@@ -49,11 +57,14 @@ class NonFiniteLoss : public Error {
 class MocoTrainer {
  public:
   // `query`: the initialised query encoder (any device; it is moved to `device`). The key encoder
-  // starts as its copy; the queue as normalised random vectors from `queue_gen`.
+  // starts as its copy; the queue as normalised random vectors from `queue_gen`. `comm`: the
+  // data-parallel communicator on `device` (null: one process); it must outlive the trainer, and
+  // every rank constructs its trainer and calls step() in step with the others.
   MocoTrainer(std::shared_ptr<models::ResNet3d> query, const TrainingConfig& config, Device device,
-              Generator& queue_gen);
+              Generator& queue_gen, dist::Communicator* comm = nullptr);
 
-  // One step on a batch of pairs, f32 (N, 3, T, S, S) each (any device). `windows` draws the
+  // One step on a batch of pairs, f32 (N, 3, T, S, S) each (any device): this rank's share of the
+  // global batch under data parallel, whose StepResult values are then the means over the ranks. `windows` draws the
   // spatial loss's windows; `step` is only used in messages.
   StepResult step(const Tensor& query_clips, const Tensor& key_clips, const std::vector<SpatialTerm>& terms,
                   Generator& windows, double lr, int64_t step);
@@ -73,6 +84,9 @@ class MocoTrainer {
   const Tensor& queue() const { return queue_; }  // (K, D)
   int64_t queue_ptr() const { return queue_ptr_; }
   Device device() const { return device_; }
+  dist::Communicator* communicator() const { return comm_; }
+  // Data parallel: the gradient buckets (null with one process).
+  const dist::GradientReducer* reducer() const { return reducer_.get(); }
 
   // The state a checkpoint holds beyond the query encoder, under names that start with "train."
   // (models/checkpoint.h); load_state takes what state() gave (CPU tensors are fine).
@@ -87,6 +101,8 @@ class MocoTrainer {
   std::shared_ptr<models::ResNet3d> query_, key_;
   std::unique_ptr<nn::FlatParameters> query_flat_, key_flat_;
   std::unique_ptr<optim::Sgd> sgd_;
+  dist::Communicator* comm_ = nullptr;
+  std::unique_ptr<dist::GradientReducer> reducer_;
   Tensor queue_;
   int64_t queue_ptr_ = 0;
   bool time_phases_ = false;

@@ -224,7 +224,8 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
          {"keep_checkpoints", store(t.keep_checkpoints)},
          {"progress_seconds", store(t.progress_seconds)},
          {"threads", store(t.threads)},
-         {"tf32", store(t.tf32)}});
+         {"tf32", store(t.tf32)},
+         {"shuffle_bn", store(t.shuffle_bn)}});
     const json& tj = j.at("training");
     MTMAP_CHECK(!(tj.contains("steps") && tj.contains("epochs")),
                 "{}.training.steps and training.epochs are both given (give one: steps, or epochs over the data)",
@@ -302,6 +303,9 @@ json train_config_to_json(const TrainConfig& c) {
                    {"progress_seconds", t.progress_seconds},
                    {"threads", t.threads},
                    {"tf32", t.tf32}};
+  // Written only when off, so that configs from before the option keep their hash (and their runs
+  // resume).
+  if (!t.shuffle_bn) j["training"]["shuffle_bn"] = false;
   // Epochs replace the step counts they resolve to (and the file reads back without a conflict).
   if (t.epochs > 0) {
     j["training"].erase("steps");

@@ -78,6 +78,9 @@ struct TrainingConfig {
   double progress_seconds = 5;      // plain progress line interval when not on a terminal
   int threads = 0;                  // CPU threads (0: every core)
   bool tf32 = true;                 // GPU: float32 convolutions in TF32 (false: exact f32, slower)
+  // Data parallel (several ranks): MoCo's shuffling BN, the key encoder's batch spread over the
+  // ranks in a random permutation so its batch statistics cannot leak which key is the positive.
+  bool shuffle_bn = true;
 };
 
 struct TrainConfig {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
 #include "engine/context/execution_context.h"
+#include "engine/dist/nccl_communicator.h"
 #include "engine/ops/index.h"
 #include "engine/optim/sgd.h"
 #include "io/loader.h"
@@ -56,8 +58,9 @@ struct Position {
 };
 
 std::map<std::string, std::string> position_metadata(const Position& p, const std::string& hash,
-                                                     const std::string& pre_hash, const char* stage) {
+                                                     const std::string& pre_hash, const char* stage, int ranks) {
   return {{"train.pretrain_hash", pre_hash},
+          {"train.ranks", std::to_string(ranks)},  // for the record: a run resumes on any number
           {"train.step", std::to_string(p.step)},
           {"train.epoch", std::to_string(p.epoch)},
           {"train.batch", std::to_string(p.batch)},
@@ -238,12 +241,59 @@ std::string progress_text(const char* stage, int64_t step, int64_t total, const 
                      stage, step, total, r.loss, r.info_nce, spatial, r.lr, clips_per_s, format_duration(eta_s));
 }
 
+
+// The process's place in a data-parallel job: its rank, how many there are, and its device (a
+// GPU run binds each rank to its node's GPU number local_rank).
+struct Ranks {
+  dist::Communicator* world = nullptr;  // null: one process
+  int rank = 0, size = 1;
+  bool leader() const { return rank == 0; }
+};
+
+Device rank_device(const Device& configured, const Ranks& ranks, int local_rank) {
+  if (ranks.size == 1 || !configured.is_cuda()) return configured;
+  const int gpus = cuda_device_count();
+  MTMAP_CHECK(local_rank < gpus,
+              "rank {} is process {} on its node, but the node has {} GPU{}: launch at most {} rank{} per node "
+              "(mpirun --map-by ppr:{}:node, srun --ntasks-per-node={})",
+              ranks.rank, local_rank, gpus, gpus == 1 ? "" : "s", gpus, gpus == 1 ? "" : "s", gpus, gpus);
+  Device d = configured;
+  d.index = local_rank;
+  return d;
+}
+
+// Runs `decide` on rank 0 alone (it reads the folder other ranks must not race with) and gives every
+// rank its outcome: the string it returned, or its error, thrown on every rank alike.
+std::string on_leader(const Ranks& ranks, const std::function<std::string()>& decide) {
+  if (ranks.size == 1) return decide();
+  std::string value, error;
+  if (ranks.leader()) {
+    try {
+      value = decide();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = dist::broadcast_string(*ranks.world, error, 0);
+  if (!error.empty()) throw Error(error);
+  return dist::broadcast_string(*ranks.world, value, 0);
+}
+
 }  // namespace
 
 TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   MTMAP_CHECK(!o.out_dir.empty(), "train: no output folder given");
-  const Device device = Device::parse(config.training.device);
+  Ranks ranks;
+  if (o.world && o.world->size() > 1) ranks = Ranks{o.world, o.world->rank(), o.world->size()};
+  MTMAP_CHECK(!ranks.world || ranks.world->device().is_cpu(),
+              "train: the job's process group must be the MPI world (CPU); it is {} on {}",
+              ranks.world ? ranks.world->name() : "", ranks.world ? ranks.world->device().str() : "");
+  const Device device = rank_device(Device::parse(config.training.device), ranks, o.local_rank);
   require_device(device, "training.device");
+  MTMAP_CHECK(config.training.batch_size % ranks.size == 0,
+              "training.batch_size = {} (the global batch) does not split over {} ranks; make it a multiple of {}",
+              config.training.batch_size, ranks.size, ranks.size);
+  if (ranks.world) dist::require_same(*ranks.world, "the training config (its hash)", train_config_hash(config));
   // The data first: with training.epochs the step counts follow from how much there is. The
   // hashes are those of the config as written.
   std::unique_ptr<io::PairSource> source = make_source(config);
@@ -265,8 +315,11 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   const bool staged = t.schedule == Schedule::staged;
   const int64_t total = t.steps + (staged ? t.pretrain_steps : 0);
   std::unique_ptr<ProgressLine> own_progress;
-  if (!o.progress) own_progress = std::make_unique<ProgressLine>(o.log, t.progress_seconds, o.live);
-  Progress& progress = o.progress ? *o.progress : *own_progress;
+  if (!ranks.leader())  // the ranks run in step: rank 0 speaks for all
+    own_progress = std::make_unique<ProgressLine>(std::function<void(const std::string&)>{}, t.progress_seconds);
+  else if (!o.progress)
+    own_progress = std::make_unique<ProgressLine>(o.log, t.progress_seconds, o.live);
+  Progress& progress = o.progress && ranks.leader() ? *o.progress : *own_progress;
 
   // Where to start: a fresh folder, the newest checkpoint of the same config, or (start_from) a
   // checkpoint of another folder whose config agrees with this one up to where it was written.
@@ -275,39 +328,47 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   MTMAP_CHECK(!(o.resume && !o.start_from.empty()), "train: resume and start_from exclude each other");
   const std::string pre_hash = staged ? pretrain_hash(config) : "";
   std::optional<models::Checkpoint> from;
-  const auto existing = list_checkpoints(o.out_dir);
-  if (o.resume) {
-    MTMAP_CHECK(!existing.empty(), "--resume: {} holds no checkpoint (checkpoints/step-*.safetensors)", o.out_dir);
-    from = models::read_checkpoint(existing.back().second);
-    auto it = from->file.metadata.find("train.config_hash");
-    MTMAP_CHECK(it != from->file.metadata.end(), "{}: not a training checkpoint (no train.config_hash)", from->path);
-    MTMAP_CHECK(it->second == hash,
-                "--resume: {} was written by another config (hash {}, this config's is {}); the run's own is {}",
-                from->path, it->second, hash, (out / "config.json").string());
-  } else {
-    std::error_code ec;
-    MTMAP_CHECK(existing.empty() && !fs::exists(metrics_path, ec),
-                "{} already holds a training run; pass --resume to continue it, or choose another --out", o.out_dir);
-    if (!o.start_from.empty()) {
-      from = models::read_checkpoint(o.start_from);
-      const auto& meta = from->file.metadata;
-      auto full = meta.find("train.config_hash"), pre = meta.find("train.pretrain_hash");
-      MTMAP_CHECK(full != meta.end(), "start from {}: not a training checkpoint (no train.config_hash)", from->path);
-      const Position at = position_from(from->file, from->path);
-      const bool same = full->second == hash;
-      const bool same_pretraining = staged && pre != meta.end() && pre->second == pre_hash &&
-                                    at.step <= t.pretrain_steps;
-      MTMAP_CHECK(same || same_pretraining,
-                  "start from {}: written by a config that differs from this one {} (its hash {}, pre-training "
-                  "hash {}; this config's {} and {})",
-                  from->path, staged ? "in what pre-training reads, or past pre-training" : "", full->second,
-                  pre == meta.end() ? "none" : pre->second, hash, staged ? pre_hash : "none");
+  // Rank 0 looks at the folder and decides (the others would race with its first writes); every
+  // rank then reads the checkpoint it chose.
+  const std::string from_path = on_leader(ranks, [&]() -> std::string {
+    const auto existing = list_checkpoints(o.out_dir);
+    if (o.resume) {
+      MTMAP_CHECK(!existing.empty(), "--resume: {} holds no checkpoint (checkpoints/step-*.safetensors)", o.out_dir);
+      from = models::read_checkpoint(existing.back().second);
+      auto it = from->file.metadata.find("train.config_hash");
+      MTMAP_CHECK(it != from->file.metadata.end(), "{}: not a training checkpoint (no train.config_hash)", from->path);
+      MTMAP_CHECK(it->second == hash,
+                  "--resume: {} was written by another config (hash {}, this config's is {}); the run's own is {}",
+                  from->path, it->second, hash, (out / "config.json").string());
+    } else {
+      std::error_code ec;
+      MTMAP_CHECK(existing.empty() && !fs::exists(metrics_path, ec),
+                  "{} already holds a training run; pass --resume to continue it, or choose another --out", o.out_dir);
+      if (!o.start_from.empty()) {
+        from = models::read_checkpoint(o.start_from);
+        const auto& meta = from->file.metadata;
+        auto full = meta.find("train.config_hash"), pre = meta.find("train.pretrain_hash");
+        MTMAP_CHECK(full != meta.end(), "start from {}: not a training checkpoint (no train.config_hash)", from->path);
+        const Position at = position_from(from->file, from->path);
+        const bool same = full->second == hash;
+        const bool same_pretraining = staged && pre != meta.end() && pre->second == pre_hash &&
+                                      at.step <= t.pretrain_steps;
+        MTMAP_CHECK(same || same_pretraining,
+                    "start from {}: written by a config that differs from this one {} (its hash {}, pre-training "
+                    "hash {}; this config's {} and {})",
+                    from->path, staged ? "in what pre-training reads, or past pre-training" : "", full->second,
+                    pre == meta.end() ? "none" : pre->second, hash, staged ? pre_hash : "none");
+      }
     }
-  }
-  std::error_code ec;
-  fs::create_directories(out / "checkpoints", ec);
-  MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "checkpoints").string(), ec.message());
-  write_file_atomic((out / "config.json").string(), train_config_to_json(config).dump(2) + "\n");
+    if (ranks.leader()) {
+      std::error_code ec;
+      fs::create_directories(out / "checkpoints", ec);
+      MTMAP_CHECK(!ec, "cannot create {}: {}", (out / "checkpoints").string(), ec.message());
+      write_file_atomic((out / "config.json").string(), train_config_to_json(config).dump(2) + "\n");
+    }
+    return from ? from->path : "";
+  });
+  if (!from_path.empty() && !from) from = models::read_checkpoint(from_path);
 
   // The model, its sheets and the trainer's state.
   InitialModel init = init_model(c.model, t.seed, c.sheets.blocks, c.sheets.jitter_mm);
@@ -324,20 +385,30 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     }
   }
   Generator queue_gen(seed_for(t.seed, kQueue));
-  MocoTrainer trainer(net, t, device, queue_gen);
+  // Data parallel's collectives on the training device: the MPI world itself on the CPU, NCCL
+  // (bootstrapped over MPI) between the GPUs.
+  std::unique_ptr<dist::Communicator> nccl;
+  dist::Communicator* data_comm = ranks.world;
+  if (ranks.world && device.is_cuda()) {
+    nccl = dist::make_nccl_communicator(ranks.world, device);
+    data_comm = nccl.get();
+  }
+  MocoTrainer trainer(net, t, device, queue_gen, data_comm);
   if (from) {
     std::vector<std::pair<std::string, Tensor>> state;
     for (const auto& [name, tensor] : from->file.tensors)
       if (name.starts_with(models::kTrainingStatePrefix)) state.emplace_back(name, tensor);
     trainer.load_state(state, pos.queue_ptr, pos.sgd_steps, from->path);
-    truncate_metrics(metrics_path, pos.step);
+    if (ranks.leader()) truncate_metrics(metrics_path, pos.step);
     progress.message(fmt::format("{} {} at step {} of {}", o.resume ? "resuming" : "starting from", from->path,
                                  pos.step, total));
   }
   from.reset();  // its tensors are in the trainer now
 
   io::LoaderOptions lo;
-  lo.batch_size = t.batch_size;
+  lo.batch_size = t.batch_size / ranks.size;  // this rank's share of each global batch
+  lo.shard = ranks.rank;
+  lo.shards = ranks.size;
   lo.workers = c.data.workers;
   lo.seed = seed_for(t.seed, kData);
   io::Loader loader(*source, lo);
@@ -349,16 +420,20 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   auto stage_name = [&](int64_t step) { return in_pretrain(step) ? "pretrain" : "train"; };
 
   auto save = [&](const std::string& path, bool with_state) {
+    if (!ranks.leader()) return;  // the ranks are identical; rank 0 writes
     pos.window_offset = windows.offset();
     pos.queue_ptr = trainer.queue_ptr();
     pos.sgd_steps = trainer.sgd_steps();
-    std::map<std::string, std::string> meta = position_metadata(pos, hash, pre_hash, stage_name(pos.step));
+    std::map<std::string, std::string> meta = position_metadata(pos, hash, pre_hash, stage_name(pos.step), ranks.size);
     models::save_checkpoint(path, trainer.query(), c.model, sheets, meta,
                             with_state ? trainer.state() : std::vector<std::pair<std::string, Tensor>>{});
   };
 
-  std::ofstream metrics(metrics_path, std::ios::app);
-  MTMAP_CHECK(metrics.good(), "cannot open {} for appending", metrics_path);
+  std::ofstream metrics;
+  if (ranks.leader()) {
+    metrics.open(metrics_path, std::ios::app);
+    MTMAP_CHECK(metrics.good(), "cannot open {} for appending", metrics_path);
+  }
   TrainSummary summary;
   summary.first_step = pos.step;
   // The fraction of this call's work (a resumed run, or a stage started from another's
@@ -368,18 +443,26 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   };
   const auto started = Clock::now();
   int64_t ran = 0;
+  std::error_code ec;
   for (;;) {
     if (staged && pos.step == t.pretrain_steps && !pos.swapped) {
       if (o.stop_at == StopAt::before_swap) break;
       // The end of pre-training: its model, then the swap-optimised sheets, each a file.
-      fs::create_directories(out / "stages", ec);
+      if (ranks.leader()) fs::create_directories(out / "stages", ec);
       save((out / "stages" / "pretrain.safetensors").string(), false);
       progress.message(fmt::format("pre-training done at step {}; swap optimisation of {} sheets", pos.step,
                                    sheets.size()));
       // The swap's share of this call's fraction: all of it when the call is the swap alone (a
       // study's swap stage), none when training steps follow (the bar then holds still).
       const double at = call_fraction();
-      swap_stage(c, trainer.query(), *source, sheets, device, progress, at, pos.step == total ? 1.0 : at);
+      // Rank 0 swaps (its batch-norm statistics are the checkpoint's) and hands the sheets on.
+      if (ranks.leader())
+        swap_stage(c, trainer.query(), *source, sheets, device, progress, at, pos.step == total ? 1.0 : at);
+      if (ranks.world)
+        for (models::SheetPositions& s : sheets) {
+          s.positions = s.positions.contiguous();
+          ranks.world->broadcast(s.positions, 0);
+        }
       std::vector<cortex::LayerSheet> layer_sheets;
       pos.swapped = true;
       terms = make_terms(c, sheets, false, true, device);
@@ -390,7 +473,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
         if (!ls.neighbourhoods.defined()) ls.neighbourhoods = zeros({0, 1}, DType::i64);
         layer_sheets.push_back(ls);
       }
-      cortex::save_sheets((out / "stages" / "sheets.safetensors").string(), layer_sheets);
+      if (ranks.leader()) cortex::save_sheets((out / "stages" / "sheets.safetensors").string(), layer_sheets);
       if (o.stop_at == StopAt::after_swap) {
         save(checkpoint_path(o.out_dir, pos.step), true);  // the same step, now with swapped sheets
         break;
@@ -427,8 +510,10 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     json spatial = json::object();
     for (const auto& [block, v] : r.spatial) spatial[block] = v;
     line["spatial"] = spatial;
-    metrics << line.dump() << "\n";
-    metrics.flush();
+    if (ranks.leader()) {
+      metrics << line.dump() << "\n";
+      metrics.flush();
+    }
 
     const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     const double per_step = elapsed / double(ran);
@@ -438,7 +523,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
                     pos.step == total);
     if (pos.step % t.checkpoint_every == 0 || pos.step == total || (staged && pos.step == t.pretrain_steps)) {
       save(checkpoint_path(o.out_dir, pos.step), true);
-      prune_checkpoints(o.out_dir, t.keep_checkpoints);
+      if (ranks.leader()) prune_checkpoints(o.out_dir, t.keep_checkpoints);
     }
     if (o.stop_after_steps > 0 && ran >= o.stop_after_steps && pos.step < total) {
       progress.message(fmt::format("stopped after {} steps at step {} of {}", ran, pos.step, total));

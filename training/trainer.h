@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/progress.h"
+#include "engine/dist/communicator.h"
 #include "training/train_config.h"
 
 namespace mtmap::training {
@@ -37,6 +38,13 @@ struct TrainOptions {
   // Fractions are of the whole run (steps done / all steps); during the swap stage they stay at the
   // end of pre-training while the text counts the windows ("swap layer2.1 (1/2): window i/N, …").
   Progress* progress = nullptr;
+  // Data parallel (docs/distributed.md): the job's process group (the MPI world, engine/dist/
+  // world.h), null or of size 1 for one process. Every rank calls train() with the same config and
+  // out_dir (a shared folder); training.batch_size is the global batch, each rank takes its
+  // 1/ranks share. Rank 0 alone writes the folder and shows progress. On a GPU each rank trains
+  // on its node's GPU number `local_rank`, and the gradients go through NCCL.
+  dist::Communicator* world = nullptr;
+  int local_rank = 0;
 };
 
 struct TrainSummary {

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/autograd/grad_hooks.h"
 #include "engine/autograd/grad_mode.h"
 #include "engine/autograd/node.h"
 #include "engine/ops/copy.h"
@@ -52,6 +53,7 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_out) {
     // Own the gradient: grad_out may share storage with another leaf's gradient or a view.
     leaf->grad = convert(grad_out, grad_out.dtype(), /*force_copy=*/true).impl_ptr();
   }
+  notify_grad_ready(*leaf);  // run_backward runs this node once, after all of its inputs: final
   return {};
 }
 

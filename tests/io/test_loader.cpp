@@ -94,6 +94,35 @@ TEST_CASE("loader: the same batches for 1 and 3 workers, each epoch a new permut
   CHECK(run_epoch(other, 0).q != a.q);
 }
 
+TEST_CASE("loader: the shards of a global batch are exactly one loader's batch of N·S, in shard order",
+          "[io][loader]") {
+  // 22 items, 3 shards of 2: global batches of 6, three of them per epoch (the last 4 items dropped).
+  DeadLeavesPairSource src(small_leaves(), small_pairs(), 5, 22);
+  Loader whole(src, {.batch_size = 6, .workers = 2, .seed = 9});
+  std::vector<Run> shards;
+  for (int s = 0; s < 3; ++s) {
+    Loader part(src, {.batch_size = 2, .workers = 1, .seed = 9, .shard = s, .shards = 3});
+    CHECK(part.batches_per_epoch() == 3);
+    shards.push_back(run_epoch(part, 1));
+  }
+  const Run w = run_epoch(whole, 1);
+  REQUIRE(w.q.size() == 3);
+  const size_t sample = w.q[0].size() / 6;
+  for (size_t b = 0; b < 3; ++b)
+    for (size_t s = 0; s < 3; ++s) {
+      INFO("batch " << b << " shard " << s);
+      REQUIRE(shards[s].q.size() == 3);
+      const auto from = w.q[b].begin() + std::ptrdiff_t(2 * s * sample);
+      CHECK(shards[s].q[b] == std::vector<float>(from, from + std::ptrdiff_t(2 * sample)));
+      const auto kfrom = w.k[b].begin() + std::ptrdiff_t(2 * s * sample);
+      CHECK(shards[s].k[b] == std::vector<float>(kfrom, kfrom + std::ptrdiff_t(2 * sample)));
+      CHECK(shards[s].items[2 * b] == w.items[6 * b + 2 * s]);
+    }
+  CHECK_THROWS_WITH(Loader(src, {.batch_size = 2, .seed = 9, .shard = 3, .shards = 3}), Catch::Contains("shard 3 of 3"));
+  CHECK_THROWS_WITH(Loader(src, {.batch_size = 8, .seed = 9, .shard = 0, .shards = 3}),
+                    Catch::Contains("3 ranks × 8"));
+}
+
 TEST_CASE("loader: prefetch is bounded by the slots", "[io][loader]") {
   DeadLeavesPairSource inner(small_leaves(), small_pairs(), 1, 64);
   CountingSource src(inner);

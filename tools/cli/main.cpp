@@ -3,7 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <cstdlib>
 #include <cstring>
@@ -11,9 +15,44 @@
 
 #include "engine/core/error.h"
 #include "engine/core/memory_policy.h"
+#include "engine/dist/world.h"
 #include "tools/cli/commands.h"
 
+namespace mtmap::cli {
+Job& job() {
+  static Job j;
+  return j;
+}
+
+int rank_threads() {
+  const Job& j = job();
+  if (!j.world) return 0;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  // mpirun binds a rank to its own cores when it can: the mask is then this rank's share. Unbound,
+  // every rank of the node sees all the cores and takes its part of them.
+  const bool unbound = cores >= int(std::thread::hardware_concurrency());
+  return std::max(1, unbound ? cores / std::max(1, j.launch.local_size) : cores);
+}
+}  // namespace mtmap::cli
+
 namespace {
+
+// "" for one process, " (rank 1 of 4)" in a parallel job: which rank an error line comes from.
+std::string rank_tag() {
+  const mtmap::dist::LaunchInfo& l = mtmap::cli::job().launch;
+  return l.distributed() ? fmt::format(" (rank {} of {})", l.rank, l.size) : "";
+}
+
+// A failing rank of a parallel job ends the whole job: the others may wait for it in a collective.
+int fail(int code) {
+  if (mtmap::cli::job().world) {
+    std::fflush(stderr);
+    mtmap::dist::abort_job(code);
+  }
+  return code;
+}
 
 // Training runs the loader's worker threads beside the OpenMP compute threads. With OpenMP's
 // default wait policy its threads spin at every barrier; on a machine with no spare core a
@@ -35,6 +74,15 @@ int main(int argc, char** argv) {
   // Training and benchmarks free and reallocate the same large blocks every step: keep them in the
   // heap rather than unmapping them (engine/core/memory_policy.h).
   mtmap::retain_freed_cpu_memory();
+  // Launched by mpirun or srun with several ranks: join the job (MPI) before anything else.
+  try {
+    mtmap::cli::Job& job = mtmap::cli::job();
+    job.launch = mtmap::dist::launch_from_environment();
+    job.world = mtmap::dist::world_communicator(job.launch);
+  } catch (const mtmap::Error& e) {
+    fmt::print(stderr, "mtmap: error{}: {}\n", rank_tag(), e.what());
+    return fail(1);
+  }
   CLI::App app{"mtmap: train and analyse topographic models of visual area MT"};
   app.require_subcommand(1);
   mtmap::cli::add_info_command(app);
@@ -50,13 +98,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);
+    return code == 0 ? 0 : fail(code);
   } catch (const mtmap::Error& e) {
-    fmt::print(stderr, "mtmap: error: {}\n", e.what());
-    return 1;
+    fmt::print(stderr, "mtmap: error{}: {}\n", rank_tag(), e.what());
+    return fail(1);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "mtmap: unexpected error: {}\n", e.what());
-    return 1;
+    fmt::print(stderr, "mtmap: unexpected error{}: {}\n", rank_tag(), e.what());
+    return fail(1);
   }
   return 0;
 }

@@ -61,14 +61,18 @@ void add_run_command(CLI::App& app) {
     }
     const std::string out = args->out.empty() ? (std::filesystem::path("runs") / s.spec.name).string() : args->out;
     if (args->plan) {
-      print_plan(s, out);
+      if (job().launch.rank == 0) print_plan(s, out);
       return;
     }
     study::StudyOptions o;
     o.out_dir = out;
     o.threads = args->threads;
     o.live = args->progress == "auto" ? -1 : args->progress == "bar" ? 1 : 0;
+    o.world = job().world.get();  // under mpirun or srun: the training stages run data parallel
+    if (o.threads == 0) o.threads = rank_threads();
+    o.local_rank = job().launch.local_rank;
     const study::StudySummary sum = study::run_study(s, o);
+    if (job().launch.rank != 0) return;
     // The runner's last progress line says what ran; stdout gets where the results are.
     fmt::print("{}\n", sum.report.empty() ? "study folder: " + out : "report: " + sum.report);
   });

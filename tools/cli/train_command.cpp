@@ -42,8 +42,13 @@ void add_train_command(CLI::App& app) {
     o.out_dir = args->out;
     o.resume = args->resume;
     o.live = args->progress == "auto" ? -1 : args->progress == "bar" ? 1 : 0;
+    o.world = job().world.get();  // under mpirun or srun: data parallel over the job's ranks
+    if (config.training.threads == 0) config.training.threads = rank_threads();  // not in the config's hash
+    o.local_rank = job().launch.local_rank;
     const training::TrainSummary s = training::train(config, o);
-    fmt::print("trained {} steps into {}\n", s.last_step, args->out);
+    if (job().launch.rank == 0)
+      fmt::print("trained {} steps into {}{}\n", s.last_step, args->out,
+                 job().world ? fmt::format(" on {} ranks", job().world->size()) : "");
   });
 }
 

@@ -1,0 +1,82 @@
+#include "engine/dist/communicator.h"
+
+#include <cstring>
+
+#include "engine/core/error.h"
+
+namespace mtmap::dist {
+
+void check_collective_tensor(const Communicator& comm, const Tensor& t, const char* op) {
+  MTMAP_CHECK(t.defined(), "{} {}: an undefined tensor", comm.name(), op);
+  MTMAP_CHECK(t.device() == comm.device(), "{} {}: the tensor is on {} but this communicator works on {}",
+              comm.name(), op, t.device().str(), comm.device().str());
+  MTMAP_CHECK(t.is_contiguous(), "{} {}: the tensor {} is not contiguous", comm.name(), op, t.str());
+}
+
+Shape all_to_all_shape(const Communicator& comm, const Tensor& send, const std::vector<int64_t>& send_rows,
+                       const std::vector<int64_t>& recv_rows) {
+  check_collective_tensor(comm, send, "all-to-all");
+  MTMAP_CHECK(send.ndim() >= 1, "{} all-to-all of a scalar", comm.name());
+  MTMAP_CHECK(int(send_rows.size()) == comm.size() && int(recv_rows.size()) == comm.size(),
+              "{} all-to-all: {} send and {} receive counts for {} ranks", comm.name(), send_rows.size(),
+              recv_rows.size(), comm.size());
+  int64_t sent = 0, received = 0;
+  for (int r = 0; r < comm.size(); ++r) {
+    MTMAP_CHECK(send_rows[size_t(r)] >= 0 && recv_rows[size_t(r)] >= 0, "{} all-to-all: a negative row count",
+                comm.name());
+    sent += send_rows[size_t(r)];
+    received += recv_rows[size_t(r)];
+  }
+  MTMAP_CHECK(sent == send.size(0), "{} all-to-all: the counts send {} rows of a tensor of {}", comm.name(), sent,
+              send.size(0));
+  Shape shape = send.shape();
+  shape[0] = received;
+  return shape;
+}
+
+std::string broadcast_string(Communicator& comm, const std::string& value, int root) {
+  // Strings travel through the communicator's device as bytes: a length, then the bytes.
+  Tensor len = full({1}, double(value.size()), DType::i64);
+  if (comm.device().is_cpu()) {
+    comm.broadcast(len, root);
+  } else {
+    Tensor d = len.to(comm.device());
+    comm.broadcast(d, root);
+    len = d.to(Device::cpu());
+  }
+  const int64_t n = len.data<int64_t>()[0];
+  if (n == 0) return "";
+  Tensor bytes = zeros({n}, DType::u8);
+  if (comm.rank() == root) std::memcpy(bytes.data<uint8_t>(), value.data(), size_t(n));
+  if (comm.device().is_cpu()) {
+    comm.broadcast(bytes, root);
+  } else {
+    Tensor d = bytes.to(comm.device());
+    comm.broadcast(d, root);
+    bytes = d.to(Device::cpu());
+  }
+  return std::string(reinterpret_cast<const char*>(bytes.data<uint8_t>()), size_t(n));
+}
+
+void require_same(Communicator& comm, const std::string& what, const std::string& value) {
+  const std::string first = broadcast_string(comm, value, 0);
+  // One flag per rank, summed: every rank learns which ranks differ, so all throw alike.
+  Tensor flags = zeros({comm.size()}, DType::i64);
+  flags.data<int64_t>()[comm.rank()] = first == value ? 0 : 1;
+  if (comm.device().is_cpu()) {
+    comm.all_reduce_sum(flags);
+  } else {
+    Tensor d = flags.to(comm.device());
+    comm.all_reduce_sum(d);
+    flags = d.to(Device::cpu());
+  }
+  std::vector<int> differ;
+  for (int r = 0; r < comm.size(); ++r)
+    if (flags.data<int64_t>()[r] != 0) differ.push_back(r);
+  if (differ.empty()) return;
+  MTMAP_FAIL("the ranks disagree on {}: rank{} {} differ{} from rank 0's '{}'{}", what, differ.size() > 1 ? "s" : "",
+             fmt::join(differ, ", "), differ.size() > 1 ? "" : "s", first,
+             first == value ? "" : fmt::format(" (this rank, {}, has '{}')", comm.rank(), value));
+}
+
+}  // namespace mtmap::dist
