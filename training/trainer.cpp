@@ -288,6 +288,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   MTMAP_CHECK(!ranks.world || ranks.world->device().is_cpu(),
               "train: the job's process group must be the MPI world (CPU); it is {} on {}",
               ranks.world ? ranks.world->name() : "", ranks.world ? ranks.world->device().str() : "");
+  require_device(Device::parse(config.training.device), "training.device");  // the GPUs exist at all
   const Device device = rank_device(Device::parse(config.training.device), ranks, o.local_rank);
   require_device(device, "training.device");
   MTMAP_CHECK(config.training.batch_size % ranks.size == 0,

@@ -3,7 +3,8 @@
 #   1. a 2-rank training run: one voice, rank 0 writes the folder, every step logged once;
 #   2. the same run again: the same losses, bit for bit;
 #   3. ranks given different configs (MPMD): every rank stops, the message says they disagree;
-#   4. a global batch that does not split over the ranks: a clear error, nothing trained;
+#   4. a global batch that does not split over the ranks: a clear error, nothing trained; a GPU
+#      run on a node without one: a clear error;
 #   5. kill -9 of rank 1 mid-run: the job ends (mpirun reports the signal) instead of hanging;
 #   6. `mtmap run` of a small study on 2 ranks: stages, analysis and report.
 # Usage: cli_dist.sh MTMAP SOURCE_DIR MPIEXEC
@@ -74,6 +75,16 @@ set -e
 grep -q "training.batch_size = 5 (the global batch) does not split over 2 ranks" "$work/d.out" ||
   fail "message: $(cat "$work/d.out")"
 echo "exit $rc, the message names training.batch_size"
+
+echo "== 4b. a GPU run on a node without GPUs (more ranks than GPUs is the same check per rank)"
+variant "$work/gpu.json" training.device='"cuda"'
+set +e
+timeout 120 "${mpi[@]}" -np 2 "$mtmap" train --config "$work/gpu.json" --out "$work/g" >"$work/g.out" 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "exit status $rc"
+grep -q "training.device: cuda:0 requested, but" "$work/g.out" || fail "message: $(cat "$work/g.out")"
+echo "exit $rc, the message names training.device"
 
 echo "== 5. kill -9 of rank 1 mid-run"
 variant "$work/long.json" training.steps=100000 training.checkpoint_every=1000

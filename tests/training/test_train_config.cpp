@@ -48,8 +48,8 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
       {{{"training", {{"batchsize", 8}}}},
        "smoke.training.batchsize: unknown config key (known keys: alpha, alpha_per_block, batch_size, "
        "checkpoint_every, device, epochs, final_lr, keep_checkpoints, lr_per_256, moco_momentum, momentum, objective, "
-       "pretrain_epochs, pretrain_steps, progress_seconds, queue_size, schedule, seed, spatial_form, steps, swap, temperature, "
-       "tf32, threads, warmup_steps, weight_decay)"},
+       "pretrain_epochs, pretrain_steps, progress_seconds, queue_size, schedule, seed, shuffle_bn, spatial_form, steps, "
+       "swap, temperature, tf32, threads, warmup_steps, weight_decay)"},
       {{{"trainign", json::object()}},
        "smoke.trainign: not a training section (training reads: model, data, sheets, training)"},
       {{{"training", {{"queue_size", 10}}}},
