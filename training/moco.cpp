@@ -46,14 +46,8 @@ struct TermValues {
   }
   void average(dist::Communicator* comm) {
     if (!comm || comm->size() == 1 || values.empty()) return;
-    Tensor v = from_vector(values, {int64_t(values.size())});
-    if (comm->device().is_cpu()) {
-      comm->all_reduce_sum(v);
-    } else {
-      Tensor d = v.to(comm->device());
-      comm->all_reduce_sum(d);
-      v = d.to(Device::cpu());
-    }
+    const Tensor v = dist::host_collective(*comm, from_vector(values, {int64_t(values.size())}),
+                                           [&](const Tensor& t) { comm->all_reduce_sum(t); });
     for (size_t i = 0; i < values.size(); ++i) values[i] = v.data<double>()[i] / double(comm->size());
   }
   void check(int64_t step, bool data_parallel) const {

@@ -34,27 +34,25 @@ Shape all_to_all_shape(const Communicator& comm, const Tensor& send, const std::
   return shape;
 }
 
+Tensor host_collective(Communicator& comm, const Tensor& host, const std::function<void(const Tensor&)>& collective) {
+  if (comm.device().is_cpu()) {
+    collective(host);
+    return host;
+  }
+  const Tensor d = host.to(comm.device());
+  collective(d);
+  return d.to(Device::cpu());
+}
+
 std::string broadcast_string(Communicator& comm, const std::string& value, int root) {
   // Strings travel through the communicator's device as bytes: a length, then the bytes.
-  Tensor len = full({1}, double(value.size()), DType::i64);
-  if (comm.device().is_cpu()) {
-    comm.broadcast(len, root);
-  } else {
-    Tensor d = len.to(comm.device());
-    comm.broadcast(d, root);
-    len = d.to(Device::cpu());
-  }
+  auto bcast = [&](const Tensor& t) { comm.broadcast(t, root); };
+  const Tensor len = host_collective(comm, full({1}, double(value.size()), DType::i64), bcast);
   const int64_t n = len.data<int64_t>()[0];
   if (n == 0) return "";
   Tensor bytes = zeros({n}, DType::u8);
   if (comm.rank() == root) std::memcpy(bytes.data<uint8_t>(), value.data(), size_t(n));
-  if (comm.device().is_cpu()) {
-    comm.broadcast(bytes, root);
-  } else {
-    Tensor d = bytes.to(comm.device());
-    comm.broadcast(d, root);
-    bytes = d.to(Device::cpu());
-  }
+  bytes = host_collective(comm, bytes, bcast);
   return std::string(reinterpret_cast<const char*>(bytes.data<uint8_t>()), size_t(n));
 }
 
@@ -63,13 +61,7 @@ void require_same(Communicator& comm, const std::string& what, const std::string
   // One flag per rank, summed: every rank learns which ranks differ, so all throw alike.
   Tensor flags = zeros({comm.size()}, DType::i64);
   flags.data<int64_t>()[comm.rank()] = first == value ? 0 : 1;
-  if (comm.device().is_cpu()) {
-    comm.all_reduce_sum(flags);
-  } else {
-    Tensor d = flags.to(comm.device());
-    comm.all_reduce_sum(d);
-    flags = d.to(Device::cpu());
-  }
+  flags = host_collective(comm, flags, [&](const Tensor& t) { comm.all_reduce_sum(t); });
   std::vector<int> differ;
   for (int r = 0; r < comm.size(); ++r)
     if (flags.data<int64_t>()[r] != 0) differ.push_back(r);

@@ -6,6 +6,7 @@
 // Every rank must call the same collectives in the same order with tensors of the same shape and
 // dtype (MPI's and NCCL's own rule); the data-parallel code guarantees it by construction (buckets
 // launch in one fixed order). A failure of the library or of a peer becomes an mtmap::Error.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,10 @@ class Communicator {
 // hash, a checkpoint step): the message lists the ranks that differ from rank 0 and both values as
 // this rank sees them. Collective: every rank must call it.
 void require_same(Communicator& comm, const std::string& what, const std::string& value);
+
+// Runs an in-place collective on a small host tensor: on the tensor itself for a CPU communicator,
+// on a copy on its GPU (and back) for NCCL. Returns the host tensor with the result.
+Tensor host_collective(Communicator& comm, const Tensor& host, const std::function<void(const Tensor&)>& collective);
 
 // Broadcasts a string from `root` (collective); returns root's string on every rank.
 std::string broadcast_string(Communicator& comm, const std::string& value, int root);

@@ -303,12 +303,17 @@ TEST_CASE("train(): a 2-rank checkpoint resumes on 1 rank, a 1-rank checkpoint o
   const training::TrainSummary first = training::train(c, o);
   CHECK(first.last_step == 1);
   w.barrier();
+  // Rank 0 on its own: the same options without the process group.
+  auto alone = [&](const std::string& dir, bool resume, int64_t stop_after) {
+    training::TrainOptions a = o;
+    a.world = nullptr;
+    a.out_dir = dir;
+    a.resume = resume;
+    a.stop_after_steps = stop_after;
+    return training::train(c, a);
+  };
   if (w.rank() == 0) {
-    training::TrainOptions alone = o;
-    alone.world = nullptr;
-    alone.resume = true;
-    alone.stop_after_steps = 0;
-    const training::TrainSummary s = training::train(c, alone);
+    const training::TrainSummary s = alone(two, true, 0);
     CHECK(s.first_step == 1);
     CHECK(s.last_step == 2);
     CHECK(test::read_metrics(two).size() == 2);
@@ -316,13 +321,7 @@ TEST_CASE("train(): a 2-rank checkpoint resumes on 1 rank, a 1-rank checkpoint o
 
   // A one-process checkpoint, resumed on 2 ranks: stop the lone run after one step, then both.
   const std::string resumed = shared_dir("dp-resume");
-  if (w.rank() == 0) {
-    training::TrainOptions alone = o;
-    alone.world = nullptr;
-    alone.out_dir = resumed;
-    alone.stop_after_steps = 1;
-    training::train(c, alone);
-  }
+  if (w.rank() == 0) alone(resumed, false, 1);
   w.barrier();
   o.out_dir = resumed;
   o.resume = true;
