@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `mtmap train` as a user meets it, on experiments/smoke.json variants:
-#   1. a bad config: exit status 2, one line naming the key, nothing written;
+#   1. a bad config: exit status 2, one line naming the key, nothing written; bad usage: 2 too;
 #   2. kill -9 at a random moment of a run, then --resume: the losses of every step and the final
 #      model equal an uninterrupted run's, bit for bit;
 #   3. kill -9 half-way through writing a checkpoint (MTMAP_FAULT_KILL_IN_SAVE): the half-written
@@ -50,6 +50,18 @@ grep -q "training.queue_size = 10 (need a positive multiple of training.batch_si
   fail "message: $(cat "$work/bad.err")"
 [ ! -e "$work/bad-run" ] || fail "a bad config wrote $work/bad-run"
 echo "exit 2, message names the key, nothing written"
+
+echo "== 1b. bad usage: exit 2 (not CLI11's own codes); --help: 0"
+for args in "train --config $work/bad.json" "frobnicate" "train --config $work/bad.json --out x --no-such-flag"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$mtmap" $args >/dev/null 2>&1
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "mtmap $args: exit $rc, expected 2"
+done
+"$mtmap" train --help >/dev/null || fail "mtmap train --help: exit $?"
+echo "usage errors exit 2, --help exits 0"
 
 variant "$work/long.json" 80
 echo "== the uninterrupted run"

@@ -98,8 +98,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // Exit status (README, "Exit status"): 0 ok (--help too), 1 a failure, 2 bad usage or a bad
+    // config. CLI11's own codes for usage errors (105, 106, 109, …) all become 2; a command's
+    // RuntimeError carries the status it chose.
     const int code = app.exit(e);
-    return code == 0 ? 0 : fail(code);
+    if (code == 0) return 0;
+    return fail(dynamic_cast<const CLI::RuntimeError*>(&e) ? code : 2);
   } catch (const mtmap::Error& e) {
     fmt::print(stderr, "mtmap: error{}: {}\n", rank_tag(), e.what());
     return fail(1);
