@@ -55,7 +55,8 @@ double load(const char* p, Dtype t) {
 }
 
 // The header dict, read by scanning (no std::regex: its matcher recurses once per character and
-// overflows the stack on a long header, which fuzzing found). What is read is what numpy writes:
+// overflows the stack on a long header:
+// fuzz/regressions/npy). What is read is what numpy writes:
 // 'descr': '<f8' or 'descr': [('name', '<f8'), ...], 'fortran_order': False, 'shape': (2, 3).
 size_t skip_space(const std::string& h, size_t i) {
   while (i < h.size() && std::isspace(static_cast<unsigned char>(h[i]))) ++i;

@@ -128,7 +128,7 @@ TEST_CASE("dataset: UCF101 split files work as they are (CRLF, labels, paths rel
   std::ofstream(splits + "/badlabel.txt") << "Archery/v_Archery_g01_c02.avi three\n";
   CHECK_THROWS_WITH(VideoDataset::scan({splits + "/badlabel.txt"}, o),
                     Catch::Contains("badlabel.txt:1") && Catch::Contains("'three'"));
-  // A label beyond int (found by fuzzing: it was truncated) or negative (-1 means "no label").
+  // A label beyond int (it was truncated) or negative (-1 means "no label"): found writing the fuzz target.
   std::ofstream(splits + "/biglabel.txt") << "Archery/v_Archery_g01_c02.avi 1\nArchery/v_Archery_g01_c02.avi 99999999999\n";
   CHECK_THROWS_WITH(VideoDataset::scan({splits + "/biglabel.txt"}, o),
                     Catch::Contains("biglabel.txt:2: the label '99999999999' is out of range"));
