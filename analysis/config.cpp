@@ -170,7 +170,7 @@ AnalysisConfig config_from_json(const json& j, const std::string& origin) {
          parse_section(v, origin + ".run",
                        {{"label", store(r.label)},
                         {"alpha", [&](const json& x, const std::string&) { r.alpha = x.is_null() ? std::nullopt : std::optional(x.get<double>()); }},
-                        {"seed", [&](const json& x, const std::string&) { r.seed = x.is_null() ? std::nullopt : std::optional(x.get<int>()); }},
+                        {"seed", [&](const json& x, const std::string& key) { r.seed = x.is_null() ? std::nullopt : std::optional(formats::get_integer<int>(x, key)); }},
                         {"objective", store(r.objective)}});
        }},
   };

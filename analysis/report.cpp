@@ -257,9 +257,10 @@ std::string comparison_section(const std::vector<Run>& runs, PanelFiles* files) 
          "selective</th><th>median DSI</th><th>median CV</th><th>median FWHM (°)</th><th>median CV-derived bandwidth (°)"
          "</th><th>A180</th></tr>\n";
     for (const auto& [o, v] : by_objective) {
+      const auto& runs = v;  // a lambda cannot capture a structured binding before clang 16
       auto avg = [&](const char* key) {
         std::vector<double> xs;
-        for (const Run* r : v) xs.push_back(metric_at(r->metrics, key));
+        for (const Run* r : runs) xs.push_back(metric_at(r->metrics, key));
         const double ci = ci95_half_width(xs);
         return fmt_num(mean(xs)) + (std::isfinite(ci) ? " ± " + fmt_num(ci) : "");
       };

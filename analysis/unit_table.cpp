@@ -49,6 +49,10 @@ const std::vector<double>* Table::find(const std::string& name) const {
 Table read_csv(const std::string& path) {
   std::ifstream in(path);
   MTMAP_CHECK(in.good(), "cannot open unit table '{}'", path);
+  return read_csv(in, path);
+}
+
+Table read_csv(std::istream& in, const std::string& path) {
   Table t;
   t.origin = path;
   std::string line;
@@ -85,7 +89,10 @@ Table read_csv(const std::string& path) {
 }
 
 Table read_npy_table(const std::string& path, const std::vector<std::string>& plain_names) {
-  const NpyArray a = read_npy(path);
+  return table_from_npy(read_npy(path), path, plain_names);
+}
+
+Table table_from_npy(const NpyArray& a, const std::string& path, const std::vector<std::string>& plain_names) {
   Table t;
   t.origin = path;
   if (!a.fields.empty()) {

@@ -29,6 +29,10 @@ void parse_section(const json& j, const std::string& path, const KeyTable& keys)
   }
 }
 
+void fail_not_integer(const json& v, const std::string& key, const std::string& range) {
+  MTMAP_FAIL("{} = {} (need an integer in {})", key, v.dump(), range);
+}
+
 void check_one_of(const std::string& value, std::initializer_list<const char*> allowed, const std::string& key) {
   for (const char* a : allowed)
     if (value == a) return;

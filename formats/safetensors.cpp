@@ -111,8 +111,14 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 SafetensorsFile load_safetensors(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   MTMAP_CHECK(f.good(), "load_safetensors: cannot open {}: {}", path, std::strerror(errno));
+  return load_safetensors(f, path);
+}
+
+SafetensorsFile load_safetensors(std::istream& f, const std::string& path) {
   f.seekg(0, std::ios::end);
-  uint64_t file_size = uint64_t(f.tellg());
+  const std::streampos end_pos = f.tellg();
+  MTMAP_CHECK(end_pos != std::streampos(-1), "load_safetensors {}: cannot read (not seekable)", path);
+  uint64_t file_size = uint64_t(end_pos);
   f.seekg(0);
   MTMAP_CHECK(file_size >= 8, "load_safetensors {}: {} bytes is too short for a safetensors file", path, file_size);
   unsigned char len[8];
@@ -134,6 +140,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   SafetensorsFile out;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  uint64_t claimed = 0;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     if (name == "__metadata__") {
@@ -153,19 +160,35 @@ SafetensorsFile load_safetensors(const std::string& path) {
     Shape shape;
     MTMAP_CHECK(e["shape"].is_array() && e["shape"].size() <= size_t(kMaxDims),
                 "load_safetensors {}: tensor '{}' has a bad shape {}", path, name, e["shape"].dump());
+    // The element count is bounded as it is multiplied up (and then checked against the data the file
+    // holds before anything is allocated), so that a shape like [10**12, 10**12] is an error naming
+    // the tensor, never an overflow or a huge allocation.
+    constexpr uint64_t kMaxElements = uint64_t(1) << 56;
+    uint64_t elements = 1;
+    bool has_zero = false;
     for (const json& d : e["shape"]) {
       MTMAP_CHECK(d.is_number_unsigned(), "load_safetensors {}: tensor '{}' has a bad shape {}", path, name, e["shape"].dump());
-      shape.push_back(d.get<int64_t>());
+      const uint64_t n = d.get<uint64_t>();
+      if (n == 0) has_zero = true;
+      else MTMAP_CHECK(n <= kMaxElements / elements, "load_safetensors {}: tensor '{}' has an impossible shape {}", path,
+                       name, e["shape"].dump());
+      if (n != 0) elements *= n;
+      shape.push_back(int64_t(n));
     }
+    const uint64_t expect = has_zero ? 0 : elements * dtype_size(dtype);
     const json& off = e["data_offsets"];
     MTMAP_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(),
                 "load_safetensors {}: tensor '{}' has bad data_offsets {}", path, name, off.dump());
     uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
-    uint64_t expect = uint64_t(shape_numel(shape)) * dtype_size(dtype);
     MTMAP_CHECK(begin <= end && end - begin == expect, "load_safetensors {}: tensor '{}' {} {} needs {} bytes, offsets give [{}, {})",
                 path, name, dtype_name(dtype), shape_str(shape), expect, begin, end);
     MTMAP_CHECK(end <= data_size, "load_safetensors {}: tensor '{}' ends at byte {} but the data has {} (truncated file?)", path,
                 name, end, data_size);
+    // Ranges that do not overlap hold at most the data's bytes together: checked before allocating,
+    // so that a header pointing many tensors at one range cannot multiply the file's size.
+    claimed += expect;
+    MTMAP_CHECK(claimed <= data_size, "load_safetensors {}: the tensors up to '{}' claim {} bytes but the data has {} (overlapping tensors?)",
+                path, name, claimed, data_size);
     ranges.emplace_back(begin, end);
     Tensor t = empty(shape, dtype);
     f.seekg(std::streamoff(data_start + begin));
@@ -208,11 +231,13 @@ void load_module(const SafetensorsFile& file, const std::string& path, nn::Modul
     used.insert(target.name);
   }
   if (strict)
-    for (const auto& [name, t] : file.tensors)
-      MTMAP_CHECK(used.count(name) || std::any_of(skip_prefixes.begin(), skip_prefixes.end(),
-                                                  [&](const std::string& p) { return name.starts_with(p); }),
+    for (const auto& [name, t] : file.tensors) {
+      const std::string& n = name;  // a lambda cannot capture a structured binding before clang 16
+      MTMAP_CHECK(used.count(n) || std::any_of(skip_prefixes.begin(), skip_prefixes.end(),
+                                               [&](const std::string& p) { return n.starts_with(p); }),
                   "load_module {}: the file's tensor '{}' {} has no place in the model", path, name,
                   shape_str(t.shape()));
+    }
 }
 
 }  // namespace mtmap::formats

@@ -2,6 +2,7 @@
 // safetensors files (https://github.com/huggingface/safetensors): an 8-byte little-endian header
 // length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {…}}, then the raw
 // little-endian data. The format PyTorch, JAX and others read, so checkpoints move both ways.
+#include <istream>
 #include <map>
 #include <string>
 #include <utility>
@@ -25,6 +26,9 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
                       const std::map<std::string, std::string>& metadata = {});
 // Reads and validates the whole file; every problem names the file and, where it applies, the tensor.
 SafetensorsFile load_safetensors(const std::string& path);
+// The same from a seekable stream (`origin` names it in messages): the one parser behind the path
+// version, also what the fuzz target (fuzz/fuzz_safetensors.cpp) feeds bytes to.
+SafetensorsFile load_safetensors(std::istream& in, const std::string& origin);
 
 // A module's parameters and buffers by their dotted names.
 void save_module(const std::string& path, const nn::Module& module, const std::map<std::string, std::string>& metadata = {});

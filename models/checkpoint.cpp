@@ -14,11 +14,17 @@ constexpr const char* kSheetPrefix = "sheet.";
 double metadata_number(const formats::SafetensorsFile& f, const std::string& path, const std::string& key) {
   auto it = f.metadata.find(key);
   MTMAP_CHECK(it != f.metadata.end(), "{}: metadata '{}' is missing", path, key);
+  // The whole text must be one finite number ("1.5mm", "nan" and "1e999" are not).
+  size_t used = 0;
+  double v = 0;
   try {
-    return std::stod(it->second);
+    v = std::stod(it->second, &used);
   } catch (const std::exception&) {
-    MTMAP_FAIL("{}: metadata '{}' = '{}' is not a number", path, key, it->second);
+    used = 0;
   }
+  MTMAP_CHECK(used > 0 && used == it->second.size() && std::isfinite(v), "{}: metadata '{}' = '{}' is not a finite number",
+              path, key, it->second);
+  return v;
 }
 
 void check_positions(const Tensor& p, const std::string& path, const std::string& name) {
@@ -70,10 +76,12 @@ const SheetPositions* Checkpoint::sheet(const std::string& block) const {
   return nullptr;
 }
 
-Checkpoint read_checkpoint(const std::string& path) {
+Checkpoint read_checkpoint(const std::string& path) { return checkpoint_from_file(formats::load_safetensors(path), path); }
+
+Checkpoint checkpoint_from_file(formats::SafetensorsFile file, const std::string& path) {
   Checkpoint c;
   c.path = path;
-  c.file = formats::load_safetensors(path);
+  c.file = std::move(file);
   auto model = c.file.metadata.find("mtmap.model");
   if (model != c.file.metadata.end()) {
     json j;

@@ -48,6 +48,9 @@ struct Checkpoint {
 
 // Reads and validates the file (a missing or corrupt file is an error naming it).
 Checkpoint read_checkpoint(const std::string& path);
+// The checkpoint in a safetensors file already read (`path` names it in messages): what
+// read_checkpoint does after reading, also what the fuzz target (fuzz/fuzz_safetensors.cpp) runs.
+Checkpoint checkpoint_from_file(formats::SafetensorsFile file, const std::string& path);
 
 // The sheet positions of `block` from any safetensors file: a checkpoint ("sheet.<block>.positions")
 // or a sheet file of cortex::save_sheets ("<block>.positions"). Errors name the file, the block and

@@ -16,7 +16,7 @@ io/ are independent of each other):
     1  engine/                                  tensor, autograd, ops, nn, optim
     0  kernels/                                 CPU and CUDA kernels: leaves
 
-bench/, tests/ and examples/ may include any layer; nothing outside tests/ may include tests/. The
+bench/, tests/, fuzz/ and examples/ may include any layer; nothing outside tests/ may include tests/ (nor outside fuzz/ fuzz/). The
 examples (examples/: projects built against the installed package, docs/api.md) may not include a
 backend-private header either; that they use installed headers only, their build checks. The backends
 behind the contract (engine/backend/cpu_backend.h, cuda_backend.h) are for engine/ alone.
@@ -45,6 +45,7 @@ LAYERS = [  # (folder prefix, component, layer); the longest prefix wins
     ("bench/", "bench", None),  # None: may include anything
     ("tests/", "tests", None),
     ("examples/", "examples", None),
+    ("fuzz/", "fuzz", None),  # the fuzz targets (docs/reliability.md): above every layer, like tests/
 ]
 # A component that may include another of its own layer (the probe is analysis' model half).
 PEERS_ALLOWED = {("analysis_probe", "analysis")}
@@ -73,6 +74,8 @@ def violation(src, dst):
         return None  # not a project header (a generated file, a third-party one)
     if d[1] == "tests" and s[1] != "tests":
         return "code outside tests/ includes test code"
+    if d[1] == "fuzz" and s[1] != "fuzz":
+        return "code outside fuzz/ includes fuzz code"
     owner = PRIVATE.get(dst)
     if owner and s[1] != owner and s[1] != "tests":
         return f"{dst} is private to {owner}/"
@@ -102,6 +105,8 @@ def self_test():
         ("losses/a.cpp", "engine/backend/backend.h", False),  # the contract is public
         ("tests/a.cpp", "tools/cli/main.cpp", False),
         ("tools/cli/a.cpp", "bench/cpu_bench.h", False),
+        ("fuzz/fuzz_npy.cpp", "study/study_config.h", False),  # fuzz/ sits above everything
+        ("study/a.cpp", "fuzz/fuzz_common.h", True),      # nothing else includes fuzz code
         ("examples/m/a.cpp", "engine/backend/cpu_backend.h", True),  # examples see the public API only
     ]
     wrong = [(s, d, bad) for s, d, bad in cases if (violation(s, d) is not None) != bad]

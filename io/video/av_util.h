@@ -31,6 +31,12 @@ struct FrameFreer {
 struct PacketFreer {
   void operator()(AVPacket* p) const noexcept { av_packet_free(&p); }
 };
+struct AvioFreer {  // a custom AVIOContext and its buffer (which FFmpeg may have replaced)
+  void operator()(AVIOContext* p) const noexcept {
+    if (p) av_freep(&p->buffer);
+    avio_context_free(&p);
+  }
+};
 struct SwsFreer {
   void operator()(SwsContext* p) const noexcept { sws_freeContext(p); }
 };
@@ -39,6 +45,7 @@ using FormatPtr = std::unique_ptr<AVFormatContext, FormatCloser>;
 using CodecPtr = std::unique_ptr<AVCodecContext, CodecFreer>;
 using FramePtr = std::unique_ptr<AVFrame, FrameFreer>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketFreer>;
+using AvioPtr = std::unique_ptr<AVIOContext, AvioFreer>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsFreer>;
 
 }  // namespace mtmap::io

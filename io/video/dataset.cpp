@@ -2,11 +2,15 @@
 // (or take the result from the cache), split them into usable videos and named bad files.
 #include "io/video/dataset.h"
 
+#include "formats/json_config.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <limits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,10 +23,7 @@ namespace fs = std::filesystem;
 namespace mtmap::io {
 namespace {
 
-struct Candidate {
-  std::string path;
-  int label = -1;
-};
+using Candidate = VideoListEntry;
 
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -37,27 +38,8 @@ bool has_extension(const fs::path& p, const std::vector<std::string>& exts) {
 void read_list_file(const fs::path& list, const DatasetOptions& o, std::vector<Candidate>& out) {
   std::ifstream in(list);
   MTMAP_CHECK(in.good(), "{}: cannot read the list file", list.string());
-  fs::path root = o.root.empty() ? list.parent_path() : fs::path(o.root);
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (!line.empty() && line.back() == '\r') line.pop_back();  // UCF101's split files are CRLF
-    std::istringstream ls(line);
-    std::string file;
-    if (!(ls >> file) || file[0] == '#') continue;
-    Candidate c;
-    fs::path p(file);
-    c.path = (p.is_absolute() ? p : root / p).lexically_normal().string();
-    std::string label;
-    if (ls >> label) {
-      char* end = nullptr;
-      long v = std::strtol(label.c_str(), &end, 10);
-      MTMAP_CHECK(end && *end == '\0', "{}:{}: the label '{}' is not an integer", list.string(), lineno, label);
-      c.label = int(v);
-    }
-    out.push_back(std::move(c));
-  }
+  const fs::path root = o.root.empty() ? list.parent_path() : fs::path(o.root);
+  for (VideoListEntry& e : read_video_list(in, list.string(), root.string())) out.push_back(std::move(e));
 }
 
 std::vector<Candidate> expand(const std::vector<std::string>& paths, const DatasetOptions& o) {
@@ -123,13 +105,17 @@ Result from_json(const nlohmann::json& j, const std::string& path) {
     r.info.path = path;
     r.info.container = j.at("container").get<std::string>();
     r.info.codec = j.at("codec").get<std::string>();
-    r.info.width = j.at("width").get<int>();
-    r.info.height = j.at("height").get<int>();
-    r.info.frame_count = j.at("frames").get<int64_t>();
-    r.info.declared_frames = j.at("declared_frames").get<int64_t>();
+    // Checked integers: a damaged entry is an error (probed again), never a float-to-int overflow.
+    r.info.width = formats::get_integer<int>(j.at("width"), "width");
+    r.info.height = formats::get_integer<int>(j.at("height"), "height");
+    r.info.frame_count = formats::get_integer<int64_t>(j.at("frames"), "frames");
+    r.info.declared_frames = formats::get_integer<int64_t>(j.at("declared_frames"), "declared_frames");
     r.info.fps = j.at("fps").get<double>();
   } else {
-    r.problem = VideoProblem(j.at("problem").get<int>());
+    const int problem = formats::get_integer<int>(j.at("problem"), "problem");
+    MTMAP_CHECK(problem >= int(VideoProblem::missing) && problem <= int(VideoProblem::too_short),
+                "problem = {} is no VideoProblem", problem);
+    r.problem = VideoProblem(problem);
     r.message = j.at("message").get<std::string>();
   }
   return r;
@@ -183,6 +169,38 @@ bool structure_runs_past_end(const std::string& path) {
 }
 
 }  // namespace
+
+std::vector<VideoListEntry> read_video_list(std::istream& in, const std::string& origin, const std::string& root_dir) {
+  const fs::path root(root_dir);
+  std::vector<VideoListEntry> out;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // UCF101's split files are CRLF
+    std::istringstream ls(line);
+    std::string file;
+    if (!(ls >> file) || file[0] == '#') continue;
+    VideoListEntry c;
+    fs::path p(file);
+    c.path = (p.is_absolute() ? p : root / p).lexically_normal().string();
+    std::string label;
+    if (ls >> label) {
+      char* end = nullptr;
+      errno = 0;
+      const long v = std::strtol(label.c_str(), &end, 10);
+      MTMAP_CHECK(end && *end == '\0' && end != label.c_str(), "{}:{}: the label '{}' is not an integer", origin, lineno,
+                  label);
+      // -1 means "no label" to the loader, and the label is an int: both checked here, not truncated.
+      MTMAP_CHECK(errno != ERANGE && v >= 0 && v <= std::numeric_limits<int>::max(),
+                  "{}:{}: the label '{}' is out of range (need 0..{})", origin, lineno, label,
+                  std::numeric_limits<int>::max());
+      c.label = int(v);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
 
 VideoInfo probe_video(const std::string& path, int64_t min_frames, bool full_decode) {
   VideoReader reader(path, ReaderOptions{.threads = 1, .strict = true});

@@ -5,6 +5,7 @@
 // and counted, never fatal. Probe results are cached in a JSON file keyed by path, size and
 // modification time, so a restart does not re-probe thousands of files.
 #include <cstdint>
+#include <istream>
 #include <map>
 #include <string>
 #include <vector>
@@ -58,6 +59,18 @@ class VideoDataset {
   std::vector<BadFile> bad_;
   ScanStats stats_;
 };
+
+// One line of a list file: the video's path (relative ones resolved against the root) and its label.
+struct VideoListEntry {
+  std::string path;
+  int label = -1;  // -1: the line has no label
+};
+
+// Reads a list file's lines ("path [label]"; blank lines and lines starting with '#' are skipped;
+// CRLF is fine). `origin` names the list in messages, `root` is the folder relative paths are
+// resolved against. A label that is not a non-negative integer in int range is an error naming the
+// line. The one list parser of VideoDataset::scan, also what fuzz/fuzz_video_list.cpp feeds.
+std::vector<VideoListEntry> read_video_list(std::istream& in, const std::string& origin, const std::string& root);
 
 // Opens and checks one file (throws VideoError naming the file and its problem): the demuxed
 // packet count must reach the header's frame count (else truncated), every frame must decode when

@@ -28,6 +28,57 @@ void VideoReader::fail(VideoProblem problem, const std::string& detail) const {
 }
 
 VideoReader::VideoReader(const std::string& path, ReaderOptions options) : path_(path), options_(options) {
+  info_.path = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    fail(errno == ENOENT ? VideoProblem::missing : VideoProblem::unreadable, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) fail(VideoProblem::unreadable, "is a directory");
+  if (st.st_size == 0) fail(VideoProblem::empty, "file has 0 bytes");
+  open(nullptr);
+}
+
+VideoReader::VideoReader(std::span<const uint8_t> bytes, const std::string& name, ReaderOptions options)
+    : path_(name), options_(options) {
+  info_.path = name;
+  if (bytes.empty()) fail(VideoProblem::empty, "0 bytes");
+  memory_ = std::make_unique<MemoryInput>(MemoryInput{bytes, 0});
+  // FFmpeg's callbacks: read up to `size` bytes at the position, and seek (AVSEEK_SIZE: the size).
+  auto read = [](void* opaque, uint8_t* buf, int size) -> int {
+    auto* m = static_cast<MemoryInput*>(opaque);
+    const int64_t left = int64_t(m->bytes.size()) - m->pos;
+    if (left <= 0) return AVERROR_EOF;
+    const int n = int(std::min<int64_t>(left, size));
+    std::memcpy(buf, m->bytes.data() + m->pos, size_t(n));
+    m->pos += n;
+    return n;
+  };
+  auto seek = [](void* opaque, int64_t offset, int whence) -> int64_t {
+    auto* m = static_cast<MemoryInput*>(opaque);
+    const int64_t size = int64_t(m->bytes.size());
+    whence &= ~AVSEEK_FORCE;
+    if (whence == AVSEEK_SIZE) return size;
+    const int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : whence == SEEK_END ? size : -1;
+    int64_t to = 0;
+    if (base < 0 || __builtin_add_overflow(base, offset, &to) || to < 0 || to > size) return AVERROR(EINVAL);
+    m->pos = to;
+    return to;
+  };
+  constexpr int kBufferSize = 1 << 14;
+  auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
+  MTMAP_CHECK(buffer != nullptr, "{}: out of memory allocating an I/O buffer", name);
+  avio_.reset(avio_alloc_context(buffer, kBufferSize, 0, memory_.get(), read, nullptr, seek));
+  if (!avio_) {
+    av_free(buffer);
+    MTMAP_FAIL("{}: out of memory allocating an I/O context", name);
+  }
+  AVFormatContext* format = avformat_alloc_context();
+  MTMAP_CHECK(format != nullptr, "{}: out of memory allocating a format context", name);
+  format->pb = avio_.get();
+  format->flags |= AVFMT_FLAG_CUSTOM_IO;
+  open(format);
+}
+
+void VideoReader::open(AVFormatContext* format) {
   // FFmpeg's own log would print thousands of lines over a damaged data set; every failure reaches
   // the caller as a VideoError instead. MTMAP_FFMPEG_LOG=1 keeps FFmpeg's log for debugging.
   static std::once_flag quiet;
@@ -35,17 +86,11 @@ VideoReader::VideoReader(const std::string& path, ReaderOptions options) : path_
     const char* keep = std::getenv("MTMAP_FFMPEG_LOG");
     if (!keep || std::string(keep) != "1") av_log_set_level(AV_LOG_QUIET);
   });
-  info_.path = path;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    fail(errno == ENOENT ? VideoProblem::missing : VideoProblem::unreadable, std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) fail(VideoProblem::unreadable, "is a directory");
-  if (st.st_size == 0) fail(VideoProblem::empty, "file has 0 bytes");
-
-  AVFormatContext* raw = nullptr;
-  int rc = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
+  const std::string& path = path_;
+  AVFormatContext* raw = format;
+  int rc = avformat_open_input(&raw, format ? "" : path.c_str(), nullptr, nullptr);
   if (rc < 0) {
-    // avformat_open_input frees the context on failure; `raw` is null again.
+    // avformat_open_input frees the context on failure (ours too); `raw` is null again.
     if (rc == AVERROR(EACCES)) fail(VideoProblem::unreadable, av_error_string(rc));
     fail(rc == AVERROR_INVALIDDATA ? VideoProblem::not_a_video : VideoProblem::corrupt,
          fmt::format("FFmpeg cannot open it as a video container ({})", av_error_string(rc)));
@@ -198,17 +243,24 @@ bool VideoReader::next_frame() {
   }
 }
 
-std::pair<int, int> VideoReader::output_size(const FrameGeometry& g) const {
+std::pair<int, int> VideoReader::scaled_size(const FrameGeometry& g) const {
   int w = info_.width, h = info_.height;
   if (g.short_side > 0) {
-    if (w <= h) {
-      h = int(std::lround(double(h) * g.short_side / w));
-      w = g.short_side;
-    } else {
-      w = int(std::lround(double(w) * g.short_side / h));
-      h = g.short_side;
-    }
+    // In double, then checked: a 1-pixel-wide stream scaled to a short side of 128 would otherwise
+    // ask for a frame millions of pixels long (or overflow int).
+    const double sw = w <= h ? g.short_side : double(w) * g.short_side / h;
+    const double sh = w <= h ? double(h) * g.short_side / w : g.short_side;
+    if (!(sw <= kMaxScaledSide && sh <= kMaxScaledSide))
+      fail(VideoProblem::corrupt, fmt::format("a {}x{} frame scaled to a short side of {} is {:.0f}x{:.0f} (at most {} a side)",
+                                              w, h, g.short_side, sw, sh, kMaxScaledSide));
+    w = int(std::lround(sw));
+    h = int(std::lround(sh));
   }
+  return {w, h};
+}
+
+std::pair<int, int> VideoReader::output_size(const FrameGeometry& g) const {
+  auto [w, h] = scaled_size(g);
   int oh = g.crop_height > 0 ? g.crop_height : h, ow = g.crop_width > 0 ? g.crop_width : w;
   MTMAP_CHECK(oh <= h && ow <= w, "{}: crop {}x{} larger than the scaled frame {}x{}", path_, ow, oh, w, h);
   return {oh, ow};
@@ -218,16 +270,7 @@ void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out
   // The scaled size follows from the stream's declared size, not this frame's: a stream whose
   // frame size changes midway is scaled back to one size, so every frame fits the output.
   const int sw = f->width, sh = f->height;
-  int dw = info_.width, dh = info_.height;
-  if (g.short_side > 0) {
-    if (dw <= dh) {
-      dh = int(std::lround(double(dh) * g.short_side / dw));
-      dw = g.short_side;
-    } else {
-      dw = int(std::lround(double(dw) * g.short_side / dh));
-      dh = g.short_side;
-    }
-  }
+  auto [dw, dh] = scaled_size(g);
   if (!sws_ || sws_src_w_ != sw || sws_src_h_ != sh || sws_src_fmt_ != f->format || sws_dst_w_ != dw ||
       sws_dst_h_ != dh) {
     // Bicubic is also the ffmpeg command-line default, so native-size decodes match it exactly.

@@ -3,6 +3,8 @@
 // frames at stride s from a start frame, scaled and centre-cropped, as uint8 RGB (C, T, H, W).
 // One reader owns one open file and is used by one thread at a time.
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 
 #include "engine/tensor/tensor.h"
@@ -36,6 +38,11 @@ struct ReaderOptions {
 class VideoReader {
  public:
   explicit VideoReader(const std::string& path, ReaderOptions options = {});
+  // Reads a video held in memory (FFmpeg reads it through an AVIOContext over `bytes`); `name`
+  // stands for the path in info() and messages. The bytes must outlive the reader. Everything after
+  // opening is the same code as for a file: what the fuzz target (fuzz/fuzz_video_reader.cpp) runs
+  // on its input, with no temporary file.
+  VideoReader(std::span<const uint8_t> bytes, const std::string& name, ReaderOptions options = {});
   VideoReader(const VideoReader&) = delete;
   VideoReader& operator=(const VideoReader&) = delete;
 
@@ -59,18 +66,33 @@ class VideoReader {
   std::pair<int, int> output_size(const FrameGeometry& geometry) const;
 
  private:
+  // The (W, H) a frame of the stream's size is scaled to (before cropping); a VideoError when a side
+  // would exceed kMaxScaledSide.
+  std::pair<int, int> scaled_size(const FrameGeometry& geometry) const;
+  static constexpr int kMaxScaledSide = 16384;
   // Seeks to the keyframe at or before `frame`; returns that keyframe's frame number.
   int64_t seek_to(int64_t frame);
   void note_keyframe(int64_t frame_number);
   // Decodes the next frame into frame_; returns false at the end of the stream.
   bool next_frame();
   void convert(const AVFrame* f, const FrameGeometry& geometry, uint8_t* out, int64_t plane_stride);
+  // Opens the container in `format` (allocated, with its I/O set up where it reads from memory) or
+  // the file path_ when null, and the decoder: the constructors' common part.
+  void open(AVFormatContext* format);
   VideoProblem demux_problem() const;
   [[noreturn]] void fail(VideoProblem problem, const std::string& detail) const;
 
   std::string path_;
   ReaderOptions options_;
   VideoInfo info_;
+  // Reading from memory: the bytes, the read position and the AVIOContext over them (declared
+  // before format_, so the container is closed before its I/O is freed).
+  struct MemoryInput {
+    std::span<const uint8_t> bytes;
+    int64_t pos = 0;
+  };
+  std::unique_ptr<MemoryInput> memory_;
+  AvioPtr avio_;
   FormatPtr format_;
   CodecPtr codec_;
   FramePtr frame_;

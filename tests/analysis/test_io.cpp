@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "formats/npy.h"
+#include <sstream>
 #include "formats/png_image.h"
 #include "analysis/unit_table.h"
 #include "engine/core/error.h"
@@ -102,6 +103,40 @@ TEST_CASE(".npy: plain and structured arrays round-trip, numpy headers are parse
   CHECK_THROWS_WITH(read_npy((d / "junk.npy").string()), Catch::Contains("junk.npy: not a .npy file"));
   write_npy((d / "three.npy").string(), {2, 2, 2}, std::vector<double>(8, 0.0));
   CHECK_THROWS_WITH(read_map_units((d / "three.npy").string(), false), Catch::Contains("must be 2-D"));
+}
+
+TEST_CASE(".npy: headers that ask for the impossible are errors naming the file, before any allocation",
+          "[analysis][io]") {
+  // What writing the fuzz target found (fuzz/regressions/npy): a header must not make the reader
+  // allocate what the file does not hold, overflow the element count, or recurse through a long header.
+  auto npy = [](const std::string& dict, const std::string& data = "") {
+    std::string h = dict + "\n";
+    const uint16_t len = uint16_t(h.size());
+    return std::string("\x93NUMPY\x01\x00", 8) + std::string(reinterpret_cast<const char*>(&len), 2) + h + data;
+  };
+  auto error = [](const std::string& bytes) {
+    std::istringstream in(bytes);
+    try {
+      (void)read_npy(in, "x.npy");
+    } catch (const mtmap::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(error(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 1000000000000), }")),
+             Catch::Contains("x.npy: shape (1000000000000, 1000000000000) of 8-byte records needs more data"));
+  CHECK_THAT(error(npy("{'descr': '<f8', 'shape': (99999999999999999999999,), }")),
+             Catch::Contains("impossible dimension"));
+  CHECK_THAT(error(npy("{'descr': '<f99999999999', 'shape': (1,), }")), Catch::Contains("unsupported dtype"));
+  CHECK_THAT(error(npy("{'descr': '<f8', 'shape': (2,), }", std::string(8, '\0'))), Catch::Contains("needs more data"));
+  std::string long_descr = "{'shape': (1,), 'descr': [" + std::string(60000, 'x') + "]}";
+  CHECK_THAT(error(npy(long_descr)), Catch::Contains("no readable fields"));
+  // A version-2 header length larger than the file.
+  std::string v2 = std::string("\x93NUMPY\x02\x00", 8) + std::string("\xff\xff\xff\x7f", 4) + "{}";
+  CHECK_THAT(error(v2), Catch::Contains("header of 2147483647 bytes"));
+  // An empty array with a huge other axis is fine.
+  std::istringstream empty(npy("{'descr': '<f8', 'shape': (0, 1000000000000000), }"));
+  CHECK(read_npy(empty, "empty.npy").data.empty());
 }
 
 TEST_CASE("PNG round trip and the cyclic colour map", "[analysis][io]") {

@@ -2,6 +2,7 @@
 // are scanned recursively by extension; UCF101 split files work as they are; the probe cache
 // spares a second scan from re-probing and notices changed files.
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <filesystem>
 #include <fstream>
 
@@ -127,6 +128,19 @@ TEST_CASE("dataset: UCF101 split files work as they are (CRLF, labels, paths rel
   std::ofstream(splits + "/badlabel.txt") << "Archery/v_Archery_g01_c02.avi three\n";
   CHECK_THROWS_WITH(VideoDataset::scan({splits + "/badlabel.txt"}, o),
                     Catch::Contains("badlabel.txt:1") && Catch::Contains("'three'"));
+  // A label beyond int (it was truncated) or negative (-1 means "no label"): found writing the fuzz target.
+  std::ofstream(splits + "/biglabel.txt") << "Archery/v_Archery_g01_c02.avi 1\nArchery/v_Archery_g01_c02.avi 99999999999\n";
+  CHECK_THROWS_WITH(VideoDataset::scan({splits + "/biglabel.txt"}, o),
+                    Catch::Contains("biglabel.txt:2: the label '99999999999' is out of range"));
+  std::istringstream negative("a.avi -1\n");
+  CHECK_THROWS_WITH(read_video_list(negative, "neg.txt", "/r"), Catch::Contains("neg.txt:1: the label '-1' is out of range"));
+  std::istringstream fine("# comment\n\n a.avi 7 \r\n/abs/b.avi\n");
+  const std::vector<VideoListEntry> entries = read_video_list(fine, "fine.txt", "/r");
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].path == "/r/a.avi");
+  CHECK(entries[0].label == 7);
+  CHECK(entries[1].path == "/abs/b.avi");
+  CHECK(entries[1].label == -1);
 }
 
 TEST_CASE("dataset: the probe cache spares a rescan and notices changed files", "[io][dataset]") {

@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <span>
 
 #include "io/video/video_reader.h"
 #include "tests/io/fixtures.h"
@@ -62,6 +65,25 @@ TEST_CASE("reader: AVI/XviD matches ffmpeg's decode", "[io][reader]") {
   // libxvid's packed B-frames (as in many AVI files): FFmpeg decodes 28 of the 30 encoded frames,
   // ffprobe and the ffmpeg program included.
   check_against_ffmpeg(path, "mpeg4", 320, 240, 28);
+}
+
+TEST_CASE("reader: a video read from memory decodes exactly as from its file", "[io][reader]") {
+  auto path = encode_fixture("memory.mp4", 64, 48, 0.5, "-c:v libx264 -g 4 -bf 2");
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  VideoReader file(path), memory(std::span<const uint8_t>(bytes), "memory.mp4");
+  CHECK(memory.info().container == file.info().container);
+  CHECK(memory.info().codec == file.info().codec);
+  CHECK(memory.count_frames() == file.count_frames());
+  const Tensor a = file.read_all(), b = memory.read_all();
+  REQUIRE(a.shape() == b.shape());
+  CHECK(std::memcmp(a.data<uint8_t>(), b.data<uint8_t>(), size_t(a.numel())) == 0);
+  const Tensor c = memory.read_clip(3, 4, 2, {.short_side = 32, .crop_height = 24, .crop_width = 24});
+  CHECK(c.shape() == Shape{3, 4, 24, 24});
+  // Not a video, and no bytes at all: the named problems, from memory too.
+  const std::vector<uint8_t> junk(100, 7);
+  CHECK_THROWS_WITH(VideoReader(std::span<const uint8_t>(junk), "junk.bin"), Catch::Contains("junk.bin"));
+  CHECK_THROWS_WITH(VideoReader(std::span<const uint8_t>(), "nothing.bin"), Catch::Contains("nothing.bin"));
 }
 
 TEST_CASE("reader: MP4/H.264 matches ffmpeg's decode", "[io][reader]") {

@@ -73,6 +73,14 @@ TEST_CASE("safetensors corruption gets a named error", "[safetensors]") {
   write_bytes(path, with_header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}})",
                                 std::string(6, '\0')));
   CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("overlap"));
+  // What the fuzz target guards (fuzz/corpus/safetensors): a shape whose element count overflows, and
+  // tensors that share a range to claim more bytes than the file has, are errors before allocating.
+  write_bytes(path, with_header(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})",
+                                std::string(8, '\0')));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("'w'") && Contains("impossible shape"));
+  write_bytes(path, with_header(R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})",
+                                std::string(4, '\0')));
+  CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("claim 8 bytes but the data has 4"));
   std::string huge(8, '\xff');
   write_bytes(path, huge + "{}");
   CHECK_THROWS_WITH(formats::load_safetensors(path), Contains("header length"));

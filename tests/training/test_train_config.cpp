@@ -71,6 +71,13 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
        "smoke.training.steps and training.epochs are both given (give one: steps, or epochs over the data)"},
       {{{"training", {{"steps", nullptr}, {"epochs", -1}}}}, "smoke.training.epochs = -1 (need ≥ 0)"},
       {{{"model", {{"width", 0}}}}, "smoke.model.width = 0 (need a positive integer)"},
+      // Numbers that are not integers of the field's type (found by fuzzing), sizes beyond any model.
+      {{{"model", {{"size", 112000}}}}, "smoke.model.size = 112000 (at most 4096)"},
+      {{{"model", {{"depth", {1, 1e30, 1, 1}}}}},
+       "smoke.model.depth[1] = 1e+30 (need an integer in -2147483648..2147483647)"},
+      {{{"training", {{"batch_size", 2.5}}}},
+       "smoke.training.batch_size = 2.5 (need an integer in -2147483648..2147483647)"},
+      {{{"training", {{"seed", -1}}}}, "smoke.training.seed = -1 (need an integer in 0..18446744073709551615)"},
       {{{"data", {{"source", "webcam"}}}}, "smoke.data.source: 'webcam' is not one of: dead_leaves, videos"},
       {{{"data", {{"source", "videos"}}}},
        "smoke.data.paths is empty (data.source = 'videos' needs folders, list files or video files)"},

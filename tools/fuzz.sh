@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of fuzz/ with clang into build-fuzz/ and runs one of them
+# (docs/reliability.md). CI does not fuzz: it replays fuzz/corpus and fuzz/regressions through every
+# target in the normal builds (CTest label `fuzz`).
+#
+#   tools/fuzz.sh build                     configure and build every target (build-fuzz/)
+#   tools/fuzz.sh TARGET [-runs=N | -max_total_time=S] [libFuzzer flags...]
+#                                           build, then fuzz TARGET (npy, safetensors, model_spec,
+#                                           train_config, experiment, unit_table, video_list,
+#                                           video_reader) with one process, starting from a scratch
+#                                           copy of its corpus (build-fuzz/work/TARGET) and the
+#                                           checked-in seeds; crashes land in build-fuzz/crashes/TARGET/
+#   tools/fuzz.sh TARGET FILE...            build, then run TARGET once on each FILE (reproduce a crash)
+#
+# A crashing input found is a finding: fix the parser, then keep the input as
+# fuzz/regressions/TARGET/<what-it-was> so the CI replay guards the fix.
+# Environment: JOBS (build parallelism, default 1), CCACHE_DIR/CCACHE_BASEDIR are passed to ccache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=${JOBS:-1}
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+targets=(npy safetensors model_spec train_config experiment unit_table video_list video_reader)
+target=${1:-}
+[ -n "$target" ] || { sed -n '2,20p' "$0"; exit 2; }
+shift
+
+build() {
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTMAP_CUDA=OFF \
+    -DMTMAP_FUZZ=ON -DMTMAP_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
+  cmake --build build-fuzz -j "$jobs" --target "$@"
+}
+
+if [ "$target" = build ]; then
+  build "${targets[@]/#/fuzz_}"
+  exit 0
+fi
+printf '%s\n' "${targets[@]}" | grep -qx "$target" || { echo "fuzz.sh: no target '$target' (targets: ${targets[*]})"; exit 2; }
+build "fuzz_$target"
+
+# ASan: a huge allocation is a finding, not an abort of the whole run without a reproducer.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+bin=build-fuzz/fuzz/fuzz_$target
+if [ $# -gt 0 ] && [ -f "$1" ]; then
+  exec "$bin" "$@"
+fi
+work=build-fuzz/work/$target
+crashes=build-fuzz/crashes/$target
+mkdir -p "$work" "$crashes"
+# New inputs go to the scratch corpus (first folder); the checked-in seeds and regressions are read only.
+seeds=(fuzz/corpus/$target)
+[ -d fuzz/regressions/$target ] && seeds+=(fuzz/regressions/$target)
+extra=()
+[ -f fuzz/dict/$target.dict ] && extra+=(-dict=fuzz/dict/$target.dict)
+exec "$bin" "$work" "${seeds[@]}" -artifact_prefix="$crashes/" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+  -timeout=25 -print_final_stats=1 "${extra[@]}" "$@"
