@@ -105,11 +105,11 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
   const StageGraph graph = plan_stages(study);
   const fs::path out(o.out_dir);
   std::error_code ec;
-  // Under data parallel rank 0 owns the folder: it alone locks, writes and decides, and tells the
-  // other ranks what it decided (they only join the training stages).
+  // Under data parallel rank 0 owns the folder: it alone locks, writes and decides
+  // (dist::root_decides), and tells the other ranks what it decided (they only join the training
+  // stages).
   dist::Communicator* world = o.world && o.world->size() > 1 ? o.world : nullptr;
   const bool leader = !world || world->rank() == 0;
-  auto from_leader = [&](const std::string& value) { return world ? dist::broadcast_string(*world, value, 0) : value; };
   if (world) dist::require_same(*world, "the study (its experiment file)", study.resolved().dump());
   std::unique_ptr<FolderLock> lock;
   if (leader) {
@@ -127,10 +127,11 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
     line = own_line.get();
   }
   // What was finished before this call: decided once, so the count, the cost and the loop agree.
-  std::string finished_flags;
-  if (leader)
-    for (const Stage& s : graph.stages) finished_flags += stage_finished(o.out_dir, s) ? '1' : '0';
-  finished_flags = from_leader(finished_flags);
+  const std::string finished_flags = dist::root_decides(world, [&] {
+    std::string flags;
+    for (const Stage& s : graph.stages) flags += stage_finished(o.out_dir, s) ? '1' : '0';
+    return flags;
+  });
   std::vector<bool> finished_before;
   double total_cost = 0;
   int to_run = 0;
@@ -156,12 +157,11 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
       summary.reused += outcome.status == "reused";
       continue;
     }
-    std::string resume_flag;
-    if (leader) {
-      resume_flag = s.kind != StageKind::analyse && !training::list_checkpoints(dir.string()).empty() ? "1" : "0";
-      if (resume_flag == "0") fs::remove_all(dir, ec);  // a stage killed before its first checkpoint starts over
-    }
-    const bool resumable = from_leader(resume_flag) == "1";
+    const bool resumable = dist::root_decides(world, [&] {
+      const bool r = s.kind != StageKind::analyse && !training::list_checkpoints(dir.string()).empty();
+      if (!r) fs::remove_all(dir, ec);  // a stage killed before its first checkpoint starts over
+      return std::string(r ? "1" : "0");
+    }) == "1";
     outcome.status = resumable ? "resumed" : "ran";
     progress.begin_stage(++number, to_run, describe(s), s.cost);
     const auto started = Clock::now();
@@ -185,7 +185,8 @@ StudySummary run_study(const Study& study, const StudyOptions& o) {
         training::TrainOptions t;
         t.out_dir = dir.string();
         t.resume = resumable;
-        if (!resumable && s.upstream >= 0) t.start_from = from_leader(leader ? last_checkpoint(up) : "");
+        if (!resumable && s.upstream >= 0)
+          t.start_from = dist::root_decides(world, [&] { return last_checkpoint(up); });
         t.world = world;
         t.local_rank = o.local_rank;
         t.stop_at = s.kind == StageKind::pretrain ? training::StopAt::before_swap

@@ -141,7 +141,7 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
               objective_name(config_.objective));
   values.add(total, "the total loss");
   values.average(comm_);
-  values.check(step, reducer_ != nullptr);
+  values.check(step, comm_ && comm_->size() > 1);
   size_t v = 0;
   if (contrastive) r.info_nce = values.values[v++];
   for (const SpatialTerm& t : terms) r.spatial.emplace_back(t.block, values.values[v++]);

@@ -241,7 +241,6 @@ std::string progress_text(const char* stage, int64_t step, int64_t total, const 
                      stage, step, total, r.loss, r.info_nce, spatial, r.lr, clips_per_s, format_duration(eta_s));
 }
 
-
 // The process's place in a data-parallel job: its rank, how many there are, and its device (a
 // GPU run binds each rank to its node's GPU number local_rank).
 struct Ranks {
@@ -262,23 +261,6 @@ Device rank_device(const Device& configured, const Ranks& ranks, int local_rank)
   return d;
 }
 
-// Runs `decide` on rank 0 alone (it reads the folder other ranks must not race with) and gives every
-// rank its outcome: the string it returned, or its error, thrown on every rank alike.
-std::string on_leader(const Ranks& ranks, const std::function<std::string()>& decide) {
-  if (ranks.size == 1) return decide();
-  std::string value, error;
-  if (ranks.leader()) {
-    try {
-      value = decide();
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-  }
-  error = dist::broadcast_string(*ranks.world, error, 0);
-  if (!error.empty()) throw Error(error);
-  return dist::broadcast_string(*ranks.world, value, 0);
-}
-
 }  // namespace
 
 TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
@@ -288,9 +270,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   MTMAP_CHECK(!ranks.world || ranks.world->device().is_cpu(),
               "train: the job's process group must be the MPI world (CPU); it is {} on {}",
               ranks.world ? ranks.world->name() : "", ranks.world ? ranks.world->device().str() : "");
-  require_device(Device::parse(config.training.device), "training.device");  // the GPUs exist at all
-  const Device device = rank_device(Device::parse(config.training.device), ranks, o.local_rank);
-  require_device(device, "training.device");
+  const Device configured = Device::parse(config.training.device);
+  require_device(configured, "training.device");
+  const Device device = rank_device(configured, ranks, o.local_rank);  // checked against the node's GPUs
   MTMAP_CHECK(config.training.batch_size % ranks.size == 0,
               "training.batch_size = {} (the global batch) does not split over {} ranks; make it a multiple of {}",
               config.training.batch_size, ranks.size, ranks.size);
@@ -331,7 +313,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   std::optional<models::Checkpoint> from;
   // Rank 0 looks at the folder and decides (the others would race with its first writes); every
   // rank then reads the checkpoint it chose.
-  const std::string from_path = on_leader(ranks, [&]() -> std::string {
+  const std::string from_path = dist::root_decides(ranks.world, [&]() -> std::string {
     const auto existing = list_checkpoints(o.out_dir);
     if (o.resume) {
       MTMAP_CHECK(!existing.empty(), "--resume: {} holds no checkpoint (checkpoints/step-*.safetensors)", o.out_dir);
@@ -425,7 +407,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     pos.window_offset = windows.offset();
     pos.queue_ptr = trainer.queue_ptr();
     pos.sgd_steps = trainer.sgd_steps();
-    std::map<std::string, std::string> meta = position_metadata(pos, hash, pre_hash, stage_name(pos.step), ranks.size);
+    std::map<std::string, std::string> meta =
+        position_metadata(pos, hash, pre_hash, stage_name(pos.step), ranks.size);
     models::save_checkpoint(path, trainer.query(), c.model, sheets, meta,
                             with_state ? trainer.state() : std::vector<std::pair<std::string, Tensor>>{});
   };

@@ -56,6 +56,21 @@ std::string broadcast_string(Communicator& comm, const std::string& value, int r
   return std::string(reinterpret_cast<const char*>(bytes.data<uint8_t>()), size_t(n));
 }
 
+std::string root_decides(Communicator* comm, const std::function<std::string()>& decide) {
+  if (!comm || comm->size() == 1) return decide();
+  std::string value, error;
+  if (comm->rank() == 0) {
+    try {
+      value = decide();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  error = broadcast_string(*comm, error, 0);
+  if (!error.empty()) throw Error(error);
+  return broadcast_string(*comm, value, 0);
+}
+
 void require_same(Communicator& comm, const std::string& what, const std::string& value) {
   const std::string first = broadcast_string(comm, value, 0);
   // One flag per rank, summed: every rank learns which ranks differ, so all throw alike.

@@ -62,6 +62,11 @@ void require_same(Communicator& comm, const std::string& what, const std::string
 // on a copy on its GPU (and back) for NCCL. Returns the host tensor with the result.
 Tensor host_collective(Communicator& comm, const Tensor& host, const std::function<void(const Tensor&)>& collective);
 
+// Runs `decide` on rank 0 alone (what only one rank may do: read a folder the others would race
+// with, write it) and gives every rank its outcome: the string it returned, or its error, thrown on
+// every rank alike. With no communicator, or a group of one, it is just decide(). Collective.
+std::string root_decides(Communicator* comm, const std::function<std::string()>& decide);
+
 // Broadcasts a string from `root` (collective); returns root's string on every rank.
 std::string broadcast_string(Communicator& comm, const std::string& value, int root);
 

@@ -7,11 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <thread>
-
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <thread>
 
 #include "engine/core/error.h"
 #include "engine/core/memory_policy.h"
