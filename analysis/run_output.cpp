@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "analysis/map_figures.h"
+#include "formats/atomic_file.h"
 #include "formats/npy.h"
 #include "formats/png_image.h"
 #include "analysis/report_plots.h"
@@ -34,11 +35,7 @@ json medians_json(const MetricMedians& m) {
           {"cv_bandwidth_deg", finite_or_null(m.cv_bandwidth_deg)}};
 }
 
-void write_text(const fs::path& p, const std::string& s) {
-  std::ofstream out(p);
-  MTMAP_CHECK(out.good(), "cannot write '{}'", p.string());
-  out << s;
-}
+void write_text(const fs::path& p, const std::string& s) { formats::write_file_atomic(p.string(), s); }
 
 }  // namespace
 

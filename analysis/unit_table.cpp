@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "formats/atomic_file.h"
 #include "formats/npy.h"
 #include "engine/core/error.h"
 
@@ -116,13 +117,12 @@ Table table_from_npy(const NpyArray& a, const std::string& path, const std::vect
 }
 
 void write_csv(const std::string& path, const Table& t) {
-  std::ofstream out(path);
-  MTMAP_CHECK(out.good(), "cannot write '{}'", path);
-  out << fmt::format("{}\n", fmt::join(t.names, ","));
+  std::string out = fmt::format("{}\n", fmt::join(t.names, ","));
   for (size_t r = 0; r < t.rows(); ++r) {
-    for (size_t c = 0; c < t.columns.size(); ++c) out << (c ? "," : "") << fmt::format("{:.9g}", t.columns[c][r]);
-    out << '\n';
+    for (size_t c = 0; c < t.columns.size(); ++c) out += fmt::format("{}{:.9g}", c ? "," : "", t.columns[c][r]);
+    out += '\n';
   }
+  formats::write_file_atomic(path, out);  // never half a table under its name
 }
 
 void write_npy_table(const std::string& path, const Table& t) { write_npy_records(path, t.names, t.columns); }

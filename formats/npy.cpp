@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "formats/atomic_file.h"
 
 namespace mtmap::formats {
 namespace {
@@ -128,7 +129,7 @@ std::vector<std::pair<std::string, std::string>> descr_fields(const std::string&
   return out;
 }
 
-void write_header(std::ofstream& out, const std::string& dict) {
+void write_header(AtomicFile& out, const std::string& dict) {
   std::string h = dict;
   // Total header (magic 6 + version 2 + length 2 + dict + '\n') padded with spaces to 64 bytes.
   const size_t total = 10 + h.size() + 1;
@@ -136,8 +137,8 @@ void write_header(std::ofstream& out, const std::string& dict) {
   h.push_back('\n');
   const uint16_t len = static_cast<uint16_t>(h.size());
   out.write("\x93NUMPY\x01\x00", 8);
-  out.write(reinterpret_cast<const char*>(&len), 2);
-  out.write(h.data(), h.size());
+  out.write(&len, 2);
+  out.write(h);
 }
 
 }  // namespace
@@ -249,15 +250,15 @@ NpyArray read_npy(std::istream& in, const std::string& path) {
 }
 
 void write_npy(const std::string& path, const std::vector<size_t>& shape, std::span<const double> data) {
-  std::ofstream out(path, std::ios::binary);
-  MTMAP_CHECK(out.good(), "cannot write '{}'", path);
+  AtomicFile out(path);  // never half an array under its name (formats/atomic_file.h)
   std::string s = "(";
   for (size_t d : shape) s += std::to_string(d) + ", ";
   if (shape.size() > 1) s.resize(s.size() - 1);
   if (shape.size() > 1) s.back() = ')';
   else s += ")";
   write_header(out, "{'descr': '<f8', 'fortran_order': False, 'shape': " + s + ", }");
-  out.write(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(double));
+  out.write(data.data(), data.size() * sizeof(double));
+  out.commit();
 }
 
 void write_npy_records(const std::string& path, const std::vector<std::string>& names,
@@ -268,11 +269,14 @@ void write_npy_records(const std::string& path, const std::vector<std::string>& 
   std::string descr = "[";
   for (const auto& n : names) descr += "('" + n + "', '<f8'), ";
   descr += "]";
-  std::ofstream out(path, std::ios::binary);
-  MTMAP_CHECK(out.good(), "cannot write '{}'", path);
+  AtomicFile out(path);
   write_header(out, "{'descr': " + descr + ", 'fortran_order': False, 'shape': (" + std::to_string(rows) + ",), }");
+  std::string body;
+  body.reserve(rows * columns.size() * sizeof(double));
   for (size_t r = 0; r < rows; ++r)
-    for (const auto& c : columns) out.write(reinterpret_cast<const char*>(&c[r]), sizeof(double));
+    for (const auto& c : columns) body.append(reinterpret_cast<const char*>(&c[r]), sizeof(double));
+  out.write(body);
+  out.commit();
 }
 
 }  // namespace mtmap::formats

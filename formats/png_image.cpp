@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "engine/core/error.h"
+#include "formats/atomic_file.h"
 
 namespace mtmap::formats {
 namespace {
@@ -73,17 +75,23 @@ void Image::text(int x, int y, const std::string& s, int scale, Rgb c) {
   }
 }
 
+// libpng encodes into memory; the bytes then go to the file through an AtomicFile, so a full disk
+// is an error naming the file and never leaves half an image under its name.
+static void append_to_string(png_structp png, png_bytep data, png_size_t length) {
+  static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), length);
+}
+static void no_flush(png_structp) {}
+
 void write_png(const std::string& path, const Image& img) {
-  std::unique_ptr<FILE, FileClose> f(std::fopen(path.c_str(), "wb"));
-  MTMAP_CHECK(f, "cannot write '{}'", path);
+  std::string bytes;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png_create_info_struct(png);
   MTMAP_CHECK(png && info, "libpng: cannot create a writer for '{}'", path);
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
-    MTMAP_FAIL("libpng: error writing '{}'", path);
+    MTMAP_FAIL("libpng: error encoding '{}'", path);
   }
-  png_init_io(png, f.get());
+  png_set_write_fn(png, &bytes, append_to_string, no_flush);
   png_set_IHDR(png, info, img.width(), img.height(), 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
@@ -91,6 +99,7 @@ void write_png(const std::string& path, const Image& img) {
     png_write_row(png, const_cast<png_bytep>(img.pixels().data() + size_t(y) * img.width() * 3));
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
+  write_file_atomic(path, bytes);
 }
 
 Image read_png(const std::string& path) {

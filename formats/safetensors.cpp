@@ -13,6 +13,7 @@
 #include <set>
 
 #include "engine/ops/copy.h"
+#include "formats/atomic_file.h"
 
 namespace mtmap::formats {
 namespace {
@@ -20,10 +21,10 @@ namespace {
 // Fault injection for the crash tests (tests/training/cli_train.sh): when MTMAP_FAULT_KILL_IN_SAVE
 // is set and `path` contains its value, the process kills itself (SIGKILL, as a power cut or an
 // OOM kill would) half-way through writing the temporary file. Unset, this is one getenv per save.
-void kill_here_if_asked(const std::string& path, std::ofstream& f) {
+void kill_here_if_asked(const std::string& path, AtomicFile& f) {
   const char* target = std::getenv("MTMAP_FAULT_KILL_IN_SAVE");
   if (!target || !*target || path.find(target) == std::string::npos) return;
-  f.flush();
+  f.sync_partial();
   std::raise(SIGKILL);
 }
 
@@ -87,25 +88,19 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes, as the reference writer does
 
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    MTMAP_CHECK(f.good(), "save_safetensors: cannot open {} for writing: {}", tmp, std::strerror(errno));
-    uint64_t n = text.size();
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
-    f.write(reinterpret_cast<const char*>(len), 8);
-    f.write(text.data(), std::streamsize(text.size()));
-    for (size_t i = 0; i < host.size(); ++i) {
-      if (i == host.size() / 2) kill_here_if_asked(path, f);
-      f.write(static_cast<const char*>(host[i].raw()), std::streamsize(host[i].nbytes()));
-    }
-    f.flush();
-    MTMAP_CHECK(f.good(), "save_safetensors: writing {} failed: {}", tmp, std::strerror(errno));
+  // Through an AtomicFile: a full disk or a read-only folder is an error naming the file and the
+  // reason, and whatever `path` held before (the previous checkpoint) stays as it was.
+  AtomicFile f(path);
+  const uint64_t n = text.size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+  f.write(len, 8);
+  f.write(text);
+  for (size_t i = 0; i < host.size(); ++i) {
+    if (i == host.size() / 2) kill_here_if_asked(path, f);
+    f.write(host[i].raw(), host[i].nbytes());
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  MTMAP_CHECK(!ec, "save_safetensors: cannot move {} to {}: {}", tmp, path, ec.message());
+  f.commit();
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {

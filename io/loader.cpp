@@ -185,6 +185,11 @@ std::optional<Batch> Loader::next() {
   return out;
 }
 
+size_t Loader::bad_file_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return bad_files_.size();
+}
+
 std::vector<BadFile> Loader::bad_files() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<BadFile> out = bad_files_;  // found in thread order: sort for a stable report

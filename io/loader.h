@@ -62,6 +62,7 @@ class Loader {
   std::optional<Batch> next();
   int64_t batches_per_epoch() const;
   std::vector<BadFile> bad_files() const;
+  size_t bad_file_count() const;  // bad_files().size(), without the copy
   int slots() const { return int(slots_.size()); }
 
  private:

@@ -1,7 +1,9 @@
 #include "models/resnet3d.h"
 
 #include <algorithm>
+#include <limits>
 
+#include "engine/core/fault_injection.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/norm_pool.h"
 #include "engine/ops/reduce.h"
@@ -86,7 +88,18 @@ std::vector<std::string> ResNet3d::block_names() const {
   return names;
 }
 
-ResNet3dOutput ResNet3d::forward(const Tensor& x, const std::vector<std::string>& keep) const {
+namespace {
+// MTMAP_FAULT_NONFINITE (engine/core/fault_injection.h): one NaN added to the first element, so it
+// flows on through the network and its gradient as a real one would.
+Tensor inject_nonfinite_if_asked(const std::string& site, const Tensor& h) {
+  if (!fault::nonfinite_requested(site)) return h;
+  Tensor nan = zeros(h.shape(), DType::f32, Device::cpu());
+  nan.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+  return add(h, nan.to(h.dtype()).to(h.device()));
+}
+}  // namespace
+
+ResNet3dOutput ResNet3d::forward(const Tensor& x, const std::vector<std::string>& keep, bool trace) const {
   MTMAP_CHECK(x.ndim() == 5 && x.size(1) == config_.in_channels, "ResNet3d: input {} must be (N, {}, T, H, W)",
               shape_str(x.shape()), config_.in_channels);
   std::vector<std::string> known = block_names();
@@ -102,11 +115,15 @@ ResNet3dOutput ResNet3d::forward(const Tensor& x, const std::vector<std::string>
     pool.padding = {1, 1, 1};
     h = max_pool3d(h, pool);
   }
+  h = inject_nonfinite_if_asked("stem", h);
+  if (trace) out.trace.emplace_back("stem", h);
   for (size_t s = 0; s < stages_.size(); ++s)
     for (size_t b = 0; b < stages_[s].size(); ++b) {
       h = stages_[s][b]->forward(h);
       std::string name = fmt::format("layer{}.{}", s + 1, b);
+      h = inject_nonfinite_if_asked(name, h);
       if (std::find(keep.begin(), keep.end(), name) != keep.end()) out.blocks[name] = h;
+      if (trace) out.trace.emplace_back(name, h);
     }
   out.features = mean(h, {2, 3, 4});
   if (fc0_) out.embedding = l2_normalize(fc2_->forward(relu(fc0_->forward(out.features))), 1);

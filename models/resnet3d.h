@@ -45,13 +45,19 @@ struct ResNet3dOutput {
   Tensor features;                         // (N, C) after global average pooling
   Tensor embedding;                        // (N, projection_dim), L2-normalised; undefined without a head
   std::map<std::string, Tensor> blocks;    // the requested block outputs, (N, C, T, H, W)
+  // With forward(…, trace = true): the stem's output and every block's, in order ("stem",
+  // "layer1.0", …), to find where a non-finite value first appeared. In training they are held by
+  // the autograd graph anyway; in inference they would be kept alive, hence opt-in.
+  std::vector<std::pair<std::string, Tensor>> trace;
 };
 
 class ResNet3d : public nn::Module {
  public:
   ResNet3d(const ResNet3dConfig& config, Generator& gen);
   // x (N, in_channels, T, H, W). `keep`: names of block outputs to return ("layer3.1", …).
-  ResNet3dOutput forward(const Tensor& x, const std::vector<std::string>& keep = {}) const;
+  // The reliability tests' MTMAP_FAULT_NONFINITE (engine/core/fault_injection.h) can put a NaN
+  // into the stem's or a block's output here.
+  ResNet3dOutput forward(const Tensor& x, const std::vector<std::string>& keep = {}, bool trace = false) const;
   const ResNet3dConfig& config() const { return config_; }
   // Every block's name in order: layer1.0 … layer4.1 for depth [2,2,2,2].
   std::vector<std::string> block_names() const;

@@ -6,6 +6,7 @@
 
 #include "cortex/sheet.h"
 #include "engine/autograd/grad_mode.h"
+#include "engine/core/fault_injection.h"
 #include "engine/context/execution_context.h"
 #include "engine/ops/copy.h"
 #include "engine/ops/elementwise.h"
@@ -14,6 +15,7 @@
 #include "losses/info_nce.h"
 #include "losses/spatial_loss.h"
 #include "training/key_exchange.h"
+#include "training/nonfinite.h"
 
 namespace mtmap::training {
 namespace {
@@ -98,6 +100,7 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
 StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips, const std::vector<SpatialTerm>& terms,
                              Generator& windows, double lr, int64_t step) {
   StepResult r;
+  fault::set_step(step);  // for the reliability tests' injected faults (engine/core/fault_injection.h)
   auto last = std::chrono::steady_clock::now();
   auto phase = [&](const char* name) {
     if (!time_phases_) return;
@@ -122,7 +125,8 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
     keys = encode_keys(*key_, xk, comm_, config_.shuffle_bn, config_.seed, step);
     phase("key_forward");
   }
-  models::ResNet3dOutput out = query_->forward(xq, keep);
+  // Traced: were a loss term not finite, the trace says which block's output went first.
+  models::ResNet3dOutput out = query_->forward(xq, keep, /*trace=*/true);
   phase("query_forward");
   Tensor total;
   TermValues values;
@@ -141,7 +145,15 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
               objective_name(config_.objective));
   values.add(total, "the total loss");
   values.average(comm_);
-  values.check(step, comm_ && comm_->size() > 1);
+  try {
+    values.check(step, comm_ && comm_->size() > 1);
+  } catch (const NonFiniteLoss& e) {
+    const std::string where = locate_nonfinite(xq, out.trace);
+    throw NonFiniteLoss(where.empty() ? std::string(e.what())
+                                      : fmt::format("{}; {}{}", e.what(), where,
+                                                    comm_ && comm_->size() > 1 ? " (on this rank)" : ""));
+  }
+  out.trace.clear();  // the backward pass frees what it no longer needs; the trace must not hold it
   size_t v = 0;
   if (contrastive) r.info_nce = values.values[v++];
   for (const SpatialTerm& t : terms) r.spatial.emplace_back(t.block, values.values[v++]);
@@ -157,11 +169,13 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
   // flat gradient catches it (NaN and ±Inf survive a sum) before the optimiser spreads it.
   phase("backward");
   const double grad_sum = sum(query_flat_->grads()).to(Device::cpu()).item();
-  if (!std::isfinite(grad_sum))
+  if (!std::isfinite(grad_sum)) {
+    const std::string where = locate_nonfinite_gradient(*query_);
     throw NonFiniteLoss(fmt::format("training stopped at step {}: the gradient of the loss is not finite (sum {}) "
-                                    "though the loss {} is; the optimiser and the queue were not touched; the last "
+                                    "though the loss {} is{}; the optimiser and the queue were not touched; the last "
                                     "checkpoint is intact",
-                                    step, grad_sum, r.loss));
+                                    step, grad_sum, r.loss, where.empty() ? "" : " (" + where + ")"));
+  }
   sgd_->step(lr);
   phase("sgd");
 

@@ -10,6 +10,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <cerrno>
+#include <cstring>
 
 #include "cortex/sheet.h"
 #include "cortex/swap.h"
@@ -315,8 +318,32 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   // rank then reads the checkpoint it chose.
   const std::string from_path = dist::root_decides(ranks.world, [&]() -> std::string {
     const auto existing = list_checkpoints(o.out_dir);
-    if (o.resume) {
-      MTMAP_CHECK(!existing.empty(), "--resume: {} holds no checkpoint (checkpoints/step-*.safetensors)", o.out_dir);
+    std::error_code ec;
+    const fs::path config_path = out / "config.json";
+    if (o.resume && existing.empty()) {
+      // Killed before its first checkpoint: the run starts again from step 0, if the folder is
+      // this config's (its config.json); an empty or foreign folder is refused.
+      MTMAP_CHECK(fs::exists(config_path, ec),
+                  "--resume: {} holds no checkpoint (checkpoints/step-*.safetensors) and no config.json: nothing to "
+                  "resume; run without --resume to start",
+                  o.out_dir);
+      std::string written_hash;
+      try {
+        std::ifstream in(config_path);
+        written_hash = train_config_hash(train_config_from_json(nlohmann::json::parse(in), config_path.string()));
+      } catch (const std::exception& e) {
+        MTMAP_FAIL("--resume: {} holds no checkpoint, and its {} cannot be read ({}); remove the folder to start again",
+                   o.out_dir, config_path.string(), e.what());
+      }
+      MTMAP_CHECK(written_hash == hash,
+                  "--resume: {} holds no checkpoint, and its config.json was written by another config (hash {}, this "
+                  "config's is {})",
+                  o.out_dir, written_hash, hash);
+      truncate_metrics(metrics_path, 0);
+      progress.message(fmt::format("--resume: {} holds no checkpoint yet (the run stopped before step {}): starting "
+                                   "again from step 0",
+                                   o.out_dir, std::min(t.checkpoint_every, total)));
+    } else if (o.resume) {
       from = models::read_checkpoint(existing.back().second);
       auto it = from->file.metadata.find("train.config_hash");
       MTMAP_CHECK(it != from->file.metadata.end(), "{}: not a training checkpoint (no train.config_hash)", from->path);
@@ -324,7 +351,6 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
                   "--resume: {} was written by another config (hash {}, this config's is {}); the run's own is {}",
                   from->path, it->second, hash, (out / "config.json").string());
     } else {
-      std::error_code ec;
       MTMAP_CHECK(existing.empty() && !fs::exists(metrics_path, ec),
                   "{} already holds a training run; pass --resume to continue it, or choose another --out", o.out_dir);
       if (!o.start_from.empty()) {
@@ -427,6 +453,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   };
   const auto started = Clock::now();
   int64_t ran = 0;
+  size_t bad_seen = 0;                 // bad videos the loader has skipped so far (this call)
+  std::set<std::string> reported_bad;  // and which of them were named
   std::error_code ec;
   for (;;) {
     if (staged && pos.step == t.pretrain_steps && !pos.swapped) {
@@ -472,6 +500,15 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
       continue;
     }
     const double data_wait = std::chrono::duration<double>(Clock::now() - wait_start).count();
+    // A video that fails (unreadable, truncated, deleted mid-run) was skipped by the loader: say
+    // so when it happens, and count them in the metrics.
+    if (const size_t bad = loader.bad_file_count(); bad > bad_seen) {
+      const std::vector<io::BadFile> files = loader.bad_files();
+      for (const io::BadFile& b : files)
+        if (reported_bad.insert(b.path).second)
+          progress.message(fmt::format("skipped a bad video at step {} ({} so far): {}", pos.step + 1, bad, b.message));
+      bad_seen = bad;
+    }
     const double lr = schedule_lr(c, pos.step);
     const auto step_start = Clock::now();
     StepResult r;
@@ -481,6 +518,16 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     } catch (const NonFiniteLoss&) {
       progress.message("training stopped: non-finite loss");
       throw;
+    } catch (const OutOfMemory& e) {
+      throw OutOfMemory(fmt::format("training step {}: {}; the step needs less memory with a smaller "
+                                    "training.batch_size (now {}), model.size ({}), model.frames ({}) or model.width "
+                                    "({}); the checkpoints written so far are intact",
+                                    pos.step + 1, e.what(), t.batch_size, c.model.size, c.model.frames, c.model.net.width));
+    } catch (const std::bad_alloc&) {
+      throw OutOfMemory(fmt::format("training step {}: out of memory (an allocation failed); use a smaller "
+                                    "training.batch_size (now {}), model.size or model.frames; the checkpoints "
+                                    "written so far are intact",
+                                    pos.step + 1, t.batch_size));
     }
     const double step_s = std::chrono::duration<double>(Clock::now() - step_start).count();
     ++pos.step;
@@ -494,9 +541,15 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     json spatial = json::object();
     for (const auto& [block, v] : r.spatial) spatial[block] = v;
     line["spatial"] = spatial;
+    line["bad_videos"] = bad_seen;
     if (ranks.leader()) {
+      // An append-only log (a line cut by a kill is dropped on resume, run_files.h); a failed write
+      // (a full disk) stops the run rather than losing lines silently.
+      errno = 0;
       metrics << line.dump() << "\n";
       metrics.flush();
+      MTMAP_CHECK(metrics.good(), "writing {} failed at step {}: {} (the checkpoints written so far are intact)",
+                  metrics_path, pos.step, errno ? std::strerror(errno) : "unknown error");
     }
 
     const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
@@ -521,7 +574,11 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
                        ? fmt::format("training done: {} steps; model {}", total, final_model)
                        : fmt::format("stage done at step {} ({} the swap); model {}", pos.step,
                                      o.stop_at == StopAt::before_swap ? "before" : "after", final_model));
-  for (const io::BadFile& b : loader.bad_files()) progress.message(fmt::format("skipped bad video: {}", b.message));
+  for (const io::BadFile& b : loader.bad_files())  // found while preparing batches after the last step
+    if (reported_bad.insert(b.path).second) progress.message(fmt::format("skipped a bad video: {}", b.message));
+  if (!reported_bad.empty())
+    progress.message(fmt::format("{} bad video{} skipped (named above)", reported_bad.size(),
+                                 reported_bad.size() == 1 ? "" : "s"));
   summary.last_step = pos.step;
   summary.final_model = final_model;
   return summary;

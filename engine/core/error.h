@@ -14,6 +14,13 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Memory exhausted on a device (the allocators throw it, naming the request and what is in use), so
+// a caller can add what to change (a smaller batch) and a program can say so instead of crashing.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
 [[noreturn]] void throw_error(const char* file, int line, const std::string& message);
 
 }  // namespace mtmap

@@ -74,6 +74,12 @@ void* CachingAllocator::allocate(size_t bytes, cudaStream_t stream) {
       err = cudaMalloc(&p, size);
       if (err == cudaErrorMemoryAllocation) cudaGetLastError();
     }
+    if (err == cudaErrorMemoryAllocation)
+      throw OutOfMemory(fmt::format("out of memory on cuda:{}: cannot allocate {:.3g} GiB ({} bytes; {:.3g} GiB "
+                                    "allocated, {:.3g} GiB reserved, {:.3g} GiB at most so far)",
+                                    device_, double(size) / double(1 << 30), size,
+                                    double(stats_.allocated) / double(1 << 30), double(stats_.reserved) / double(1 << 30),
+                                    double(stats_.peak) / double(1 << 30)));
     MTMAP_CHECK(err == cudaSuccess,
                 "cuda:{} allocator: cannot allocate {} bytes ({} rounded): {} ({}); allocated {} B, reserved {} B, "
                 "peak {} B",

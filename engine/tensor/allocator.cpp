@@ -18,7 +18,13 @@ class CpuAllocator final : public Allocator {
     size_t rounded = (bytes + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
     void* p = std::aligned_alloc(64, rounded);
-    MTMAP_CHECK(p != nullptr, "cpu allocator: out of memory allocating {} bytes", bytes);
+    if (!p) {
+      const MemoryStats now = stats();
+      throw OutOfMemory(fmt::format("out of memory on the CPU: cannot allocate {:.3g} GiB for a tensor ({:.3g} GiB held "
+                                    "by tensors now, {:.3g} GiB at most so far)",
+                                    double(bytes) / double(1 << 30), double(now.allocated) / double(1 << 30),
+                                    double(now.peak) / double(1 << 30)));
+    }
     if (poison()) std::memset(p, 0xFF, rounded);
     std::lock_guard<std::mutex> lock(mutex_);
     sizes_[p] = rounded;

@@ -33,6 +33,7 @@
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
 #include "engine/nn/flat_parameters.h"
+#include "formats/atomic_file.h"
 #include "engine/nn/layers.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/index.h"
@@ -344,7 +345,7 @@ int run(const Args& args) {
     net.to(Device::cpu());
     formats::save_module(args.out + "/tdann2d.safetensors", net, {{"model", "tdann2d"}});
     cortex::save_sheets(args.out + "/sheet.safetensors", {{spec, positions, neighbourhoods}});
-    std::ofstream(args.out + "/orientation_map.json") << analysis::map_result_json(map).dump(2) << "\n";
+    formats::write_file_atomic(args.out + "/orientation_map.json", analysis::map_result_json(map).dump(2) + "\n");
     std::printf("wrote %s/{tdann2d.safetensors, sheet.safetensors, orientation_map.json}\n", args.out.c_str());
   }
   return 0;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/core/fnv_hash.h"
+#include "formats/atomic_file.h"
 #include "io/rng.h"
 #include "io/video/video_reader.h"
 
@@ -86,19 +87,18 @@ ClipCache::EntryPtr ClipCache::decode(const std::string& path) {
     e->frames = tchw;
     return e;
   }
-  std::string file = disk_path(path),
-              tmp = fmt::format("{}.tmp{}", file,
-                                ::getpid() ^ uint64_t(std::hash<std::thread::id>{}(std::this_thread::get_id())));
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    DiskHeader hd{};
-    std::memcpy(hd.magic, kMagic, 8);
-    hd.frames = e->T, hd.height = e->H, hd.width = e->W;
-    out.write(reinterpret_cast<const char*>(&hd), sizeof(hd));
-    out.write(reinterpret_cast<const char*>(tchw.data<uint8_t>()), std::streamsize(tchw.nbytes()));
-    MTMAP_CHECK(out.good(), "clip cache: cannot write {} (disk full?)", tmp);
-  }
-  fs::rename(tmp, file);
+  // A temporary name of this process and thread: concurrent writers of one clip never share it,
+  // and a full disk is an error naming the file (formats/atomic_file.h).
+  const std::string file = disk_path(path);
+  formats::AtomicFile out(file, fmt::format(".tmp{}", ::getpid() ^ uint64_t(std::hash<std::thread::id>{}(
+                                                                    std::this_thread::get_id()))),
+                         /*durable=*/false);
+  DiskHeader hd{};
+  std::memcpy(hd.magic, kMagic, 8);
+  hd.frames = e->T, hd.height = e->H, hd.width = e->W;
+  out.write(&hd, sizeof(hd));
+  out.write(tchw.data<uint8_t>(), tchw.nbytes());
+  out.commit();
   return e;  // disk mode keeps only the geometry in memory
 }
 

@@ -2,6 +2,7 @@
 // (or take the result from the cache), split them into usable videos and named bad files.
 #include "io/video/dataset.h"
 
+#include "formats/atomic_file.h"
 #include "formats/json_config.h"
 
 #include <sys/stat.h>
@@ -296,14 +297,8 @@ VideoDataset VideoDataset::scan(const std::vector<std::string>& paths, const Dat
   }
 
   if (!o.cache_file.empty() && ds.stats_.probed > 0) {
-    // Write-then-rename: a run killed mid-write leaves the old cache, never half a file.
-    std::string tmp = o.cache_file + ".tmp";
-    {
-      std::ofstream out(tmp);
-      MTMAP_CHECK(out.good(), "{}: cannot write the scan cache", tmp);
-      out << nlohmann::json{{"settings", settings}, {"entries", cache}}.dump();
-    }
-    fs::rename(tmp, o.cache_file);
+    // Atomic: a run killed mid-write, or a full disk, leaves the old cache, never half a file.
+    formats::write_file_atomic(o.cache_file, nlohmann::json{{"settings", settings}, {"entries", cache}}.dump());
   }
   return ds;
 }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "bench/cpu_bench.h"
+#include "formats/atomic_file.h"
 #include "bench/losses_bench.h"
 #include "tools/cli/commands.h"
 
@@ -46,26 +47,21 @@ void add_bench_command(CLI::App& app) {
   sub->add_flag("!--no-gpu", losses->gpu, "CPU only even where a GPU is present");
   sub->add_option("--json", *losses_json, "also write the JSON lines to this file");
   sub->callback([losses, losses_json] {
-    std::ofstream file;
-    if (!losses_json->empty()) {
-      file.open(*losses_json);
-      if (!file) throw CLI::ValidationError("--json", "cannot open " + *losses_json);
-    }
-    bench::run_losses_bench(*losses, losses_json->empty() ? std::cout : file, std::cout);
+    // The JSON lines go to the file whole, at the end (never a partial file under its name).
+    std::ostringstream lines;
+    bench::run_losses_bench(*losses, losses_json->empty() ? std::cout : lines, std::cout);
+    if (!losses_json->empty()) formats::write_file_atomic(*losses_json, lines.str());
   });
   cmd->callback([config, json_path, cmd, sub] {
     if (cmd->got_subcommand(sub)) return;
     config->tools_dir = MTMAP_TOOLS_DIR;
-    std::ofstream file;
-    if (!json_path->empty()) {
-      file.open(*json_path);
-      if (!file) throw CLI::ValidationError("--json", "cannot open " + *json_path);
-    }
-    std::ostream& json = json_path->empty() ? std::cout : file;
-    // JSON lines as they are measured, the summary table last.
-    std::ostringstream table;
+    // JSON lines as they are measured (on stdout), or into --json whole at the end; the summary
+    // table last.
+    std::ostringstream lines, table;
+    std::ostream& json = json_path->empty() ? std::cout : lines;
     bool ok = bench::run_cpu_bench(*config, json, table);
     json.flush();
+    if (!json_path->empty()) formats::write_file_atomic(*json_path, lines.str());
     std::cout << table.str();
     if (!ok) throw CLI::RuntimeError("the PyTorch peer did not run", 2);
   });

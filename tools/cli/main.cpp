@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <thread>
 
 #include "engine/core/error.h"
@@ -105,6 +106,11 @@ int main(int argc, char** argv) {
     return fail(dynamic_cast<const CLI::RuntimeError*>(&e) ? code : 2);
   } catch (const mtmap::Error& e) {
     fmt::print(stderr, "mtmap: error{}: {}\n", rank_tag(), e.what());
+    return fail(1);
+  } catch (const std::bad_alloc&) {
+    // A C++ container that could not grow (tensors raise mtmap::OutOfMemory, above, with sizes).
+    fmt::print(stderr, "mtmap: error{}: out of memory (an allocation failed); use a smaller batch, clip or model, or "
+               "a machine with more memory\n", rank_tag());
     return fail(1);
   } catch (const std::exception& e) {
     fmt::print(stderr, "mtmap: unexpected error{}: {}\n", rank_tag(), e.what());
