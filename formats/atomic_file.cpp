@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "engine/core/error.h"
 
 namespace mtmap::formats {
@@ -30,11 +32,20 @@ AtomicFile::~AtomicFile() {
   ::unlink(tmp_.c_str());
 }
 
+namespace {
+// What became of the final name after a failure: the point of the atomic write.
+std::string untouched(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec) ? fmt::format("the existing {} is unchanged", path)
+                              : fmt::format("nothing was written under {}", path);
+}
+}  // namespace
+
 void AtomicFile::fail(const char* what, int err) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   ::unlink(tmp_.c_str());
-  MTMAP_FAIL("{} {} failed: {} ({} keeps what it had)", what, tmp_, std::strerror(err), path_);
+  MTMAP_FAIL("{} {} failed: {} ({})", what, tmp_, std::strerror(err), untouched(path_));
 }
 
 void AtomicFile::write(std::string_view bytes) {
@@ -64,7 +75,7 @@ void AtomicFile::commit() {
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp_.c_str());
-    MTMAP_FAIL("cannot move {} to {}: {} ({} keeps what it had)", tmp_, path_, std::strerror(err), path_);
+    MTMAP_FAIL("cannot move {} to {}: {} ({})", tmp_, path_, std::strerror(err), untouched(path_));
   }
   committed_ = true;
   if (!durable_) return;

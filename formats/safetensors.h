@@ -20,7 +20,8 @@ struct SafetensorsFile {
   bool contains(const std::string& name) const;
 };
 
-// Writes to `path` atomically (a temporary file renamed over it): an existing file is never left
+// Writes to `path` atomically (formats/atomic_file.h): a failed write (a full disk, a read-only
+// folder) is an error naming the file and the reason, and an existing file is never left
 // half-written. Tensors may live on any device (copied to the host).
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

@@ -1,5 +1,7 @@
 #include "io/loader.h"
 
+#include <system_error>
+
 #include <algorithm>
 #include <numeric>
 
@@ -83,7 +85,16 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
     stopping_ = false;
     for (Slot& s : slots_) s.batch = -1, s.ready = false, s.error = nullptr;
   }
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker_loop(); });
+  for (int i = 0; i < options_.workers; ++i) {
+    try {
+      threads_.emplace_back([this] { worker_loop(); });
+    } catch (const std::system_error& e) {
+      stop_workers();  // the ones started: no thread is left running on a half-made epoch
+      MTMAP_FAIL("loader: cannot start worker thread {} of {}: {} (the system is out of memory or of threads; "
+                 "data.workers sets how many)",
+                 i + 1, options_.workers, e.what());
+    }
+  }
 }
 
 void Loader::worker_loop() {

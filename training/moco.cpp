@@ -56,7 +56,7 @@ struct TermValues {
     for (size_t i = 0; i < values.size(); ++i)
       if (!std::isfinite(values[i]))
         throw NonFiniteLoss(fmt::format("training stopped at step {}: {} is {}{} (the optimiser and the queue were "
-                                        "not touched; the last checkpoint is intact)",
+                                        "not touched; the checkpoints written before stay as they are)",
                                         step, what[i], values[i], data_parallel ? " (mean over the ranks)" : ""));
   }
 };
@@ -172,8 +172,8 @@ StepResult MocoTrainer::step(const Tensor& query_clips, const Tensor& key_clips,
   if (!std::isfinite(grad_sum)) {
     const std::string where = locate_nonfinite_gradient(*query_);
     throw NonFiniteLoss(fmt::format("training stopped at step {}: the gradient of the loss is not finite (sum {}) "
-                                    "though the loss {} is{}; the optimiser and the queue were not touched; the last "
-                                    "checkpoint is intact",
+                                    "though the loss {} is{}; the optimiser and the queue were not touched; the "
+                                    "checkpoints written before stay as they are",
                                     step, grad_sum, r.loss, where.empty() ? "" : " (" + where + ")"));
   }
   sgd_->step(lr);

@@ -20,6 +20,7 @@
 #include "engine/core/device_support.h"
 #include "engine/core/error.h"
 #include "engine/core/progress.h"
+#include "engine/core/threads.h"
 #include "engine/context/execution_context.h"
 #include "engine/dist/nccl_communicator.h"
 #include "engine/ops/index.h"
@@ -289,6 +290,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   // the run's thread count; a GPU run gets its own streams, allocator and caches.
   ExecutionContext cpu_context(Device::cpu(), ExecutionOptions{t.threads, {}});
   ExecutionContext::Use cpu_scope(cpu_context);
+  reserve_blas_buffers();  // too little memory for OpenBLAS: an error now, not a hang later
   std::unique_ptr<ExecutionContext> device_context;
   std::unique_ptr<ExecutionContext::Use> device_scope;
   if (!device.is_cpu()) {
@@ -435,8 +437,17 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     pos.sgd_steps = trainer.sgd_steps();
     std::map<std::string, std::string> meta =
         position_metadata(pos, hash, pre_hash, stage_name(pos.step), ranks.size);
-    models::save_checkpoint(path, trainer.query(), c.model, sheets, meta,
-                            with_state ? trainer.state() : std::vector<std::pair<std::string, Tensor>>{});
+    try {
+      models::save_checkpoint(path, trainer.query(), c.model, sheets, meta,
+                              with_state ? trainer.state() : std::vector<std::pair<std::string, Tensor>>{});
+    } catch (const Error& e) {  // a full disk, a read-only folder: say what is safe and how to go on
+      const auto complete = list_checkpoints(o.out_dir);
+      throw Error(fmt::format("{}; the run stopped at step {}: {}", e.what(), pos.step,
+                              complete.empty() ? std::string("no checkpoint had been written yet")
+                                               : fmt::format("the newest complete checkpoint, {}, is intact, and "
+                                                             "--resume continues from it once the cause is fixed",
+                                                             complete.back().second)));
+    }
   };
 
   std::ofstream metrics;
