@@ -26,7 +26,9 @@ int64_t inner_of(const Shape& s, int dim) {
 
 // `index` is the contiguous index the kernels will read, so a position is the flat position in
 // it, and a strided view is checked element by element, not by its storage's order.
-// A CPU index is range-checked here, before the CPU kernels (which trust it) run.
+// A CPU index is range-checked here, before the CPU kernels (which trust it) run. A device's index
+// is not read back for this: its kernels check each index as they use it and the backend reports
+// the first bad one, in this wording, at its next synchronisation (engine/cuda/index_errors.h).
 void check_index(const char* op, const Tensor& index, int64_t bound) {
   MTMAP_CHECK(index.dtype() == DType::i64, "{}: index must be i64, got {} {}", op, dtype_name(index.dtype()),
               shape_str(index.shape()));
@@ -116,7 +118,7 @@ Tensor index_select(const Tensor& t, int dim_in, const Tensor& index) {
   Tensor out = zeros(out_shape, t.dtype(), t.device());
   IndexSelectParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
   const auto* ip = static_cast<const int64_t*>(idx.raw());
-  if (out.numel() > 0) {
+  if (idx.numel() > 0) {  // even with no outputs: a device's kernels check the indices (check_index)
     backend_of(t.device()).index_select(t.dtype(), p, x.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t}))
@@ -142,7 +144,7 @@ Tensor index_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor&
   Tensor s = src.detach().contiguous();
   IndexAddParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
   const auto* ip = static_cast<const int64_t*>(idx.raw());
-  if (s.numel() > 0) {
+  if (idx.numel() > 0) {  // even with nothing to add: a device's kernels check the indices (check_index)
     backend_of(t.device()).index_add(t.dtype(), p, s.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t, &src}))
