@@ -24,8 +24,9 @@ std::string cpu_words(const char* op, int64_t value, int64_t position, int64_t b
   return fmt::format("{}: index {} at position {} is out of range [0, {})", op, value, position, bound);
 }
 
-// `run` enqueues the op and brings its result to the host; it must throw the error naming
-// (op, value, position, bound), found on cuda:0 by a kernel launched before the throwing call.
+// `run` enqueues the op and reaches a synchronisation point (its result copied to the host, or
+// synchronize()); it must throw the error naming (op, value, position, bound), found on cuda:0
+// by a kernel launched before the throwing call.
 void check_reported(const std::function<void()>& run, const char* op, int64_t value, int64_t position,
                     int64_t bound) {
   const std::string want = cpu_words(op, value, position, bound);
