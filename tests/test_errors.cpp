@@ -43,4 +43,26 @@ TEST_CASE("out-of-range indices are named", "[errors]") {
   CHECK_THROWS_WITH(gather(a, 0, from_vector<int64_t>({0, -1, 0}, {1, 3})), Contains("index -1"));
   CHECK_THROWS_WITH(scatter_add(a, 1, from_vector<int64_t>({0, 7, 1}, {1, 3}), ones({1, 3}, DType::f64)),
                     Contains("scatter_add"));
+  // Every op, both ends: the op, the index, its position and the bound (the CUDA backend reports
+  // the same words at its next synchronisation: tests/cuda/test_cuda_index_errors.cpp).
+  Tensor idx = from_vector<int64_t>({2, -1}, {2}), big = from_vector<int64_t>({0, 0, 0, 4, 0, 0}, {2, 3});
+  CHECK_THROWS_WITH(index_select(a, 1, idx), Contains("index_select: index -1 at position 1 is out of range [0, 3)"));
+  CHECK_THROWS_WITH(index_add(a, 1, idx, ones({2, 2}, DType::f64)),
+                    Contains("index_add: index -1 at position 1 is out of range [0, 3)"));
+  CHECK_THROWS_WITH(gather(a, 1, big), Contains("gather: index 4 at position 3 is out of range [0, 3)"));
+  CHECK_THROWS_WITH(scatter_add(a, 1, big, ones({2, 3}, DType::f64)),
+                    Contains("scatter_add: index 4 at position 3 is out of range [0, 3)"));
+}
+
+TEST_CASE("a strided index is range-checked by its elements, not by its storage", "[errors]") {
+  Tensor a = from_vector<double>({1, 2, 3, 4}, {2, 2});
+  // [[0, 1, 7], [1, 0, 7]] narrowed to its first two columns: every element in range, though the
+  // storage holds a 7 among the first four elements.
+  Tensor base = from_vector<int64_t>({0, 1, 7, 1, 0, 7}, {2, 3});
+  CHECK(gather(a, 1, base.narrow(1, 0, 2)).to_vector<double>() == std::vector<double>{1, 2, 4, 3});
+  // Its middle column [1, 0] (stride 3): the storage from there reads 1, 7.
+  CHECK(index_select(a, 1, base.narrow(1, 1, 1).squeeze(1)).to_vector<double>() == std::vector<double>{2, 1, 4, 3});
+  // [[0, 9], [1, 0]] transposed: the 9 is at flat position 2 of the index as the op reads it.
+  Tensor bad = from_vector<int64_t>({0, 9, 1, 0}, {2, 2}).transpose(0, 1);
+  CHECK_THROWS_WITH(gather(a, 1, bad), Contains("gather: index 9 at position 2 is out of range [0, 2)"));
 }

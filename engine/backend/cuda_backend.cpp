@@ -52,11 +52,13 @@ Allocator& CudaBackend::allocator() const { return ctx_->allocator(); }
 void CudaBackend::copy_from_host(void* dst, const void* src, size_t bytes) const {
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_->stream()));
   ctx_->compute_stream().synchronize();  // the host buffer may be freed as soon as we return
+  ctx_->check_index_errors();            // a synchronisation point (engine/cuda/index_errors.h)
 }
 
 void CudaBackend::copy_to_host(void* dst, const void* src, size_t bytes) const {
   CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_->stream()));
   ctx_->compute_stream().synchronize();
+  ctx_->check_index_errors();  // before anyone reads data a bad index may have left unwritten
 }
 
 void CudaBackend::copy_from_peer(void* dst, const Backend& from, const void* src, size_t bytes) const {
@@ -64,8 +66,10 @@ void CudaBackend::copy_from_peer(void* dst, const Backend& from, const void* src
   MTMAP_CHECK(source != nullptr, "copy between devices: from {} to {}", from.device().str(), device().str());
   const int src_index = source->index_;
   source->ctx_->compute_stream().synchronize();  // the source's pending writes land first
+  source->ctx_->check_index_errors();
   CUDA_CHECK(cudaMemcpyPeerAsync(dst, index_, src, src_index, bytes, ctx_->stream()));
   ctx_->compute_stream().synchronize();
+  ctx_->check_index_errors();
 }
 
 void CudaBackend::unary(DType t, const UnaryParams& p, const void* in, void* out) const {
@@ -103,16 +107,24 @@ void CudaBackend::gemm(DType t, const GemmParams& p, const void* a, const void* 
 
 void CudaBackend::index_select(DType t, const IndexSelectParams& p, const void* in, const int64_t* idx,
                                void* out) const {
-  guarded("index_select", [&] { cuda::index_select(t, p, in, idx, out, ctx_->stream()); });
+  guarded("index_select", [&] {
+    cuda::index_select(t, p, in, idx, out, ctx_->index_error_record(), ctx_->stream());
+  });
 }
 void CudaBackend::index_add(DType t, const IndexAddParams& p, const void* src, const int64_t* idx, void* out) const {
-  guarded("index_add", [&] { cuda::index_add(t, p, src, idx, out, ctx_->stream()); });
+  guarded("index_add", [&] {
+    cuda::index_add(t, p, src, idx, out, ctx_->index_error_record(), ctx_->stream());
+  });
 }
 void CudaBackend::gather(DType t, const GatherParams& p, const void* in, const int64_t* idx, void* out) const {
-  guarded("gather", [&] { cuda::gather(t, p, in, idx, out, ctx_->stream()); });
+  guarded("gather", [&] {
+    cuda::gather(t, p, in, idx, out, ctx_->index_error_record(), ctx_->stream());
+  });
 }
 void CudaBackend::scatter_add(DType t, const GatherParams& p, const void* src, const int64_t* idx, void* out) const {
-  guarded("scatter_add", [&] { cuda::scatter_add(t, p, src, idx, out, ctx_->stream()); });
+  guarded("scatter_add", [&] {
+    cuda::scatter_add(t, p, src, idx, out, ctx_->index_error_record(), ctx_->stream());
+  });
 }
 
 void CudaBackend::uniform(DType t, int64_t n, uint64_t seed, uint64_t offset, void* out) const {

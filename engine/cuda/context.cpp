@@ -22,7 +22,8 @@ int checked_index(int index) {
 
 }  // namespace
 
-DeviceContext::DeviceContext(int index) : index_(checked_index(index)), compute_(index), copy_(index) {
+DeviceContext::DeviceContext(int index)
+    : index_(checked_index(index)), compute_(index), copy_(index), index_errors_(index, compute_.get()) {
   cublasStatus_t st = cublasCreate(&cublas_);
   if (st != CUBLAS_STATUS_SUCCESS) MTMAP_FAIL("cuda:{}: cublasCreate failed with {}", index, cublasGetStatusName(st));
   CUBLAS_CHECK(cublasSetStream(cublas_, compute_.get()));
@@ -39,6 +40,7 @@ DeviceContext::~DeviceContext() {
   // synchronising the device) when its last tensor is gone, which may be now.
   CUDA_CHECK_NOTHROW(cudaStreamSynchronize(compute_.get()));
   CUDA_CHECK_NOTHROW(cudaStreamSynchronize(copy_.get()));
+  index_errors_.check_nothrow();  // an error nobody synchronised for is still told
   backend_.reset();
   allocator_.reset();
   if (cublas_) {
@@ -62,6 +64,7 @@ const Backend& DeviceContext::backend() const { return *backend_; }
 void DeviceContext::synchronize() const {
   compute_.synchronize();
   copy_.synchronize();
+  check_index_errors();
 }
 
 void DeviceContext::make_current() const {

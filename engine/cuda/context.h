@@ -3,9 +3,11 @@
 // the compute stream (every op run under the context is enqueued on it, in order), a copy stream
 // for transfers that overlap the compute (the loader's feeder, data parallel's buckets), a cuBLAS
 // handle bound to the compute stream, a stream-aware caching allocator, the CUDA backend over
-// all of them, and what the kernels would otherwise ask the driver again and again (per-device
-// caches live here, not in the kernels). There is no registry of these: each belongs to the
-// ExecutionContext that made it (the device's default context, or a caller's).
+// all of them, the record the index kernels report a bad index to (engine/cuda/index_errors.h:
+// reported at the next synchronisation point below), and what the kernels would otherwise ask
+// the driver again and again (per-device caches live here, not in the kernels). There is no
+// registry of these: each belongs to the ExecutionContext that made it (the device's default
+// context, or a caller's).
 // Only compiled when the CUDA backend is built (MTMAP_WITH_CUDA).
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -14,6 +16,7 @@
 #include <memory>
 #include <mutex>
 
+#include "engine/cuda/index_errors.h"
 #include "engine/cuda/stream.h"
 #include "engine/tensor/allocator.h"
 #include "kernels/common/dtype.h"
@@ -46,8 +49,14 @@ class DeviceContext {
   // The backend contract's implementation over this state (engine/backend/backend.h).
   const Backend& backend() const;
   // Blocks the host until everything enqueued on the compute and copy streams has run; rethrows
-  // a kernel error.
+  // a kernel error, and throws the bad index an index kernel met since the last check.
   void synchronize() const;
+  // For an index kernel about to be enqueued on the compute stream: where it records a bad index.
+  IndexErrorRecord* index_error_record() const { return index_errors_.arm(); }
+  // Throws the bad index an index kernel enqueued since the last check met (waiting for the
+  // compute stream when one was enqueued; free otherwise). Every synchronisation point calls it:
+  // synchronize() and the backend's copies to and from the host and peers.
+  void check_index_errors() const { index_errors_.check(); }
   // Makes this device the calling thread's current CUDA device (kernels launch there); a no-op
   // when it already is.
   void make_current() const;
@@ -58,6 +67,7 @@ class DeviceContext {
  private:
   int index_;
   Stream compute_, copy_;
+  IndexErrors index_errors_;
   cublasHandle_t cublas_ = nullptr;
   std::shared_ptr<CachingAllocator> allocator_;
   std::unique_ptr<CudaBackend> backend_;

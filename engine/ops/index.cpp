@@ -24,6 +24,11 @@ int64_t inner_of(const Shape& s, int dim) {
   return n;
 }
 
+// `index` is the contiguous index the kernels will read, so a position is the flat position in
+// it, and a strided view is checked element by element, not by its storage's order.
+// A CPU index is range-checked here, before the CPU kernels (which trust it) run. A device's index
+// is not read back for this: its kernels check each index as they use it and the backend reports
+// the first bad one, in this wording, at its next synchronisation (engine/cuda/index_errors.h).
 void check_index(const char* op, const Tensor& index, int64_t bound) {
   MTMAP_CHECK(index.dtype() == DType::i64, "{}: index must be i64, got {} {}", op, dtype_name(index.dtype()),
               shape_str(index.shape()));
@@ -105,15 +110,15 @@ Tensor index_select(const Tensor& t, int dim_in, const Tensor& index) {
   checks::same_device("index_select", {&t, &index});
   checks::floating("index_select", t);
   MTMAP_CHECK(index.ndim() == 1, "index_select: index must be 1-D, got {}", shape_str(index.shape()));
-  check_index("index_select", index, t.shape()[size_t(dim)]);
-  Tensor x = t.detach().contiguous();
   Tensor idx = index.contiguous();
+  check_index("index_select", idx, t.shape()[size_t(dim)]);
+  Tensor x = t.detach().contiguous();
   Shape out_shape = t.shape();
   out_shape[size_t(dim)] = index.numel();
   Tensor out = zeros(out_shape, t.dtype(), t.device());
   IndexSelectParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
   const auto* ip = static_cast<const int64_t*>(idx.raw());
-  if (out.numel() > 0) {
+  if (idx.numel() > 0) {  // even with no outputs: a device's kernels check the indices (check_index)
     backend_of(t.device()).index_select(t.dtype(), p, x.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t}))
@@ -133,13 +138,13 @@ Tensor index_add(const Tensor& t, int dim_in, const Tensor& index, const Tensor&
   want[size_t(dim)] = index.numel();
   MTMAP_CHECK(src.shape() == want, "index_add: src {} should be {} (tensor {}, index {})", shape_str(src.shape()),
               shape_str(want), shape_str(t.shape()), shape_str(index.shape()));
-  check_index("index_add", index, t.shape()[size_t(dim)]);
+  Tensor idx = index.contiguous();
+  check_index("index_add", idx, t.shape()[size_t(dim)]);
   Tensor out = convert(t.detach(), t.dtype(), /*force_copy=*/true);
   Tensor s = src.detach().contiguous();
-  Tensor idx = index.contiguous();
   IndexAddParams p{outer_of(t.shape(), dim), t.shape()[size_t(dim)], inner_of(t.shape(), dim), index.numel()};
   const auto* ip = static_cast<const int64_t*>(idx.raw());
-  if (s.numel() > 0) {
+  if (idx.numel() > 0) {  // even with nothing to add: a device's kernels check the indices (check_index)
     backend_of(t.device()).index_add(t.dtype(), p, s.raw(), ip, out.raw());
   }
   if (autograd::needs_grad({&t, &src}))
@@ -154,9 +159,9 @@ Tensor gather(const Tensor& t, int dim_in, const Tensor& index) {
   checks::same_device("gather", {&t, &index});
   checks::floating("gather", t);
   GatherParams p = gather_params("gather", t, dim, index);
-  check_index("gather", index, p.D);
-  Tensor x = t.detach().contiguous();
   Tensor idx = index.contiguous();
+  check_index("gather", idx, p.D);
+  Tensor x = t.detach().contiguous();
   Tensor out = zeros(index.shape(), t.dtype(), t.device());
   const auto* ip = static_cast<const int64_t*>(idx.raw());
   if (out.numel() > 0) {
@@ -177,10 +182,10 @@ Tensor scatter_add(const Tensor& t, int dim_in, const Tensor& index, const Tenso
   GatherParams p = gather_params("scatter_add", t, dim, index);
   MTMAP_CHECK(src.shape() == index.shape(), "scatter_add: src {} and index {} differ", shape_str(src.shape()),
               shape_str(index.shape()));
-  check_index("scatter_add", index, p.D);
+  Tensor idx = index.contiguous();
+  check_index("scatter_add", idx, p.D);
   Tensor out = convert(t.detach(), t.dtype(), /*force_copy=*/true);
   Tensor s = src.detach().contiguous();
-  Tensor idx = index.contiguous();
   const auto* ip = static_cast<const int64_t*>(idx.raw());
   if (s.numel() > 0) {
     backend_of(t.device()).scatter_add(t.dtype(), p, s.raw(), ip, out.raw());

@@ -1,6 +1,8 @@
 #pragma once
-// Joining and indexing. Index tensors are i64; out-of-range indices throw on the CPU (CUDA
-// kernels cannot throw: they skip them, see kernels/common/index.h).
+// Joining and indexing. Index tensors are i64; an out-of-range index is an mtmap::Error naming
+// the op, the index, its position and the bound: thrown by the op for a CPU index, and for a
+// CUDA index by the context's next synchronisation point (the kernels check on the device:
+// engine/cuda/index_errors.h).
 #include <vector>
 
 #include "engine/tensor/tensor.h"

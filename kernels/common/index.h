@@ -1,7 +1,8 @@
 #pragma once
 // Index ops on [outer, D, inner] views, the indexed axis in the middle. All indices are i64.
-// Out-of-range indices: the engine range-checks on the CPU; CUDA kernels skip them (they cannot
-// throw) and the output keeps the value it was initialised with (0 for select/gather).
+// Out-of-range indices: the engine range-checks a CPU index before the CPU kernels run; CUDA
+// kernels check on the device, read nothing at a bad index and record it for the engine to report
+// (kernels/common/index_error.h).
 #include <cstdint>
 
 namespace mtmap {

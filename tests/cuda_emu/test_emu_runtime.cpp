@@ -49,6 +49,18 @@ __global__ void divergent_shuffles(int* out) {
   out[threadIdx.x] = v;
 }
 
+// Every thread claims `flag` once (the winner counts itself) and adds 1 to `count` with the
+// textbook atomicCAS loop, which only terminates if atomicCAS returns the old value both when it
+// stores and when it does not.
+__global__ void cas_claim_and_count(int* flag, int* winners, unsigned long long* count) {
+  if (atomicCAS(flag, 0, int(blockIdx.x * blockDim.x + threadIdx.x) + 1) == 0) ++*winners;
+  unsigned long long old = *count, assumed;
+  do {
+    assumed = old;
+    old = atomicCAS(count, assumed, assumed + 1);
+  } while (old != assumed);
+}
+
 __global__ void read_past_end(const float* x, int n, float* out) { out[threadIdx.x] = __ldg(x + n + int(threadIdx.x)); }
 
 // A 16×16 bf16 tile A and an 8×16 tile Bᵀ ([n][k]) in shared memory, loaded with ldmatrix
@@ -236,6 +248,16 @@ TEST_CASE("emulator: shuffles read the lanes CUDA's shuffles read", "[emu]") {
     int down = lane < 31 ? lane + 2 : lane + 1;  // lane 31 keeps its own value
     CHECK(out[size_t(i)] == 528 * 10000 + down * 100 + 1);
   }
+}
+
+TEST_CASE("emulator: atomicCAS stores only on a match and returns the old value", "[emu]") {
+  int flag = 0, winners = 0;
+  unsigned long long count = 0;
+  cuda::launch_kernel(cas_claim_and_count, dim3(3), dim3(64), 0, nullptr, &flag, &winners, &count);
+  CHECK(winners == 1);  // the first writer wins; every later claim sees a non-zero flag
+  CHECK(flag >= 1);
+  CHECK(flag <= 3 * 64);
+  CHECK(count == 3 * 64);
 }
 
 TEST_CASE("emulator: a barrier not every thread reaches is an error naming the block and thread", "[emu]") {

@@ -17,6 +17,7 @@
 // whether ptxas accepts the inline assembly (nvcc compiles the same source for that). A kernel that
 // passes here has correct index arithmetic, fragment layouts, tile edges and synchronisation
 // order; it still has to run on a GPU before anyone calls it verified.
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -156,6 +157,27 @@ inline void __syncwarp(unsigned = 0xffffffffu) {
 }
 [[noreturn]] inline void __trap() { ::mtmap::emu::kernel_error("__trap() called"); }
 inline void __threadfence() {}
+
+// Atomic compare-and-swap (CUDA's int, unsigned and unsigned long long overloads): stores `val`
+// when *address == compare, returns the old value either way. The fibers of a launch switch only
+// at barriers and warp exchanges, so nothing of the kernel interleaves with it; atomic_ref keeps
+// it atomic against another host thread's launch on the same memory as well.
+namespace mtmap::emu::detail {
+template <class T>
+inline T atomic_cas(T* address, T compare, T val) {
+  std::atomic_ref<T>(*address).compare_exchange_strong(compare, val);
+  return compare;  // on failure compare_exchange_strong stored the current value here
+}
+}  // namespace mtmap::emu::detail
+inline int atomicCAS(int* address, int compare, int val) {
+  return ::mtmap::emu::detail::atomic_cas(address, compare, val);
+}
+inline unsigned atomicCAS(unsigned* address, unsigned compare, unsigned val) {
+  return ::mtmap::emu::detail::atomic_cas(address, compare, val);
+}
+inline unsigned long long atomicCAS(unsigned long long* address, unsigned long long compare, unsigned long long val) {
+  return ::mtmap::emu::detail::atomic_cas(address, compare, val);
+}
 
 template <class T>
 inline T __ldg(const T* p) {
