@@ -32,17 +32,7 @@ json.dump(c, open(sys.argv[2], "w"))
 PY
 }
 same_run() {  # same_run RUN_A RUN_B: every step's loss parts bit for bit, and the same final model
-  "$py" - "$1/metrics.jsonl" "$2/metrics.jsonl" <<'PY'
-import json, sys
-def parts(path):
-    return [(j["step"], repr(j["loss"]), repr(j["info_nce"]), json.dumps(j["spatial"], sort_keys=True))
-            for j in map(json.loads, open(path))]
-a, b = parts(sys.argv[1]), parts(sys.argv[2])
-if a != b:
-    diff = next((x, y) for x, y in zip(a, b) if x != y) if len(a) == len(b) else (len(a), len(b))
-    sys.exit(f"losses differ: {diff}")
-print(f"{len(a)} steps identical")
-PY
+  "$py" "$src/tests/training/same_losses.py" "$1" "$2"
   cmp "$1/model.safetensors" "$2/model.safetensors" || fail "final models differ"
 }
 run() {  # run OUT [ARGS...]: mtmap train on $work/run.json, its output appended to OUT.log; the exit status
@@ -202,23 +192,21 @@ PY
   done
   base=$hi
   echo "mtmap starts within $base MiB of address space"
-  limit_mb=$((base + 1200))
-  echo "== ulimit -v ${limit_mb} MiB: room for the model, not for its step"
-  rc=0
-  (ulimit -v $((limit_mb * 1024)) && timeout 300 "$mtmap" train --config "$work/run.json" --out "$work/oom" \
-    --progress lines >"$work/oom.log" 2>&1) || rc=$?
-  [ "$rc" -eq 1 ] || fail "exit status $rc, expected 1 (not a crash): $(tail -3 "$work/oom.log")"
-  grep -q "^mtmap: error: .*out of memory" "$work/oom.log" || fail "no out-of-memory error: $(tail -3 "$work/oom.log")"
-  grep "^mtmap: error" "$work/oom.log"
-  [ -z "$(find "$work/oom" -name '*.tmp')" ] || fail "a temporary was left"
-  limit_mb=$((base + 200))
-  echo "== ulimit -v ${limit_mb} MiB: too little for OpenBLAS's buffers: an error at the start, not a hang"
-  rc=0
-  (ulimit -v $((limit_mb * 1024)) && timeout 60 "$mtmap" train --config "$work/run.json" --out "$work/blas" \
-    --progress lines >"$work/blas.log" 2>&1) || rc=$?
-  [ "$rc" -eq 1 ] || fail "exit status $rc, expected 1: $(tail -3 "$work/blas.log")"
-  grep -q "^mtmap: error: out of memory at the start: OpenBLAS's work buffers" "$work/blas.log" ||
-    fail "message: $(tail -3 "$work/blas.log")"
+  # fails_within NAME MIB PATTERN: the run under `ulimit -v MIB` exits 1 (not a crash, not a hang)
+  # with an error matching PATTERN, and leaves no temporary.
+  fails_within() {
+    local rc=0
+    (ulimit -v $(($2 * 1024)) && timeout 300 "$mtmap" train --config "$work/run.json" --out "$work/$1" \
+      --progress lines >"$work/$1.log" 2>&1) || rc=$?
+    [ "$rc" -eq 1 ] || fail "exit status $rc, expected 1: $(tail -3 "$work/$1.log")"
+    grep -q "^mtmap: error: $3" "$work/$1.log" || fail "no error matching '$3': $(tail -3 "$work/$1.log")"
+    grep "^mtmap: error" "$work/$1.log"
+    [ -z "$(find "$work/$1" -name '*.tmp' 2>/dev/null)" ] || fail "a temporary was left"
+  }
+  echo "== ulimit -v $((base + 1200)) MiB: room for the model, not for its step"
+  fails_within oom $((base + 1200)) ".*out of memory"
+  echo "== ulimit -v $((base + 200)) MiB: too little for OpenBLAS's buffers: an error at the start, not a hang"
+  fails_within blas $((base + 200)) "out of memory at the start: OpenBLAS's work buffers"
   echo "all out-of-memory checks passed"
   ;;
 *)

@@ -25,17 +25,7 @@ json.dump(c, open(sys.argv[2], "w"))
 PY
 }
 same_losses() {  # same_losses RUN_A RUN_B: every step's loss parts, bit for bit (as JSON text)
-  "$py" - "$1/metrics.jsonl" "$2/metrics.jsonl" <<'PY'
-import json, sys
-def parts(path):
-    return [(j["step"], repr(j["loss"]), repr(j["info_nce"]), json.dumps(j["spatial"], sort_keys=True))
-            for j in map(json.loads, open(path))]
-a, b = parts(sys.argv[1]), parts(sys.argv[2])
-if a != b:
-    diff = next((x, y) for x, y in zip(a, b) if x != y) if len(a) == len(b) else (len(a), len(b))
-    sys.exit(f"losses differ: {diff}")
-print(f"{len(a)} steps identical")
-PY
+  "$py" "$src/tests/training/same_losses.py" "$1" "$2"
 }
 fail() { echo "FAIL: $*"; exit 1; }
 
