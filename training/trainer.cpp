@@ -464,8 +464,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   };
   const auto started = Clock::now();
   int64_t ran = 0;
-  size_t bad_seen = 0;                 // bad videos the loader has skipped so far (this call)
-  std::set<std::string> reported_bad;  // and which of them were named
+  std::set<std::string> reported_bad;  // the bad videos the loader has skipped and this call named
   std::error_code ec;
   for (;;) {
     if (staged && pos.step == t.pretrain_steps && !pos.swapped) {
@@ -513,13 +512,10 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     const double data_wait = std::chrono::duration<double>(Clock::now() - wait_start).count();
     // A video that fails (unreadable, truncated, deleted mid-run) was skipped by the loader: say
     // so when it happens, and count them in the metrics.
-    if (const size_t bad = loader.bad_file_count(); bad > bad_seen) {
-      const std::vector<io::BadFile> files = loader.bad_files();
-      for (const io::BadFile& b : files)
+    if (const size_t bad = loader.bad_file_count(); bad > reported_bad.size())
+      for (const io::BadFile& b : loader.bad_files())
         if (reported_bad.insert(b.path).second)
           progress.message(fmt::format("skipped a bad video at step {} ({} so far): {}", pos.step + 1, bad, b.message));
-      bad_seen = bad;
-    }
     const double lr = schedule_lr(c, pos.step);
     const auto step_start = Clock::now();
     StepResult r;
@@ -552,7 +548,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     json spatial = json::object();
     for (const auto& [block, v] : r.spatial) spatial[block] = v;
     line["spatial"] = spatial;
-    line["bad_videos"] = bad_seen;
+    line["bad_videos"] = reported_bad.size();
     if (ranks.leader()) {
       // An append-only log (a line cut by a kill is dropped on resume, run_files.h); a failed write
       // (a full disk) stops the run rather than losing lines silently.
