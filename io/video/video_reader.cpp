@@ -12,10 +12,25 @@
 #include <mutex>
 
 extern "C" {
+#include <libavutil/avstring.h>
 #include <libavutil/imgutils.h>
 }
 
 namespace mtmap::io {
+
+// FFmpeg's demuxer names of the containers video data sets come in (UCF101 and HMDB51: AVI;
+// Kinetics, Ego4D: MP4/MOV, WebM/MKV; Something-Something: WebM; broadcast and camera files: MPEG
+// program and transport streams, FLV, ASF/WMV, Ogg; raw elementary streams and IVF).
+const char* const kVideoContainers =
+    "avi,mov,mp4,m4v,3gp,matroska,webm,mpeg,mpegts,mpegvideo,flv,asf,ogg,h264,hevc,ivf";
+
+// The decoders of those data sets' codecs (MPEG-4 Part 2 as Xvid/DivX, H.264, HEVC, VP8/9, AV1,
+// MPEG-1/2, Windows Media, Theora, Motion JPEG, and the intra and lossless codecs of recorded
+// stimuli). FFmpeg has about 290 video decoders; most are for rare or game formats.
+const char* const kVideoDecoders =
+    "mpeg4,msmpeg4v1,msmpeg4v2,msmpeg4,h263,h263p,flv,h264,hevc,vp8,vp9,av1,libdav1d,libaom-av1,"
+    "mpeg1video,mpeg2video,wmv1,wmv2,wmv3,vc1,theora,mjpeg,ffv1,huffyuv,ffvhuff,utvideo,prores,dnxhd,"
+    "rawvideo,libvpx,libvpx-vp9";
 
 std::string av_error_string(int code) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -88,10 +103,25 @@ void VideoReader::open(AVFormatContext* format) {
   });
   const std::string& path = path_;
   AVFormatContext* raw = format;
-  int rc = avformat_open_input(&raw, format ? "" : path.c_str(), nullptr, nullptr);
+  // Only the containers of video data sets are opened: FFmpeg probes every demuxer it has, and the
+  // rest (image, audio, playlist, game formats...) are refused before their demuxer parses a byte.
+  // That keeps out the demuxers that open other files or URLs named inside the input (concat, HLS,
+  // DASH), and most of FFmpeg's attack surface. A path opens through the file protocol only.
+  AVDictionary* options = nullptr;
+  av_dict_set(&options, "format_whitelist", kVideoContainers, 0);
+  if (!format) av_dict_set(&options, "protocol_whitelist", "file", 0);
+  int rc = avformat_open_input(&raw, format ? "" : path.c_str(), nullptr, &options);
+  av_dict_free(&options);
   if (rc < 0) {
     // avformat_open_input frees the context on failure (ours too); `raw` is null again.
     if (rc == AVERROR(EACCES)) fail(VideoProblem::unreadable, av_error_string(rc));
+    if (rc == AVERROR(EINVAL)) {
+      const std::string probed = probe_container();
+      if (!probed.empty() && av_match_list(probed.c_str(), kVideoContainers, ',') <= 0)
+        fail(VideoProblem::not_a_video,
+             fmt::format("FFmpeg reads it as '{}', not a video container mtmap opens ({})", probed,
+                         kVideoContainers));
+    }
     fail(rc == AVERROR_INVALIDDATA ? VideoProblem::not_a_video : VideoProblem::corrupt,
          fmt::format("FFmpeg cannot open it as a video container ({})", av_error_string(rc)));
   }
@@ -123,6 +153,9 @@ void VideoReader::open(AVFormatContext* format) {
   codec_->thread_count = options_.threads;
   codec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   if (options_.strict) codec_->err_recognition |= AV_EF_EXPLODE | AV_EF_CRCCHECK | AV_EF_BITSTREAM;
+  if (av_match_list(decoder->name, kVideoDecoders, ',') <= 0)
+    fail(VideoProblem::no_decoder, fmt::format("mtmap does not decode codec '{}' (FFmpeg decoder {}; it decodes {})",
+                                               avcodec_get_name(codec_->codec_id), decoder->name, kVideoDecoders));
   rc = avcodec_open2(codec_.get(), decoder, nullptr);
   if (rc < 0) fail(VideoProblem::corrupt, "opening the decoder: " + av_error_string(rc));
 
@@ -144,6 +177,23 @@ void VideoReader::open(AVFormatContext* format) {
   frame_.reset(av_frame_alloc());
   packet_.reset(av_packet_alloc());
   MTMAP_CHECK(frame_ && packet_, "{}: out of memory allocating frames", path);
+}
+
+std::string VideoReader::probe_container() const {
+  // The same probe avformat_open_input ran, repeated to name what it found (the context it made is
+  // gone with the failure). From memory the I/O context is ours and still open; rewind it.
+  AVIOContext* pb = nullptr;
+  if (memory_) {
+    memory_->pos = 0;
+    avio_seek(avio_.get(), 0, SEEK_SET);
+    pb = avio_.get();
+  } else if (avio_open(&pb, path_.c_str(), AVIO_FLAG_READ) < 0) {
+    return {};
+  }
+  const AVInputFormat* found = nullptr;
+  int rc = av_probe_input_buffer2(pb, &found, path_.c_str(), nullptr, 0, 0);
+  if (!memory_) avio_closep(&pb);
+  return rc >= 0 && found ? found->name : "";
 }
 
 VideoProblem VideoReader::demux_problem() const {

@@ -80,6 +80,7 @@ class VideoReader {
   // the file path_ when null, and the decoder: the constructors' common part.
   void open(AVFormatContext* format);
   VideoProblem demux_problem() const;
+  std::string probe_container() const;  // the name FFmpeg's probe gives the input, "" if none
   [[noreturn]] void fail(VideoProblem problem, const std::string& detail) const;
 
   std::string path_;

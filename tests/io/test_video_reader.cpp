@@ -86,6 +86,38 @@ TEST_CASE("reader: a video read from memory decodes exactly as from its file", "
   CHECK_THROWS_WITH(VideoReader(std::span<const uint8_t>(), "nothing.bin"), Catch::Contains("nothing.bin"));
 }
 
+TEST_CASE("reader: only video data sets' containers and codecs are opened", "[io][reader]") {
+  // A GIF is a container FFmpeg reads, but not one of a video data set: refused before its demuxer
+  // parses it, naming what FFmpeg took it for (from a file and from memory alike).
+  auto gif = encode_fixture("anim.gif", 32, 24, 0.2, "-c:v gif");
+  try {
+    VideoReader r(gif);
+    FAIL("a GIF was opened");
+  } catch (const VideoError& e) {
+    CHECK(e.problem() == VideoProblem::not_a_video);
+    CHECK_THAT(e.what(), Catch::Contains("FFmpeg reads it as 'gif'") && Catch::Contains("avi,mov"));
+  }
+  std::ifstream in(gif, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THROWS_WITH(VideoReader(std::span<const uint8_t>(bytes), "anim.bin"), Catch::Contains("'gif'"));
+  // A playlist naming a video the reader could open: the HLS demuxer, which would open it, is refused.
+  auto inner = encode_fixture("inner.ts", 32, 24, 0.2, "-c:v mpeg2video");
+  auto playlist = test::write_file("list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n" + inner +
+                                                    "\n#EXT-X-ENDLIST\n");
+  CHECK_THROWS_WITH(VideoReader(playlist), Catch::Contains("'hls'"));
+  // A codec of no video data set (Cinepak, in an AVI): no decoder is opened for it.
+  auto cinepak = encode_fixture("cinepak.avi", 32, 24, 0.2, "-c:v cinepak");
+  try {
+    VideoReader r(cinepak);
+    FAIL("a Cinepak stream was opened");
+  } catch (const VideoError& e) {
+    CHECK(e.problem() == VideoProblem::no_decoder);
+    CHECK_THAT(e.what(), Catch::Contains("codec 'cinepak'"));
+  }
+  // The same container with MPEG-2 inside (a codec of the list) opens.
+  CHECK(VideoReader(inner).info().codec == "mpeg2video");
+}
+
 TEST_CASE("reader: MP4/H.264 matches ffmpeg's decode", "[io][reader]") {
   auto path = encode_fixture("h264.mp4", 320, 240, 1.2, "-c:v libx264 -pix_fmt yuv420p -g 12");
   check_against_ffmpeg(path, "h264", 320, 240, 30);
