@@ -236,3 +236,39 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
   dilated.cpu_algo = CpuConvAlgo::fast;
   CHECK(conv3d(zeros({1, 8, 4, 6, 4}), zeros({8, 8, 1, 3, 1}), dilated).shape() == Shape{1, 8, 4, 2, 4});
 }
+
+TEST_CASE("conv3d problem: effective FLOPs count the taps that read input", "[conv3d]") {
+  // Against a count of the multiply-adds a loop over every output position and tap does when it
+  // skips taps outside the input, for strides, dilations, odd sizes and a tap wider than the input.
+  auto brute = [](const Conv3dProblem& p) {
+    int64_t macs = 0;
+    for (int64_t z = 0; z < p.Z; ++z)
+      for (int64_t y = 0; y < p.P; ++y)
+        for (int64_t x = 0; x < p.Q; ++x)
+          for (int64_t t = 0; t < p.T; ++t)
+            for (int64_t r = 0; r < p.R; ++r)
+              for (int64_t s = 0; s < p.S; ++s) {
+                const int64_t d = z * p.stride_d - p.pad_d + t * p.dil_d, h = y * p.stride_h - p.pad_h + r * p.dil_h,
+                              w = x * p.stride_w - p.pad_w + s * p.dil_w;
+                macs += d >= 0 && d < p.D && h >= 0 && h < p.H && w >= 0 && w < p.W;
+              }
+    return 2 * p.N * p.K * p.C * macs;
+  };
+  Conv3dOptions o;
+  o.padding = {1, 3, 3}, o.stride = {1, 2, 2};
+  Conv3dProblem stem = conv3d_problem({2, 3, 8, 64, 64}, {16, 3, 3, 7, 7}, o);
+  CHECK(stem.effective_flops() == brute(stem));
+  CHECK(stem.effective_flops() < stem.flops());
+  o.padding = {1, 1, 1}, o.stride = {1, 1, 1};
+  Conv3dProblem layer4 = conv3d_problem({16, 128, 1, 4, 4}, {128, 128, 3, 3, 3}, o);  // quickstart's layer4
+  CHECK(layer4.effective_flops() == brute(layer4));
+  // One frame: 1 of its 3 time taps reads input; 4 rows of 3 taps: 10 of 12 pairs read input (the
+  // edges' outer taps do not); so 1 x 10 x 10 of 1 x 4 x 4 x 27 (output positions x taps).
+  CHECK(layer4.effective_flops() * 432 == layer4.flops() * 100);
+  o.padding = {2, 0, 1}, o.stride = {2, 3, 1}, o.dilation = {2, 1, 3};
+  Conv3dProblem odd = conv3d_problem({1, 2, 7, 5, 9}, {3, 2, 3, 2, 4}, o);
+  CHECK(odd.effective_flops() == brute(odd));
+  o = Conv3dOptions{};
+  Conv3dProblem full = conv3d_problem({1, 2, 4, 4, 4}, {3, 2, 1, 1, 1}, o);
+  CHECK(full.effective_flops() == full.flops());
+}

@@ -38,6 +38,23 @@ struct Conv3dProblem {
   // FLOPs of one pass (a multiply-add counts 2); the same for all three operators.
   MTMAP_HD int64_t flops() const { return 2 * output_positions() * K * C * filter_volume(); }
 
+  // FLOPs of one pass counting only the filter taps that read input, not zero padding: what a
+  // kernel that skips padded taps per output position computes. Per dimension, the (output, tap)
+  // pairs that land inside the input; the dimensions are independent.
+  MTMAP_HD int64_t effective_flops() const {
+    auto inside = [](int64_t out, int64_t taps, int64_t stride, int64_t pad, int64_t dil, int64_t extent) {
+      int64_t n = 0;
+      for (int64_t o = 0; o < out; ++o)
+        for (int64_t t = 0; t < taps; ++t) {
+          const int64_t i = o * stride - pad + t * dil;
+          n += i >= 0 && i < extent;
+        }
+      return n;
+    };
+    return 2 * N * K * C * inside(Z, T, stride_d, pad_d, dil_d, D) * inside(P, R, stride_h, pad_h, dil_h, H) *
+           inside(Q, S, stride_w, pad_w, dil_w, W);
+  }
+
   // The implicit-GEMM view of each operator.
   //   fprop: (N·Z·P·Q) × K, reduced over C·T·R·S
   //   dgrad: (N·D·H·W) × C, reduced over K·T·R·S
