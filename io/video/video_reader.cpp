@@ -14,6 +14,7 @@
 extern "C" {
 #include <libavutil/avstring.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/mem.h>
 }
 
 namespace mtmap::io {
@@ -96,10 +97,15 @@ VideoReader::VideoReader(std::span<const uint8_t> bytes, const std::string& name
 void VideoReader::open(AVFormatContext* format) {
   // FFmpeg's own log would print thousands of lines over a damaged data set; every failure reaches
   // the caller as a VideoError instead. MTMAP_FFMPEG_LOG=1 keeps FFmpeg's log for debugging.
-  static std::once_flag quiet;
-  std::call_once(quiet, [] {
+  static std::once_flag setup;
+  std::call_once(setup, [] {
     const char* keep = std::getenv("MTMAP_FFMPEG_LOG");
     if (!keep || std::string(keep) != "1") av_log_set_level(AV_LOG_QUIET);
+    // Demuxers size tables by the counts a file declares: a 2.5 KB MP4 whose sample table claims
+    // hundreds of millions of entries made FFmpeg allocate 1.3 GB (found by fuzzing). One block is
+    // capped instead, for the whole process (FFmpeg has only a global limit): an 8K 4:4:4 16-bit
+    // frame is 200 MB, so no video of a data set needs more.
+    av_max_alloc(kFfmpegMaxAllocation);
   });
   const std::string& path = path_;
   AVFormatContext* raw = format;

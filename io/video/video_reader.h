@@ -30,6 +30,10 @@ struct FrameGeometry {
   int crop_height = 0, crop_width = 0;
 };
 
+// The largest single block FFmpeg may allocate once a reader has been opened (av_max_alloc, set
+// for the whole process): what a damaged or hostile file's declared table sizes can claim.
+inline constexpr size_t kFfmpegMaxAllocation = size_t(256) << 20;
+
 struct ReaderOptions {
   int threads = 1;      // decoder threads (0: FFmpeg picks); loader workers use 1 each
   bool strict = false;  // fail on any bitstream error instead of concealing it (used by probes)

@@ -9,6 +9,10 @@
 #include <span>
 
 #include "io/video/video_reader.h"
+
+extern "C" {
+#include <libavutil/mem.h>
+}
 #include "tests/io/fixtures.h"
 
 using namespace mtmap;
@@ -116,6 +120,22 @@ TEST_CASE("reader: only video data sets' containers and codecs are opened", "[io
   }
   // The same container with MPEG-2 inside (a codec of the list) opens.
   CHECK(VideoReader(inner).info().codec == "mpeg2video");
+}
+
+TEST_CASE("reader: FFmpeg's allocations are capped for files that declare huge tables", "[io][reader]") {
+  // fuzz/regressions/video_reader/oom-mov-sample-table-1.3GB.mp4 (2.5 KB) made FFmpeg's MP4 demuxer
+  // ask for 1.3 GB. After a reader has opened anything, FFmpeg refuses blocks over the cap, and that
+  // file is a named error.
+  auto path = encode_fixture("cap.mp4", 32, 24, 0.2, "-c:v libx264");
+  VideoReader ok(path);
+  void* big = av_malloc(kFfmpegMaxAllocation + 1);
+  CHECK(big == nullptr);
+  av_free(big);
+  void* fits = av_malloc(1 << 20);
+  CHECK(fits != nullptr);
+  av_free(fits);
+  const std::string regression = std::string(MTMAP_SOURCE_DIR) + "/fuzz/regressions/video_reader/oom-mov-sample-table-1.3GB.mp4";
+  CHECK_THROWS_AS(VideoReader(regression), VideoError);
 }
 
 TEST_CASE("reader: MP4/H.264 matches ffmpeg's decode", "[io][reader]") {
