@@ -18,6 +18,7 @@
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/tap_classes.h"
 
 namespace mtmap::cpu {
 namespace {
@@ -37,9 +38,6 @@ struct Axis {
   int64_t phase(int64_t i) const { return (i + pad) % stride; }
   int64_t z0(int64_t i) const { return (i + pad) / stride; }  // dy index of tap j = 0
   int64_t phase_taps(int64_t phase) const { return phase < taps ? (taps - phase + stride - 1) / stride : 0; }
-  // The input indices of phase φ: first(φ), first(φ) + stride, …, count(φ) of them.
-  int64_t first(int64_t phase) const { return ((phase - pad) % stride + stride) % stride; }
-  int64_t count(int64_t phase) const { return first(phase) < in ? (in - 1 - first(phase)) / stride + 1 : 0; }
   // j in [lo, hi) whose dy index z0 − j lies in [0, out).
   void valid(int64_t i, int64_t* lo, int64_t* hi) const {
     const int64_t j_max = phase_taps(phase(i));
@@ -71,89 +69,85 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
                        (((n * Zp + z + ax[0].before()) * Pp + row + ax[1].before()) * Qp + ax[2].before()) * p.K + k;
           for (int64_t q = 0; q < p.Q; ++q) dst[q * p.K] = src[q];
         }
-  // Weights (K, C, T, R, S) → (T, R, S, K, C).
+  // Per input axis, each index's stride phase and the taps j it reads real dy with; positions are
+  // grouped by them (tap_classes.h), so a block computes exactly its positions' taps.
+  std::array<std::vector<AxisClass>, 3> axes;
+  std::array<std::vector<char>, 3> used;  // filter taps of each axis that some index reads dy with
+  const int64_t size[3] = {p.T, p.R, p.S};
+  for (int a = 0; a < 3; ++a) {
+    axes[a] = axis_classes(ax[a].in, [&](int64_t i) {
+      AxisWindow win;
+      win.phase = ax[a].phase(i);
+      ax[a].valid(i, &win.lo, &win.hi);
+      return win;
+    });
+    used[a].assign(size_t(size[a]), 0);
+    for (const AxisClass& c : axes[a])
+      for (int64_t j = c.window.lo; j < c.window.hi; ++j) used[a][size_t(c.window.phase + j * ax[a].stride)] = 1;
+  }
+  // Weights (K, C, T, R, S) → (T, R, S, K, C), only the taps some position reads dy with.
   const int64_t taps = p.filter_volume();
   std::unique_ptr<float[]> wdg = uninitialized_buffer<float>(static_cast<size_t>(p.weight_elements()));
 #pragma omp parallel for schedule(static)
   for (int64_t tk = 0; tk < taps * p.K; ++tk) {
     const int64_t tap = tk / p.K, k = tk % p.K;
+    if (!used[0][size_t(tap / (p.R * p.S))] || !used[1][size_t((tap / p.S) % p.R)] || !used[2][size_t(tap % p.S)])
+      continue;
     for (int64_t c = 0; c < p.C; ++c) wdg[tk * p.C + c] = w[(k * p.C + c) * taps + tap];
   }
-  // Input positions by phase (φd, φh, φw), in (n, d, h, w) order within a phase: position i of a
-  // phase is found from i, nothing is listed.
-  const int64_t phases = p.stride_d * p.stride_h * p.stride_w;
-  auto phase_of = [&](int64_t ph) {
-    return std::array<int64_t, 3>{ph / (p.stride_h * p.stride_w), (ph / p.stride_w) % p.stride_h, ph % p.stride_w};
-  };
-  auto phase_size = [&](const std::array<int64_t, 3>& phi) {
-    return p.N * ax[0].count(phi[0]) * ax[1].count(phi[1]) * ax[2].count(phi[2]);
-  };
-  // A job is 8 blocks of one phase sharing one tap list: a strided phase has few taps (27 / 8 on
-  // average at stride 2), so one block's work alone would not repay building its list.
-  constexpr int64_t kJobPositions = 8 * kPositions;
+  const PositionClasses classes(p.N, std::move(axes));
+  const int64_t cblocks = (p.C + kVectors * kLanes - 1) / (kVectors * kLanes);
+  // Each class's tap list (tap j along an axis of phase φ is filter tap φ + stride·j, reading dy
+  // j steps back), per block of input channels. A phase without taps (a 1×1×1 stride-2 filter's
+  // odd positions) has an empty list: its block writes zeros.
+  std::vector<std::vector<cl::Tap>> lists(size_t(classes.count() * cblocks));
+  for (int64_t c = 0; c < classes.count(); ++c) {
+    const auto a = classes.axes_of(c);
+    for (int64_t cb = 0; cb < cblocks; ++cb)
+      for (int64_t jt = a[0]->window.lo; jt < a[0]->window.hi; ++jt)
+        for (int64_t jr = a[1]->window.lo; jr < a[1]->window.hi; ++jr)
+          for (int64_t js = a[2]->window.lo; js < a[2]->window.hi; ++js) {
+            const int64_t t = a[0]->window.phase + jt * p.stride_d, r = a[1]->window.phase + jr * p.stride_h,
+                          s = a[2]->window.phase + js * p.stride_w;
+            lists[size_t(c * cblocks + cb)].push_back(
+                {-((jt * Pp + jr) * Qp + js) * p.K,
+                 wdg.get() + ((t * p.R + r) * p.S + s) * p.K * p.C + cb * kVectors * kLanes});
+          }
+  }
+  // A job: up to kJobBlocks blocks of one class and one channel block.
+  constexpr int64_t kJobBlocks = 4;
   struct Job {
-    int64_t phase, first, c0;
+    int64_t cls, first, cb;
   };
   std::vector<Job> jobs;
-  for (int64_t ph = 0; ph < phases; ++ph)
-    for (int64_t first = 0; first < phase_size(phase_of(ph)); first += kJobPositions)
-      for (int64_t c0 = 0; c0 < p.C; c0 += kVectors * kLanes) jobs.push_back({ph, first, c0});
+  for (int64_t c = 0; c < classes.count(); ++c)
+    for (int64_t first = 0; first < classes.size(c); first += kJobBlocks * kPositions)
+      for (int64_t cb = 0; cb < cblocks; ++cb) jobs.push_back({c, first, cb});
 
   std::unique_ptr<float[]> dx_rows = uninitialized_buffer<float>(static_cast<size_t>(p.input_elements()));
-#pragma omp parallel
-  {
-    std::vector<cl::Tap> list;  // this thread's tap list, rebuilt per block
-    list.reserve(static_cast<size_t>(taps));
-#pragma omp for schedule(static)
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      const Job& job = jobs[i];
-      const std::array<int64_t, 3> phase = phase_of(job.phase);
-      const int64_t cnt[3] = {ax[0].count(phase[0]), ax[1].count(phase[1]), ax[2].count(phase[2])};
-      const int64_t count = std::min<int64_t>(kJobPositions, phase_size(phase) - job.first);
-      const int kv = int(std::min<int64_t>(kVectors, (p.C - job.c0) / kLanes));
-      // Position j of the job: its sample and input indices.
-      auto input_of = [&](int64_t j, int64_t* n, int64_t in[3]) {
-        int64_t i = job.first + j;
-        for (int a = 2; a >= 0; --a) {
-          in[a] = ax[a].first(phase[a]) + (i % cnt[a]) * ax[a].stride;
-          i /= cnt[a];
-        }
-        *n = i;
-      };
-      // The phase's taps (the same for every position of the job), cut to the j that some
-      // position reads real dy with.
-      int64_t lo[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi[3] = {0, 0, 0};
-      for (int64_t j = 0; j < count; ++j) {
+  // Dynamic: classes differ in their number of taps. Each element is still summed by one thread in
+  // its list's order, whichever thread takes the job.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job& job = jobs[i];
+    const auto a = classes.axes_of(job.cls);
+    const std::vector<cl::Tap>& list = lists[size_t(job.cls * cblocks + job.cb)];
+    const int64_t c0 = job.cb * kVectors * kLanes;
+    const int kv = int(std::min<int64_t>(kVectors, (p.C - c0) / kLanes));
+    const int64_t end = std::min(classes.size(job.cls), job.first + kJobBlocks * kPositions);
+    for (int64_t b = job.first; b < end; b += kPositions) {
+      const int pb = int(std::min<int64_t>(kPositions, end - b));
+      int64_t base[kPositions];
+      float* out[kPositions];
+      for (int j = 0; j < pb; ++j) {
         int64_t n, in[3];
-        input_of(j, &n, in);
-        for (int a = 0; a < 3; ++a) {
-          int64_t a_lo, a_hi;
-          ax[a].valid(in[a], &a_lo, &a_hi);
-          if (a_lo < a_hi) lo[a] = std::min(lo[a], a_lo), hi[a] = std::max(hi[a], a_hi);
-        }
+        classes.member(a, b + j, &n, in);
+        base[j] = (((n * Zp + ax[0].z0(in[0]) + ax[0].before()) * Pp + ax[1].z0(in[1]) + ax[1].before()) * Qp +
+                   ax[2].z0(in[2]) + ax[2].before()) *
+                  p.K;
+        out[j] = dx_rows.get() + (((n * p.D + in[0]) * p.H + in[1]) * p.W + in[2]) * p.C + c0;
       }
-      list.clear();
-      for (int64_t jt = lo[0]; jt < hi[0]; ++jt)
-        for (int64_t jr = lo[1]; jr < hi[1]; ++jr)
-          for (int64_t js = lo[2]; js < hi[2]; ++js) {
-            const int64_t t = phase[0] + jt * p.stride_d, r = phase[1] + jr * p.stride_h,
-                          s = phase[2] + js * p.stride_w;
-            list.push_back({-((jt * Pp + jr) * Qp + js) * p.K, wdg.get() + ((t * p.R + r) * p.S + s) * p.K * p.C + job.c0});
-          }
-      for (int64_t b = 0; b < count; b += kPositions) {
-        const int pb = int(std::min<int64_t>(kPositions, count - b));
-        int64_t base[kPositions];
-        float* out[kPositions];
-        for (int j = 0; j < pb; ++j) {
-          int64_t n, in[3];
-          input_of(b + j, &n, in);
-          base[j] = (((n * Zp + ax[0].z0(in[0]) + ax[0].before()) * Pp + ax[1].z0(in[1]) + ax[1].before()) * Qp +
-                     ax[2].z0(in[2]) + ax[2].before()) *
-                    p.K;
-          out[j] = dx_rows.get() + (((n * p.D + in[0]) * p.H + in[1]) * p.W + in[2]) * p.C + job.c0;
-        }
-        cl::run_block(pb, kv, dyp.get(), base, list.data(), int(list.size()), p.K, p.C, out);
-      }
+      cl::run_block(pb, kv, dyp.get(), base, list.data(), int(list.size()), p.K, p.C, out);
     }
   }
   const int64_t dhw = p.D * p.H * p.W;

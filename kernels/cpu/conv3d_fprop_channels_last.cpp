@@ -3,13 +3,14 @@
 // 8 columns, layer4 4, filling half and a quarter of each vector).
 //
 // The input is padded to x_cl (N, Dp, Hp, Wp, C) and the weights reordered to (T, R, S, C, K).
-// Output positions (n, z, p, q) are flattened and cut into blocks of PB positions, which may span
-// rows and samples: each position keeps its own pointer into x_cl, so a block needs no shape.
-// A task is one block of channels_last_block.h (PB positions × KV·16 output channels, accumulators
-// in registers) over the taps that some position of the block reads real input with. The result
+// Each output position keeps its own pointer into x_cl, so a block of positions needs no shape: it
+// may span rows and samples. Positions are grouped by the taps they read real input with (tap_classes.h), and a block is
+// PB positions of one group × KV·16 output channels (channels_last_block.h, accumulators in
+// registers) over exactly the group's taps: no tap that reads only padding is computed. The result
 // is written channels-last and transposed back to NCDHW. Every output element is summed over
 // (tap, c) in one fixed order by one thread: deterministic.
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "kernels/common/conv3d_taps.h"
@@ -18,6 +19,7 @@
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/tap_classes.h"
 
 namespace mtmap::cpu {
 
@@ -34,58 +36,80 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
   std::unique_ptr<float[]> xcl = zeroed_buffer<float>(static_cast<size_t>(p.N * l.sample()));
   for (int64_t n = 0; n < p.N; ++n)
     pad_to_channels_last(p, l, x + n * p.C * p.D * p.H * p.W, xcl.get() + n * l.sample());
-  // Weights (K, C, T, R, S) → (T, R, S, C, K).
+  // Per output axis, the taps each index reads input with; positions are grouped by them.
+  const int64_t stride[3] = {p.stride_d, p.stride_h, p.stride_w}, pad[3] = {p.pad_d, p.pad_h, p.pad_w};
+  const int64_t extent[3] = {p.D, p.H, p.W}, size[3] = {p.T, p.R, p.S}, out[3] = {p.Z, p.P, p.Q};
+  std::array<std::vector<AxisClass>, 3> axes;
+  std::array<std::vector<char>, 3> used;  // taps of each axis that some index reads input with
+  for (int a = 0; a < 3; ++a) {
+    axes[a] = axis_classes(out[a], [&](int64_t o) {
+      AxisWindow win;
+      taps_inside(o, stride[a], pad[a], 1, extent[a], size[a], &win.lo, &win.hi);
+      return win;
+    });
+    used[a].assign(size_t(size[a]), 0);
+    for (const AxisClass& c : axes[a])
+      for (int64_t t = c.window.lo; t < c.window.hi; ++t) used[a][size_t(t)] = 1;
+  }
+  // Weights (K, C, T, R, S) → (T, R, S, C, K), only the taps some position reads input with (one
+  // in three at layer4, whose input is one frame deep).
   const int64_t taps = p.filter_volume();
   std::unique_ptr<float[]> wt = uninitialized_buffer<float>(static_cast<size_t>(p.weight_elements()));
 #pragma omp parallel for schedule(static)
   for (int64_t tc = 0; tc < taps * p.C; ++tc) {  // one output row (tap, c) per iteration
     const int64_t tap = tc / p.C, c = tc % p.C;
+    if (!used[0][size_t(tap / (p.R * p.S))] || !used[1][size_t((tap / p.S) % p.R)] || !used[2][size_t(tap % p.S)])
+      continue;
     for (int64_t k = 0; k < p.K; ++k) wt[tc * p.K + k] = w[(k * p.C + c) * taps + tap];
   }
-  // Each output position's offset in x_cl at tap (0, 0, 0).
-  const int64_t positions = p.output_positions(), zpq = p.Z * p.P * p.Q;
-  std::unique_ptr<int64_t[]> base = uninitialized_buffer<int64_t>(static_cast<size_t>(positions));
-  for (int64_t i = 0; i < positions; ++i) {
-    const int64_t q = i % p.Q, row = (i / p.Q) % p.P, z = (i / (p.Q * p.P)) % p.Z, n = i / zpq;
-    base[i] =
-        n * l.sample() + ((z * p.stride_d * l.Hp + row * p.stride_h) * l.Wp + q * p.stride_w) * p.C;
-  }
-  std::unique_ptr<float[]> y_rows = uninitialized_buffer<float>(static_cast<size_t>(positions * p.K));
-  const int64_t pblocks = (positions + kPositions - 1) / kPositions;
+  const PositionClasses classes(p.N, std::move(axes));
   const int64_t kblocks = (p.K + kVectors * kLanes - 1) / (kVectors * kLanes);
-#pragma omp parallel
-  {
-  std::vector<cl::Tap> list;  // this thread's tap list, rebuilt per block
-  list.reserve(static_cast<size_t>(taps));
-#pragma omp for schedule(static)
-  for (int64_t job = 0; job < pblocks * kblocks; ++job) {
-    const int64_t pbi = job / kblocks, k0 = (job % kblocks) * kVectors * kLanes;
-    const int64_t first = pbi * kPositions;
-    const int pb = int(std::min<int64_t>(kPositions, positions - first));
+  // Each class's tap list, per block of output channels.
+  std::vector<std::vector<cl::Tap>> lists(size_t(classes.count() * kblocks));
+  for (int64_t c = 0; c < classes.count(); ++c) {
+    const auto a = classes.axes_of(c);
+    for (int64_t kb = 0; kb < kblocks; ++kb)
+      for (int64_t t = a[0]->window.lo; t < a[0]->window.hi; ++t)
+        for (int64_t r = a[1]->window.lo; r < a[1]->window.hi; ++r)
+          for (int64_t s = a[2]->window.lo; s < a[2]->window.hi; ++s)
+            lists[size_t(c * kblocks + kb)].push_back(
+                {((t * l.Hp + r) * l.Wp + s) * p.C,
+                 wt.get() + ((t * p.R + r) * p.S + s) * p.C * p.K + kb * kVectors * kLanes});
+  }
+  // A job: up to kJobBlocks blocks of one class and one channel block.
+  constexpr int64_t kJobBlocks = 4;
+  struct Job {
+    int64_t cls, first, kb;
+  };
+  std::vector<Job> jobs;
+  for (int64_t c = 0; c < classes.count(); ++c)
+    for (int64_t first = 0; first < classes.size(c); first += kJobBlocks * kPositions)
+      for (int64_t kb = 0; kb < kblocks; ++kb) jobs.push_back({c, first, kb});
+  std::unique_ptr<float[]> y_rows = uninitialized_buffer<float>(static_cast<size_t>(p.output_positions() * p.K));
+  // Dynamic: classes differ in their number of taps. Each output is still summed by one thread in
+  // its list's order, whichever thread takes the job.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job& job = jobs[i];
+    const auto a = classes.axes_of(job.cls);
+    const std::vector<cl::Tap>& list = lists[size_t(job.cls * kblocks + job.kb)];
+    const int64_t k0 = job.kb * kVectors * kLanes;
     const int kv = int(std::min<int64_t>(kVectors, (p.K - k0) / kLanes));
-    // Taps per axis that some position of the block reads real input with; the others read only
-    // padding for every position of the block and are skipped.
-    int64_t lo[3] = {p.T, p.R, p.S}, hi[3] = {0, 0, 0};
-    for (int64_t i = first; i < first + pb; ++i) {
-      const int64_t o[3] = {(i / (p.Q * p.P)) % p.Z, (i / p.Q) % p.P, i % p.Q};
-      const int64_t stride[3] = {p.stride_d, p.stride_h, p.stride_w}, pad[3] = {p.pad_d, p.pad_h, p.pad_w};
-      const int64_t extent[3] = {p.D, p.H, p.W}, size[3] = {p.T, p.R, p.S};
-      for (int a = 0; a < 3; ++a) {
-        int64_t a_lo, a_hi;
-        taps_inside(o[a], stride[a], pad[a], 1, extent[a], size[a], &a_lo, &a_hi);
-        if (a_lo < a_hi) lo[a] = std::min(lo[a], a_lo), hi[a] = std::max(hi[a], a_hi);
+    const int64_t end = std::min(classes.size(job.cls), job.first + kJobBlocks * kPositions);
+    for (int64_t b = job.first; b < end; b += kPositions) {
+      const int pb = int(std::min<int64_t>(kPositions, end - b));
+      int64_t base[kPositions];
+      float* outs[kPositions];
+      for (int j = 0; j < pb; ++j) {
+        int64_t n, o[3];
+        classes.member(a, b + j, &n, o);
+        base[j] = n * l.sample() + ((o[0] * p.stride_d * l.Hp + o[1] * p.stride_h) * l.Wp + o[2] * p.stride_w) * p.C;
+        outs[j] = y_rows.get() + (((n * p.Z + o[0]) * p.P + o[1]) * p.Q + o[2]) * p.K + k0;
       }
+      cl::run_block(pb, kv, xcl.get(), base, list.data(), int(list.size()), p.C, p.K, outs);
     }
-    list.clear();
-    for (int64_t t = lo[0]; t < hi[0]; ++t)
-      for (int64_t r = lo[1]; r < hi[1]; ++r)
-        for (int64_t s = lo[2]; s < hi[2]; ++s)
-          list.push_back({((t * l.Hp + r) * l.Wp + s) * p.C, wt.get() + ((t * p.R + r) * p.S + s) * p.C * p.K + k0});
-    float* out[kPositions];
-    for (int j = 0; j < pb; ++j) out[j] = y_rows.get() + (first + j) * p.K + k0;
-    cl::run_block(pb, kv, xcl.get(), base.get() + first, list.data(), int(list.size()), p.C, p.K, out);
   }
-  }
+  const int64_t zpq = p.Z * p.P * p.Q;
   for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.K, zpq, y_rows.get() + n * zpq * p.K, y + n * p.K * zpq);
 }
 
