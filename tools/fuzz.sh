@@ -14,7 +14,9 @@
 #
 # A crashing input found is a finding: fix the parser, then keep the input as
 # fuzz/regressions/TARGET/<what-it-was> so the CI replay guards the fix.
-# Environment: JOBS (build parallelism, default 1), CCACHE_DIR/CCACHE_BASEDIR are passed to ccache.
+# Environment: JOBS (build parallelism, default 1), CCACHE_DIR/CCACHE_BASEDIR are passed to ccache;
+# FFMPEG_PREFIX: link the targets against the FFmpeg built there by tools/ffmpeg_asan.sh (with
+# AddressSanitizer) instead of the system's, building into build-fuzz-ffmpeg-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +29,18 @@ target=${1:-}
 [ -n "$target" ] || { sed -n '2,20p' "$0"; exit 2; }
 shift
 
+dir=build-fuzz
+env_ffmpeg=()
+if [ -n "${FFMPEG_PREFIX:-}" ]; then
+  dir=build-fuzz-ffmpeg-asan
+  env_ffmpeg=(PKG_CONFIG_PATH="$FFMPEG_PREFIX/lib/pkgconfig")
+  export LD_LIBRARY_PATH="$FFMPEG_PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+
 build() {
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTMAP_CUDA=OFF \
+  env "${env_ffmpeg[@]}" CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTMAP_CUDA=OFF \
     -DMTMAP_FUZZ=ON -DMTMAP_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
-  cmake --build build-fuzz -j "$jobs" --target "$@"
+  cmake --build "$dir" -j "$jobs" --target "$@"
 }
 
 if [ "$target" = build ]; then
@@ -43,12 +53,12 @@ build "fuzz_$target"
 # ASan: a huge allocation is a finding, not an abort of the whole run without a reproducer.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-bin=build-fuzz/fuzz/fuzz_$target
+bin=$dir/fuzz/fuzz_$target
 if [ $# -gt 0 ] && [ -f "$1" ]; then
   exec "$bin" "$@"
 fi
-work=build-fuzz/work/$target
-crashes=build-fuzz/crashes/$target
+work=$dir/work/$target
+crashes=$dir/crashes/$target
 mkdir -p "$work" "$crashes"
 # New inputs go to the scratch corpus (first folder); the checked-in seeds and regressions are read only.
 seeds=(fuzz/corpus/$target)
