@@ -14,13 +14,18 @@ struct PaddedChannelsLast {
   int64_t sample() const { return Dp * Hp * Wp * Cp; }
 };
 
-// One sample x (C, D, H, W) of p → out (Dp, Hp, Wp, Cp), the interior at p's padding offsets.
-// Only the interior is written: the caller zeroes `out` once, and the padding and extra channels
-// stay zero for every sample written into it afterwards.
-void pad_to_channels_last(const Conv3dProblem& p, const PaddedChannelsLast& l, const float* x, float* out);
+// `samples` consecutive samples x (C, D, H, W) of p → out (Dp, Hp, Wp, Cp) each, the interior at
+// p's padding offsets. Only the interior is written: the caller zeroes `out` once, and the
+// padding and extra channels stay zero for every sample written into it afterwards.
+//
+// Each function is one parallel region for all its samples: training runs OpenMP with passive
+// waiting, where every region start wakes the sleeping threads (tens of microseconds on a VM),
+// and a region per sample was half of a training step's 8,000 regions.
+void pad_to_channels_last(const Conv3dProblem& p, const PaddedChannelsLast& l, const float* x, float* out,
+                          int64_t samples = 1);
 
-// (channels, positions) → (positions, channels), and back.
-void planes_to_rows(int64_t channels, int64_t positions, const float* src, float* dst);
-void rows_to_planes(int64_t channels, int64_t positions, const float* src, float* dst);
+// (channels, positions) → (positions, channels), and back, for `samples` consecutive samples.
+void planes_to_rows(int64_t channels, int64_t positions, const float* src, float* dst, int64_t samples = 1);
+void rows_to_planes(int64_t channels, int64_t positions, const float* src, float* dst, int64_t samples = 1);
 
 }  // namespace mtmap::cpu

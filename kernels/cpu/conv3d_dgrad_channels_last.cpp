@@ -151,7 +151,7 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
     }
   }
   const int64_t dhw = p.D * p.H * p.W;
-  for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.C, dhw, dx_rows.get() + n * dhw * p.C, dx + n * p.C * dhw);
+  rows_to_planes(p.C, dhw, dx_rows.get(), dx, p.N);
 }
 
 }  // namespace mtmap::cpu

@@ -34,8 +34,7 @@ bool conv3d_fprop_channels_last_supported(const Conv3dProblem& p) {
 void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const float* w, float* y) {
   const PaddedChannelsLast l{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, p.W + 2 * p.pad_w, p.C};
   std::unique_ptr<float[]> xcl = zeroed_buffer<float>(static_cast<size_t>(p.N * l.sample()));
-  for (int64_t n = 0; n < p.N; ++n)
-    pad_to_channels_last(p, l, x + n * p.C * p.D * p.H * p.W, xcl.get() + n * l.sample());
+  pad_to_channels_last(p, l, x, xcl.get(), p.N);
   // Per output axis, the taps each index reads input with; positions are grouped by them.
   const int64_t stride[3] = {p.stride_d, p.stride_h, p.stride_w}, pad[3] = {p.pad_d, p.pad_h, p.pad_w};
   const int64_t extent[3] = {p.D, p.H, p.W}, size[3] = {p.T, p.R, p.S}, out[3] = {p.Z, p.P, p.Q};
@@ -110,7 +109,7 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
     }
   }
   const int64_t zpq = p.Z * p.P * p.Q;
-  for (int64_t n = 0; n < p.N; ++n) rows_to_planes(p.K, zpq, y_rows.get() + n * zpq * p.K, y + n * p.K * zpq);
+  rows_to_planes(p.K, zpq, y_rows.get(), y, p.N);
 }
 
 }  // namespace mtmap::cpu

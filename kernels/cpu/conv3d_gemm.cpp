@@ -1,7 +1,8 @@
-// 3D convolution as vol2col + GEMM (OpenBLAS), one sample at a time so the column buffer stays
-// at C·T·R·S × Z·P·Q elements. A 1×1×1 stride-1 unpadded convolution skips vol2col: the input
-// already is the column matrix.
+// 3D convolution as vol2col + GEMM (OpenBLAS), one GEMM per sample over batches of samples
+// whose column matrices (C·T·R·S × Z·P·Q elements each) take at most about 16 MB. A 1×1×1
+// stride-1 unpadded convolution skips vol2col: the input already is the column matrix.
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -38,16 +39,19 @@ inline void valid_columns(const Conv3dProblem& p, int64_t s, int64_t* lo, int64_
   *hi = std::max(*lo, std::min(last + 1, p.Q));
 }
 
-// col[(c,t,r,s), (z,p,q)] = x[c, z·sd − pd + t·dd, …] (0 outside the volume). x is one sample.
-// Rows are independent: spread over threads.
+// col[(c,t,r,s), (z,p,q)] = x[c, z·sd − pd + t·dd, …] (0 outside the volume), for `samples`
+// consecutive samples of x into consecutive column matrices. Rows are independent: one parallel
+// region spreads every sample's rows over the threads.
 template <class T>
-void vol2col(const Conv3dProblem& p, const T* x, T* col) {
+void vol2col(const Conv3dProblem& p, const T* x, T* col, int64_t samples) {
   const int64_t zpq = p.Z * p.P * p.Q, rows = p.C * p.T * p.R * p.S;
 #pragma omp parallel for schedule(static)
-  for (int64_t row_index = 0; row_index < rows; ++row_index) {
+  for (int64_t job = 0; job < samples * rows; ++job) {
+    const int64_t row_index = job % rows, n = job / rows;
     int64_t s = row_index % p.S, r = (row_index / p.S) % p.R, t = (row_index / (p.S * p.R)) % p.T,
             c = row_index / (p.S * p.R * p.T);
-    T* row = col + row_index * zpq;
+    T* row = col + job * zpq;
+    const T* x_n = x + n * p.C * p.D * p.H * p.W;
     int64_t lo, hi;
     valid_columns(p, s, &lo, &hi);
     const int64_t w0 = -p.pad_w + s * p.dil_w;
@@ -65,7 +69,7 @@ void vol2col(const Conv3dProblem& p, const T* x, T* col) {
           std::memset(o, 0, sizeof(T) * size_t(p.Q));
           continue;
         }
-        const T* in = x + ((c * p.D + d) * p.H + h) * p.W + w0;
+        const T* in = x_n + ((c * p.D + d) * p.H + h) * p.W + w0;
         for (int64_t q1 = 0; q1 < lo; ++q1) o[q1] = T(0);
         if (p.stride_w == 1)
           std::memcpy(o + lo, in + lo, sizeof(T) * size_t(hi - lo));
@@ -81,9 +85,9 @@ void vol2col(const Conv3dProblem& p, const T* x, T* col) {
 // zeroed by the caller. Each thread owns whole channels and visits their taps in a fixed order,
 // so the sums do not depend on the thread count.
 template <class T>
-void col2vol(const Conv3dProblem& p, const T* col, T* dx) {
+void col2vol(const Conv3dProblem& p, const T* col, T* dx, bool parallel) {
   const int64_t zpq = p.Z * p.P * p.Q;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t c = 0; c < p.C; ++c)
     for (int64_t t = 0; t < p.T; ++t)
       for (int64_t r = 0; r < p.R; ++r)
@@ -109,26 +113,45 @@ void col2vol(const Conv3dProblem& p, const T* col, T* dx) {
         }
 }
 
-// Sample n's column matrix (C·T·R·S × Z·P·Q): x[n] itself for a pointwise problem, else
-// vol2col into `col` (sized once by the caller's first call).
+// Samples per batch of column matrices: at most about 16 MB of them (one matrix even if larger).
 template <class T>
-const T* columns(const Conv3dProblem& p, const T* x, int64_t n, std::vector<T>& col) {
-  const T* xn = x + n * p.C * p.D * p.H * p.W;
-  if (is_pointwise(p)) return xn;
-  col.resize(size_t(p.C * p.filter_volume() * p.Z * p.P * p.Q));
-  vol2col(p, xn, col.data());
-  return col.data();
+int64_t column_chunk(const Conv3dProblem& p) {
+  const int64_t bytes = p.C * p.filter_volume() * p.Z * p.P * p.Q * int64_t(sizeof(T));
+  return std::clamp<int64_t>((int64_t(16) << 20) / std::max<int64_t>(bytes, 1), 1, std::max<int64_t>(p.N, 1));
+}
+
+// Runs body(i) for i in [0, count): spread over the threads, one OpenBLAS call per sample on one
+// thread (OpenBLAS runs single-threaded inside a parallel region), when there are samples enough
+// for every thread; otherwise one after another, each free to use OpenBLAS's threads. Either way
+// each sample is one GEMM call, which OpenBLAS splits over rows and columns only (never over the
+// reduction): the same sums for any thread count.
+template <class Body>
+void per_sample(int64_t count, Body body) {
+  if (count >= int64_t(omp_get_max_threads()) && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < count; ++i) body(i, false);
+  } else {
+    for (int64_t i = 0; i < count; ++i) body(i, true);
+  }
 }
 
 }  // namespace
 
+// The samples go in batches whose column matrices are made in one parallel region (a region per
+// sample cost tens of microseconds each with passive OpenMP waiting, as training runs).
 template <class T>
 void fprop_gemm(const Conv3dProblem& p, const T* x, const T* w, T* y) {
-  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
-  std::vector<T> col;
-  for (int64_t n = 0; n < p.N; ++n) {
-    const T* b = columns(p, x, n, col);
-    gemm_rm(false, false, p.K, zpq, ctrs, T(1), w, ctrs, b, zpq, T(0), y + n * p.K * zpq, zpq);
+  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume(), in_sample = p.C * p.D * p.H * p.W;
+  const bool pointwise = is_pointwise(p);
+  const int64_t chunk = pointwise ? std::max<int64_t>(p.N, 1) : column_chunk<T>(p);
+  std::vector<T> col(pointwise ? 0 : size_t(chunk * ctrs * zpq));
+  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
+    const int64_t samples = std::min(chunk, p.N - n0);
+    if (!pointwise) vol2col(p, x + n0 * in_sample, col.data(), samples);
+    per_sample(samples, [&](int64_t i, bool) {
+      const T* b = pointwise ? x + (n0 + i) * in_sample : col.data() + i * ctrs * zpq;
+      gemm_rm(false, false, p.K, zpq, ctrs, T(1), w, ctrs, b, zpq, T(0), y + (n0 + i) * p.K * zpq, zpq);
+    });
   }
 }
 
@@ -136,28 +159,40 @@ template <class T>
 void dgrad_gemm(const Conv3dProblem& p, const T* dy, const T* w, T* dx) {
   const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume(), dhw = p.D * p.H * p.W;
   const bool pointwise = is_pointwise(p);
-  std::vector<T> col(pointwise ? 0 : size_t(ctrs * zpq));
-  for (int64_t n = 0; n < p.N; ++n) {
-    T* dxn = dx + n * p.C * dhw;
-    const T* dyn = dy + n * p.K * zpq;
-    if (pointwise) {  // dx[n] (C × DHW) = Wᵀ (C × K) · dy[n] (K × ZPQ), ZPQ = DHW
-      gemm_rm(true, false, p.C, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), dxn, zpq);
-      continue;
-    }
-    gemm_rm(true, false, ctrs, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), col.data(), zpq);
-    std::memset(dxn, 0, sizeof(T) * size_t(p.C * dhw));
-    col2vol(p, col.data(), dxn);
+  const int64_t chunk = pointwise ? std::max<int64_t>(p.N, 1) : column_chunk<T>(p);
+  std::vector<T> col(pointwise ? 0 : size_t(chunk * ctrs * zpq));
+  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
+    const int64_t samples = std::min(chunk, p.N - n0);
+    per_sample(samples, [&](int64_t i, bool alone) {
+      T* dxn = dx + (n0 + i) * p.C * dhw;
+      const T* dyn = dy + (n0 + i) * p.K * zpq;
+      if (pointwise) {  // dx[n] (C × DHW) = Wᵀ (C × K) · dy[n] (K × ZPQ), ZPQ = DHW
+        gemm_rm(true, false, p.C, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), dxn, zpq);
+        return;
+      }
+      T* coln = col.data() + i * ctrs * zpq;
+      gemm_rm(true, false, ctrs, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), coln, zpq);
+      std::memset(dxn, 0, sizeof(T) * size_t(p.C * dhw));
+      col2vol(p, coln, dxn, alone);
+    });
   }
 }
 
 template <class T>
 void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
-  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
-  std::vector<T> col;
-  for (int64_t n = 0; n < p.N; ++n) {
-    const T* b = columns(p, x, n, col);
-    // dw (K × CTRS) += dy[n] (K × ZPQ) · colᵀ (ZPQ × CTRS); samples in order (deterministic).
-    gemm_rm(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, b, zpq, n == 0 ? T(0) : T(1), dw, ctrs);
+  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume(), in_sample = p.C * p.D * p.H * p.W;
+  const bool pointwise = is_pointwise(p);
+  const int64_t chunk = pointwise ? std::max<int64_t>(p.N, 1) : column_chunk<T>(p);
+  std::vector<T> col(pointwise ? 0 : size_t(chunk * ctrs * zpq));
+  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
+    const int64_t samples = std::min(chunk, p.N - n0);
+    if (!pointwise) vol2col(p, x + n0 * in_sample, col.data(), samples);
+    for (int64_t i = 0; i < samples; ++i) {
+      const int64_t n = n0 + i;
+      const T* b = pointwise ? x + n * in_sample : col.data() + i * ctrs * zpq;
+      // dw (K × CTRS) += dy[n] (K × ZPQ) · colᵀ (ZPQ × CTRS); samples in order (deterministic).
+      gemm_rm(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, b, zpq, n == 0 ? T(0) : T(1), dw, ctrs);
+    }
   }
   if (p.N == 0) std::memset(dw, 0, sizeof(T) * size_t(p.weight_elements()));
 }

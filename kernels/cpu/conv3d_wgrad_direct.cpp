@@ -43,19 +43,22 @@ Conv3dProblem unfolded_problem(const Conv3dProblem& p) {
   return u;
 }
 
-// One sample x (C, D, H, W) → x_u (Dp, Hp, Q, Cp), channel c·S + s holding padded column
+// `samples` samples x (C, D, H, W) → x_u (Dp, Hp, Q, Cp) each, channel c·S + s holding padded column
 // q·sw + s·dw. Entries that fall in the W padding are never written (zero from the caller).
-void input_unfolded(const Conv3dProblem& p, const Layout& l, const float* x, float* out) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t d = 0; d < p.D; ++d)
-    for (int64_t h = 0; h < p.H; ++h)
-      for (int64_t q = 0; q < p.Q; ++q) {
-        float* dst = out + (((d + p.pad_d) * l.Hp + h + p.pad_h) * p.Q + q) * l.Cp;
-        for (int64_t c = 0; c < p.C; ++c)
-          for (int64_t s = 0; s < p.S; ++s) {
-            const int64_t w = q * p.stride_w + s * p.dil_w - p.pad_w;
-            if (w >= 0 && w < p.W) dst[c * p.S + s] = x[((c * p.D + d) * p.H + h) * p.W + w];
-          }
+void input_unfolded(const Conv3dProblem& p, const Layout& l, const float* x, float* out, int64_t samples) {
+#pragma omp parallel for collapse(3) schedule(static)
+  for (int64_t n = 0; n < samples; ++n)
+    for (int64_t d = 0; d < p.D; ++d)
+      for (int64_t h = 0; h < p.H; ++h) {
+        const float* xn = x + n * p.C * p.D * p.H * p.W;
+        for (int64_t q = 0; q < p.Q; ++q) {
+          float* dst = out + n * l.sample() + (((d + p.pad_d) * l.Hp + h + p.pad_h) * p.Q + q) * l.Cp;
+          for (int64_t c = 0; c < p.C; ++c)
+            for (int64_t s = 0; s < p.S; ++s) {
+              const int64_t w = q * p.stride_w + s * p.dil_w - p.pad_w;
+              if (w >= 0 && w < p.W) dst[c * p.S + s] = xn[((c * p.D + d) * p.H + h) * p.W + w];
+            }
+        }
       }
 }
 
@@ -142,15 +145,12 @@ void conv3d_wgrad_direct(const Conv3dProblem& p, const float* x, const float* dy
   std::unique_ptr<float[]> out = zeroed_buffer<float>(static_cast<size_t>(taps * u.K * l.Cp));  // (taps, K, Cp)
   for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
     const int64_t samples = std::min(chunk, p.N - n0);
-    for (int64_t i = 0; i < samples; ++i) {
-      const float* xn = x + (n0 + i) * p.C * p.D * p.H * p.W;
-      float* xi = xcl.get() + i * l.sample();
-      if (unfold)
-        input_unfolded(p, l, xn, xi);
-      else
-        pad_to_channels_last(p, l, xn, xi);
-      planes_to_rows(p.K, p.Z * p.P * p.Q, dy + (n0 + i) * dy_sample, dycl.get() + i * dy_sample);
-    }
+    const float* xn = x + n0 * p.C * p.D * p.H * p.W;
+    if (unfold)
+      input_unfolded(p, l, xn, xcl.get(), samples);
+    else
+      pad_to_channels_last(p, l, xn, xcl.get(), samples);
+    planes_to_rows(p.K, p.Z * p.P * p.Q, dy + n0 * dy_sample, dycl.get(), samples);
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < tasks.size(); ++i) {
       const int rows = int(std::min(kb, u.K - tasks[i].k0));
