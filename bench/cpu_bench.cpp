@@ -65,8 +65,12 @@ bool run_peer(const CpuBenchConfig& c, int threads, bool layers, std::vector<jso
   std::string cmd = fmt::format("{} {}/torch_bench.py --threads {} --reps {} --width {} --frames {} --size {} --batch {}{}",
                                 c.python, c.tools_dir, threads, c.reps, c.width, c.frames, c.size, c.batch,
                                 layers ? "" : " --step-only");
-  for (json& j : run_json_lines(cmd)) lines.push_back(std::move(j));  // other lines: Python's warnings
-  return !lines.empty();
+  bool step = false;  // the peer prints its training step last: without it the peer failed part-way
+  for (json& j : run_json_lines(cmd)) {  // other lines: Python's warnings
+    step = step || j.value("kind", "") == "train_step";
+    lines.push_back(std::move(j));
+  }
+  return step;
 }
 
 }  // namespace

@@ -84,7 +84,7 @@ def spatial_loss(block, idx, pos):
 def moco_step_seconds(a, dev):
     import copy
     sizes = [int(v) for v in a.moco.split(",")]
-    query = ref.ResNet3d("r3d").to(dev)
+    query = ref.ResNet3d("r3d", width=a.width, proj=128).to(dev)
     key = copy.deepcopy(query)
     for p in key.parameters():
         p.requires_grad_(False)
@@ -154,7 +154,6 @@ def main():
     print(json.dumps({"kind": "info", **info}), flush=True)
 
     if a.moco:
-        ref.WIDTH, ref.PROJ = a.width, 128
         t = moco_step_seconds(a, dev)
         print(json.dumps({"kind": "moco_step", "seconds": t, "clips_per_s": a.batch / t}), flush=True)
         return
@@ -175,8 +174,8 @@ def main():
             print(json.dumps({"kind": "conv3d", "layer": name, "fprop_s": fprop, "dgrad_s": dgrad, "wgrad_s": wgrad}),
                   flush=True)
 
-    ref.WIDTH, ref.PROJ = a.width, 128
-    model = ref.ResNet3d("r3d").to(dev)
+    # Width and projection passed explicitly: the constructor's defaults are bound when it is defined.
+    model = ref.ResNet3d("r3d", width=a.width, proj=128).to(dev)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=0.01,
