@@ -15,6 +15,7 @@
 
 #include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/channels_last_block.h"
+#include "kernels/cpu/channels_last_classes.h"
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/scratch.h"
@@ -114,42 +115,15 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
                  wdg.get() + ((t * p.R + r) * p.S + s) * p.K * p.C + cb * kVectors * kLanes});
           }
   }
-  // A job: up to kJobBlocks blocks of one class and one channel block.
-  constexpr int64_t kJobBlocks = 4;
-  struct Job {
-    int64_t cls, first, cb;
-  };
-  std::vector<Job> jobs;
-  for (int64_t c = 0; c < classes.count(); ++c)
-    for (int64_t first = 0; first < classes.size(c); first += kJobBlocks * kPositions)
-      for (int64_t cb = 0; cb < cblocks; ++cb) jobs.push_back({c, first, cb});
-
   std::unique_ptr<float[]> dx_rows = uninitialized_buffer<float>(static_cast<size_t>(p.input_elements()));
-  // Dynamic: classes differ in their number of taps. Each element is still summed by one thread in
-  // its list's order, whichever thread takes the job.
-#pragma omp parallel for schedule(dynamic, 1)
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const Job& job = jobs[i];
-    const auto a = classes.axes_of(job.cls);
-    const std::vector<cl::Tap>& list = lists[size_t(job.cls * cblocks + job.cb)];
-    const int64_t c0 = job.cb * kVectors * kLanes;
-    const int kv = int(std::min<int64_t>(kVectors, (p.C - c0) / kLanes));
-    const int64_t end = std::min(classes.size(job.cls), job.first + kJobBlocks * kPositions);
-    for (int64_t b = job.first; b < end; b += kPositions) {
-      const int pb = int(std::min<int64_t>(kPositions, end - b));
-      int64_t base[kPositions];
-      float* out[kPositions];
-      for (int j = 0; j < pb; ++j) {
-        int64_t n, in[3];
-        classes.member(a, b + j, &n, in);
-        base[j] = (((n * Zp + ax[0].z0(in[0]) + ax[0].before()) * Pp + ax[1].z0(in[1]) + ax[1].before()) * Qp +
-                   ax[2].z0(in[2]) + ax[2].before()) *
-                  p.K;
-        out[j] = dx_rows.get() + (((n * p.D + in[0]) * p.H + in[1]) * p.W + in[2]) * p.C + c0;
-      }
-      cl::run_block(pb, kv, dyp.get(), base, list.data(), int(list.size()), p.K, p.C, out);
-    }
-  }
+  cl::run_classes(classes, lists, p.C, dyp.get(), p.K, p.C,
+                  [&](int64_t n, const int64_t in[3], int64_t c0, int64_t* base, float** out) {
+                    *base = (((n * Zp + ax[0].z0(in[0]) + ax[0].before()) * Pp + ax[1].z0(in[1]) + ax[1].before()) *
+                                 Qp +
+                             ax[2].z0(in[2]) + ax[2].before()) *
+                            p.K;
+                    *out = dx_rows.get() + (((n * p.D + in[0]) * p.H + in[1]) * p.W + in[2]) * p.C + c0;
+                  });
   const int64_t dhw = p.D * p.H * p.W;
   rows_to_planes(p.C, dhw, dx_rows.get(), dx, p.N);
 }

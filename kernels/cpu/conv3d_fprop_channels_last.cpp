@@ -16,6 +16,7 @@
 #include "kernels/common/conv3d_taps.h"
 #include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/channels_last_block.h"
+#include "kernels/cpu/channels_last_classes.h"
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/scratch.h"
@@ -75,39 +76,13 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
                 {((t * l.Hp + r) * l.Wp + s) * p.C,
                  wt.get() + ((t * p.R + r) * p.S + s) * p.C * p.K + kb * kVectors * kLanes});
   }
-  // A job: up to kJobBlocks blocks of one class and one channel block.
-  constexpr int64_t kJobBlocks = 4;
-  struct Job {
-    int64_t cls, first, kb;
-  };
-  std::vector<Job> jobs;
-  for (int64_t c = 0; c < classes.count(); ++c)
-    for (int64_t first = 0; first < classes.size(c); first += kJobBlocks * kPositions)
-      for (int64_t kb = 0; kb < kblocks; ++kb) jobs.push_back({c, first, kb});
   std::unique_ptr<float[]> y_rows = uninitialized_buffer<float>(static_cast<size_t>(p.output_positions() * p.K));
-  // Dynamic: classes differ in their number of taps. Each output is still summed by one thread in
-  // its list's order, whichever thread takes the job.
-#pragma omp parallel for schedule(dynamic, 1)
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const Job& job = jobs[i];
-    const auto a = classes.axes_of(job.cls);
-    const std::vector<cl::Tap>& list = lists[size_t(job.cls * kblocks + job.kb)];
-    const int64_t k0 = job.kb * kVectors * kLanes;
-    const int kv = int(std::min<int64_t>(kVectors, (p.K - k0) / kLanes));
-    const int64_t end = std::min(classes.size(job.cls), job.first + kJobBlocks * kPositions);
-    for (int64_t b = job.first; b < end; b += kPositions) {
-      const int pb = int(std::min<int64_t>(kPositions, end - b));
-      int64_t base[kPositions];
-      float* outs[kPositions];
-      for (int j = 0; j < pb; ++j) {
-        int64_t n, o[3];
-        classes.member(a, b + j, &n, o);
-        base[j] = n * l.sample() + ((o[0] * p.stride_d * l.Hp + o[1] * p.stride_h) * l.Wp + o[2] * p.stride_w) * p.C;
-        outs[j] = y_rows.get() + (((n * p.Z + o[0]) * p.P + o[1]) * p.Q + o[2]) * p.K + k0;
-      }
-      cl::run_block(pb, kv, xcl.get(), base, list.data(), int(list.size()), p.C, p.K, outs);
-    }
-  }
+  cl::run_classes(classes, lists, p.K, xcl.get(), p.C, p.K,
+                  [&](int64_t n, const int64_t o[3], int64_t k0, int64_t* base, float** out) {
+                    *base = n * l.sample() +
+                            ((o[0] * p.stride_d * l.Hp + o[1] * p.stride_h) * l.Wp + o[2] * p.stride_w) * p.C;
+                    *out = y_rows.get() + (((n * p.Z + o[0]) * p.P + o[1]) * p.Q + o[2]) * p.K + k0;
+                  });
   const int64_t zpq = p.Z * p.P * p.Q;
   rows_to_planes(p.K, zpq, y_rows.get(), y, p.N);
 }

@@ -135,24 +135,35 @@ void per_sample(int64_t count, Body body) {
   }
 }
 
+// Calls body(n0, samples, columns) for each batch of samples, with the batch's column matrices
+// (ctrs × zpq each, one after another) made by vol2col in one parallel region; a pointwise
+// problem's columns are its input itself, in one batch.
+template <class T, class Body>
+void column_batches(const Conv3dProblem& p, const T* x, Body body) {
+  const int64_t in_sample = p.C * p.D * p.H * p.W;
+  if (is_pointwise(p)) return body(int64_t(0), p.N, x);
+  const int64_t chunk = column_chunk<T>(p);
+  std::vector<T> col(size_t(chunk * p.C * p.filter_volume() * p.Z * p.P * p.Q));
+  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
+    const int64_t samples = std::min(chunk, p.N - n0);
+    vol2col(p, x + n0 * in_sample, col.data(), samples);
+    body(n0, samples, static_cast<const T*>(col.data()));
+  }
+}
+
 }  // namespace
 
 // The samples go in batches whose column matrices are made in one parallel region (a region per
 // sample cost tens of microseconds each with passive OpenMP waiting, as training runs).
 template <class T>
 void fprop_gemm(const Conv3dProblem& p, const T* x, const T* w, T* y) {
-  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume(), in_sample = p.C * p.D * p.H * p.W;
-  const bool pointwise = is_pointwise(p);
-  const int64_t chunk = pointwise ? std::max<int64_t>(p.N, 1) : column_chunk<T>(p);
-  std::vector<T> col(pointwise ? 0 : size_t(chunk * ctrs * zpq));
-  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
-    const int64_t samples = std::min(chunk, p.N - n0);
-    if (!pointwise) vol2col(p, x + n0 * in_sample, col.data(), samples);
+  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
+  column_batches(p, x, [&](int64_t n0, int64_t samples, const T* cols) {
     per_sample(samples, [&](int64_t i, bool) {
-      const T* b = pointwise ? x + (n0 + i) * in_sample : col.data() + i * ctrs * zpq;
-      gemm_rm(false, false, p.K, zpq, ctrs, T(1), w, ctrs, b, zpq, T(0), y + (n0 + i) * p.K * zpq, zpq);
+      gemm_rm(false, false, p.K, zpq, ctrs, T(1), w, ctrs, cols + i * ctrs * zpq, zpq, T(0), y + (n0 + i) * p.K * zpq,
+              zpq);
     });
-  }
+  });
 }
 
 template <class T>
@@ -180,20 +191,15 @@ void dgrad_gemm(const Conv3dProblem& p, const T* dy, const T* w, T* dx) {
 
 template <class T>
 void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
-  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume(), in_sample = p.C * p.D * p.H * p.W;
-  const bool pointwise = is_pointwise(p);
-  const int64_t chunk = pointwise ? std::max<int64_t>(p.N, 1) : column_chunk<T>(p);
-  std::vector<T> col(pointwise ? 0 : size_t(chunk * ctrs * zpq));
-  for (int64_t n0 = 0; n0 < p.N; n0 += chunk) {
-    const int64_t samples = std::min(chunk, p.N - n0);
-    if (!pointwise) vol2col(p, x + n0 * in_sample, col.data(), samples);
+  const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
+  column_batches(p, x, [&](int64_t n0, int64_t samples, const T* cols) {
     for (int64_t i = 0; i < samples; ++i) {
       const int64_t n = n0 + i;
-      const T* b = pointwise ? x + n * in_sample : col.data() + i * ctrs * zpq;
       // dw (K × CTRS) += dy[n] (K × ZPQ) · colᵀ (ZPQ × CTRS); samples in order (deterministic).
-      gemm_rm(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, b, zpq, n == 0 ? T(0) : T(1), dw, ctrs);
+      gemm_rm(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, cols + i * ctrs * zpq, zpq,
+              n == 0 ? T(0) : T(1), dw, ctrs);
     }
-  }
+  });
   if (p.N == 0) std::memset(dw, 0, sizeof(T) * size_t(p.weight_elements()));
 }
 
