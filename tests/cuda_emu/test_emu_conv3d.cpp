@@ -9,6 +9,11 @@
 // loads always; where the channel counts allow, 16-byte loads through registers and the cp.async
 // multi-stage kernel, which all three operators take, wgrad with [k][row] shared tiles read by
 // ldmatrix.trans), the output poisoned with NaN. Strided dgrad also runs as its stride phases.
+//
+// Exact operands cannot show a conversion that rounds the wrong way (or not at all): a second set
+// of tests uses uniform values that round in bf16 and TF32, and checks each output against the
+// float64 product of the operands as the tensor cores must see them (TF32 rounded to nearest,
+// ties away; bf16 as stored) within what f32 accumulation and the final rounding explain.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -63,13 +68,13 @@ Conv3dProblem problem_of(const Case& c) {
 
 struct Operands {
   std::vector<double> a, b, expected;  // channels-last GEMM operands and the channels-last result
+  std::vector<double> magnitude;       // operands that round: Σ|products| of each output
 };
 
-Operands operands(const Conv3dProblem& p, ConvOperator op, uint32_t seed) {
+// The GEMM operands and the reference result of operator op from the convolution's x, w and dy.
+Operands operands_from(const Conv3dProblem& p, ConvOperator op, const std::vector<double>& x,
+                       const std::vector<double>& w, const std::vector<double>& dy) {
   const int64_t in_sp = p.D * p.H * p.W, out_sp = p.Z * p.P * p.Q, taps = p.filter_volume();
-  auto x = random_eighths(size_t(p.input_elements()), seed);
-  auto w = random_eighths(size_t(p.weight_elements()), seed + 1);
-  auto dy = random_eighths(size_t(p.output_elements()), seed + 2);
   Operands o;
   switch (op) {
     case ConvOperator::fprop: {
@@ -101,6 +106,61 @@ Operands operands(const Conv3dProblem& p, ConvOperator op, uint32_t seed) {
   return o;
 }
 
+Operands operands(const Conv3dProblem& p, ConvOperator op, uint32_t seed) {
+  return operands_from(p, op, random_eighths(size_t(p.input_elements()), seed),
+                       random_eighths(size_t(p.weight_elements()), seed + 1),
+                       random_eighths(size_t(p.output_elements()), seed + 2));
+}
+
+// cvt.rna.tf32.f32 on the host: what the kernels' TF32 conversion must give.
+double tf32_rna(double v) {
+  uint32_t u;
+  const float f = float(v);
+  std::memcpy(&u, &f, 4);
+  u = (u + 0x1000u) & 0xffffe000u;
+  float r;
+  std::memcpy(&r, &u, 4);
+  return double(r);
+}
+
+// Uniform values in [-1, 1) that round: `a`, `b` hold them as stored in T; `expected` is the
+// float64 result of the operands as the tensor cores see them; `magnitude` the same of |operands|.
+template <class T>
+Operands rounding_operands(const Conv3dProblem& p, ConvOperator op, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  auto draw = [&](int64_t n, std::vector<double>& stored, std::vector<double>& seen, std::vector<double>& size) {
+    stored.resize(size_t(n)), seen.resize(size_t(n)), size.resize(size_t(n));
+    for (int64_t i = 0; i < n; ++i) {
+      stored[size_t(i)] = to_double(from_double<T>(u(rng)));
+      seen[size_t(i)] = std::is_same_v<T, float> ? tf32_rna(stored[size_t(i)]) : stored[size_t(i)];
+      size[size_t(i)] = std::fabs(seen[size_t(i)]);
+    }
+  };
+  std::vector<double> xs, xr, xm, ws, wr, wm, ds, dr, dm;
+  draw(p.input_elements(), xs, xr, xm);
+  draw(p.weight_elements(), ws, wr, wm);
+  draw(p.output_elements(), ds, dr, dm);
+  Operands o = operands_from(p, op, xs, ws, ds);
+  o.expected = operands_from(p, op, xr, wr, dr).expected;
+  o.magnitude = operands_from(p, op, xm, wm, dm).expected;
+  return o;
+}
+
+// |got − want| within what the kernel's f32 accumulation explains (one rounding per MMA k-step
+// and per split-K partial, each at most 2⁻²⁴ of Σ|products|), plus half a unit in the last place
+// of the output type's final rounding. A truncating conversion misses by about 2⁻¹¹ per product.
+template <class T>
+bool within_rounding(double got, double want, double magnitude, int64_t kred) {
+  const double accumulation = double(kred / 8 + 8) * std::ldexp(magnitude, -24);
+  double last = 0;
+  if (std::is_same_v<T, BFloat16> && want != 0) {
+    int e;
+    std::frexp(std::max(std::fabs(got), std::fabs(want)), &e);
+    last = std::ldexp(0.5, e - 8);  // half a bf16 ulp (8 significant bits)
+  }
+  return std::fabs(got - want) <= accumulation + last;
+}
 // [rows][from] → [rows][to]: the first min(from, to) columns kept, the rest zero.
 std::vector<double> repack_rows(const std::vector<double>& v, int64_t rows, int64_t from, int64_t to) {
   std::vector<double> out(size_t(rows * to), 0.0);
@@ -139,12 +199,14 @@ std::vector<IgemmGeom> geometries(const Conv3dProblem& p) {
   }
 }
 
-template <class Op, class T, bool kStem = false>
+template <class Op, class T, bool kStem = false, bool kRounding = false>
 void check_operator(const Case& c, uint32_t seed) {
   const Conv3dProblem p = problem_of(c);
   const std::vector<IgemmGeom> geoms = geometries<Op, kStem>(p);
   const IgemmGeom& g0 = geoms.front();
-  const Operands o = kStem ? stem_operands(p, Op::op, seed) : operands(p, Op::op, seed);
+  const Operands o = kRounding ? rounding_operands<T>(p, Op::op, seed)
+                     : kStem   ? stem_operands(p, Op::op, seed)
+                               : operands(p, Op::op, seed);
   std::vector<T> a = to_storage<T>(o.a), b = to_storage<T>(o.b);
   emu::DeviceBuffer da(a.data(), a.size() * sizeof(T)), db(b.data(), b.size() * sizeof(T));
   const bool vector_ok = kStem ? igemm::make_stem_plan(Op::op, g0).vector : conv3d_igemm_vector(Op::op, g0.C, g0.K);
@@ -177,7 +239,9 @@ void check_operator(const Case& c, uint32_t seed) {
         size_t bad = 0, first = 0;
         for (size_t i = 0; i < out.size(); ++i) {
           T want = from_double<T>(o.expected[i]);
-          if (std::memcmp(&out[i], &want, sizeof(T)) != 0 && bad++ == 0) first = i;
+          const bool ok = kRounding ? within_rounding<T>(to_double(out[i]), o.expected[i], o.magnitude[i], g0.Kred)
+                                    : std::memcmp(&out[i], &want, sizeof(T)) == 0;
+          if (!ok && bad++ == 0) first = i;
         }
         INFO("first mismatch at " << first << ": " << to_double(out[first]) << " vs " << o.expected[first]);
         CHECK(bad == 0);
@@ -244,3 +308,18 @@ TEST_CASE("emulated igemm conv3d: the cp.async kernel's shared memory refused, t
   }
   emu_set_max_dynamic_smem(227 * 1024);
 }
+
+// Operands that round (the stem's own layout aside): every operator, both types, every tile, split
+// and loader, on a plain and a strided case.
+#define EMU_CONV_ROUNDING_TEST(OP, TYPE, NAME, SEED)                                                        \
+  TEST_CASE("emulated igemm conv3d: " NAME " with operands that round is within f32 accumulation of float64", \
+            "[emu][conv3d][rounding]") {                                                                     \
+    uint32_t seed = SEED;                                                                                    \
+    for (int i : {0, 1}) check_operator<OP, TYPE, false, true>(kCases[i], seed += 10);                 \
+  }
+EMU_CONV_ROUNDING_TEST(IgemmFprop, BFloat16, "bf16 fprop", 1100)
+EMU_CONV_ROUNDING_TEST(IgemmDgrad, BFloat16, "bf16 dgrad", 1200)
+EMU_CONV_ROUNDING_TEST(IgemmWgrad, BFloat16, "bf16 wgrad", 1300)
+EMU_CONV_ROUNDING_TEST(IgemmFprop, float, "tf32 fprop", 1400)
+EMU_CONV_ROUNDING_TEST(IgemmDgrad, float, "tf32 dgrad", 1500)
+EMU_CONV_ROUNDING_TEST(IgemmWgrad, float, "tf32 wgrad", 1600)

@@ -276,6 +276,8 @@ TEST_CASE("emulator: a global read outside every device buffer is an error", "[e
   std::vector<float> x(32, 1.0f), out(32);
   emu::DeviceBuffer dx(x.data(), x.size() * sizeof(float));
   CHECK_NOTHROW(cuda::launch_kernel(read_past_end, dim3(1), dim3(16), 0, nullptr, x.data(), 16, out.data()));
+  // In ascending order the first thread to read past the end is thread 16.
+  emu::ScopedSchedule ascending({emu::ThreadOrder::ascending, emu::CpAsyncLanding::at_wait, 1});
   CHECK_THROWS_WITH(cuda::launch_kernel(read_past_end, dim3(1), dim3(32), 0, nullptr, x.data(), 16, out.data()),
                     Catch::Contains("outside every device buffer") && Catch::Contains("thread (16,0,0)"));
 }
@@ -355,6 +357,7 @@ TEST_CASE("emulator: ldmatrix x4/x2 fragments feed mma.sync as A and B", "[emu]"
 }
 
 TEST_CASE("emulator: cp.async data lands only when wait_group lets it", "[emu]") {
+  emu::ScopedSchedule at_wait({emu::ThreadOrder::ascending, emu::CpAsyncLanding::at_wait, 1});
   std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8};
   std::vector<float> seen(5, 0);
   emu::DeviceBuffer dx(x.data(), x.size() * sizeof(float));

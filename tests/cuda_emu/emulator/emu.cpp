@@ -1,5 +1,6 @@
 // The CPU emulation of the CUDA kernel dialect (emu.h): fibers, barriers, warp exchanges, the
-// tensor-core instructions' fragment layouts, deferred cp.async copies and global-read checks.
+// tensor-core instructions' fragment layouts, deferred cp.async copies and global-read checks, and
+// the schedule (thread order, cp.async landing, per-block static shared memory) chosen on purpose.
 #include "tests/cuda_emu/emulator/emu.h"
 
 #if !defined(__x86_64__)
@@ -7,10 +8,12 @@
 #endif
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -20,6 +23,13 @@
 #else
 #define MTMAP_EMU_ASAN 0
 #endif
+
+// The bounds of the section holding every static __shared__ variable (emu.h's __shared__), defined
+// by the linker when the program has one; weak, so a program without any links too.
+extern "C" {
+extern unsigned char __start_mtmap_emu_shared[] __attribute__((weak));
+extern unsigned char __stop_mtmap_emu_shared[] __attribute__((weak));
+}
 
 namespace mtmap::emu {
 
@@ -132,6 +142,7 @@ struct Block {
   unsigned barrier_size[2] = {};    // threads that took part
   std::vector<unsigned char> smem_storage;
   unsigned char* dynamic_smem = nullptr;  // 128-byte aligned inside the storage
+  std::vector<unsigned char> static_smem;  // this block's static __shared__ while another block runs
 };
 
 struct Launch {
@@ -150,7 +161,49 @@ struct Launch {
   const void* scheduler_stack = nullptr;
   size_t scheduler_stack_bytes = 0;
   std::string error;
+  Schedule schedule;
+  uint64_t number = 0;        // launches in this process before this one
+  uint64_t random_state = 0;  // splitmix64, from (schedule.seed, number)
+  Block* static_owner = nullptr;  // whose static __shared__ the section holds now
 };
+
+// splitmix64: small, and the same sequence on every platform (std::shuffle's algorithm is not).
+uint64_t next_random(Launch& L) {
+  uint64_t z = (L.random_state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// ---- static __shared__: one section, poisoned per block, swapped per block in a cooperative grid --
+unsigned char* static_shared_begin() { return __start_mtmap_emu_shared; }
+
+void prepare_static_shared(unsigned char* p, size_t bytes) {
+#if MTMAP_EMU_ASAN
+  // A compiler that puts redzones between the section's variables must not see them as overflows.
+  __asan_unpoison_memory_region(p, bytes);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
+void poison_static_shared() {
+  const size_t bytes = static_shared_bytes();
+  if (bytes == 0) return;
+  prepare_static_shared(static_shared_begin(), bytes);
+  std::memset(static_shared_begin(), 0xff, bytes);  // NaN: uninitialised, as on a GPU
+}
+
+// Makes the section hold block b's static __shared__ variables (saving the previous owner's).
+void activate_static_shared(Launch& L, Block& b) {
+  const size_t bytes = static_shared_bytes();
+  if (bytes == 0 || L.static_owner == &b) return;
+  unsigned char* section = static_shared_begin();
+  prepare_static_shared(section, bytes);
+  if (L.static_owner) std::memcpy(L.static_owner->static_smem.data(), section, bytes);
+  std::memcpy(section, b.static_smem.data(), bytes);
+  L.static_owner = &b;
+}
 
 thread_local Launch* g_launch = nullptr;
 
@@ -164,6 +217,20 @@ std::string str(const dim3& d) {
 }
 
 std::string where(const Fiber& f) { return "block " + str(f.block->index) + " thread " + str(f.tid); }
+
+// The fibers' turn order for the next round of the scheduler.
+void arrange(Launch& L, std::vector<size_t>& order) {
+  switch (L.schedule.order) {
+    case ThreadOrder::ascending:
+      break;
+    case ThreadOrder::descending:
+      std::iota(order.rbegin(), order.rend(), size_t(0));
+      break;
+    case ThreadOrder::random:
+      for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[size_t(next_random(L) % i)]);
+      break;
+  }
+}
 
 // ---- fiber switches, annotated for AddressSanitizer -------------------------------------------
 void enter_fiber(Launch& L, Fiber& f) {
@@ -273,6 +340,7 @@ void run_blocks(Launch& L, const std::vector<dim3>& indices) {
       }
       std::memset(b.dynamic_smem, 0xff, L.dynamic_smem_bytes);  // NaN: uninitialised
     }
+    if (indices.size() > 1) b.static_smem.assign(static_shared_bytes(), 0xff);
     for (unsigned i = 0; i < n; ++i) {
       Fiber& f = L.fibers[bi * n + i];
       f.block = &b;
@@ -289,12 +357,23 @@ void run_blocks(Launch& L, const std::vector<dim3>& indices) {
       make_context(f.ctx, f.stack.get(), kStackBytes, fiber_main);
     }
   }
+  // One block: the section is its own, poisoned. A cooperative grid: each block's copy is swapped in
+  // when one of its threads takes a turn.
+  L.static_owner = nullptr;
+  if (indices.size() == 1) {
+    poison_static_shared();
+    L.static_owner = &L.blocks[0];
+  }
   const size_t count = indices.size() * n;
+  std::vector<size_t> order(count);
+  std::iota(order.begin(), order.end(), size_t(0));
   while (L.grid_live > 0 && L.error.empty()) {
     uint64_t before = L.progress;
-    for (size_t i = 0; i < count; ++i) {
+    arrange(L, order);
+    for (size_t i : order) {
       Fiber& f = L.fibers[i];
       if (f.done) continue;
+      if (indices.size() > 1) activate_static_shared(L, *f.block);
       enter_fiber(L, f);
       if (!L.error.empty()) break;
     }
@@ -302,6 +381,51 @@ void run_blocks(Launch& L, const std::vector<dim3>& indices) {
       fail(L, "deadlock in block " + str(indices.size() == 1 ? indices[0] : dim3(0, 0, 0)) +
                   (indices.size() == 1 ? "" : " (cooperative grid)") + ": " + waiting_summary(L));
   }
+}
+
+// ---- the process's schedule ----------------------------------------------------------------------
+struct ScheduleState {
+  std::mutex mu;
+  bool loaded = false;
+  Schedule schedule;
+  std::string error;  // a bad environment variable, reported at the next launch
+  uint64_t launches = 0;
+};
+ScheduleState& schedule_state() {
+  static ScheduleState* s = new ScheduleState;
+  return *s;
+}
+
+// Reads MTMAP_EMU_ORDER, MTMAP_EMU_CP_ASYNC and MTMAP_EMU_SEED once (with the state's lock held).
+void load_schedule(ScheduleState& st) {
+  if (st.loaded) return;
+  st.loaded = true;
+  if (const char* v = std::getenv("MTMAP_EMU_ORDER")) {
+    const std::string s = v;
+    if (s == "ascending") st.schedule.order = ThreadOrder::ascending;
+    else if (s == "descending") st.schedule.order = ThreadOrder::descending;
+    else if (s == "random") st.schedule.order = ThreadOrder::random;
+    else st.error = "MTMAP_EMU_ORDER='" + s + "': expected ascending, descending or random";
+  }
+  if (const char* v = std::getenv("MTMAP_EMU_CP_ASYNC")) {
+    const std::string s = v;
+    if (s == "wait") st.schedule.landing = CpAsyncLanding::at_wait;
+    else if (s == "issue") st.schedule.landing = CpAsyncLanding::at_issue;
+    else if (s == "random") st.schedule.landing = CpAsyncLanding::random;
+    else st.error = "MTMAP_EMU_CP_ASYNC='" + s + "': expected wait, issue or random";
+  }
+  if (const char* v = std::getenv("MTMAP_EMU_SEED")) {
+    char* end = nullptr;
+    const unsigned long long seed = std::strtoull(v, &end, 10);
+    if (*v == '\0' || *end != '\0') st.error = "MTMAP_EMU_SEED='" + std::string(v) + "': expected an unsigned integer";
+    else st.schedule.seed = seed;
+  }
+}
+
+// Every launch runs alone: the static __shared__ section is one per process.
+std::mutex& launch_mutex() {
+  static std::mutex* m = new std::mutex;
+  return *m;
 }
 
 struct Registry {
@@ -315,6 +439,31 @@ Registry& registry() {
 }
 
 }  // namespace
+
+Schedule schedule() {
+  ScheduleState& st = schedule_state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  load_schedule(st);
+  return st.schedule;
+}
+
+void set_schedule(const Schedule& s) {
+  ScheduleState& st = schedule_state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  load_schedule(st);
+  st.schedule = s;
+}
+
+std::string describe(const Schedule& s) {
+  const char* order = s.order == ThreadOrder::ascending ? "ascending" : s.order == ThreadOrder::descending ? "descending" : "random";
+  const char* landing = s.landing == CpAsyncLanding::at_wait ? "at the wait" : s.landing == CpAsyncLanding::at_issue ? "at issue" : "random";
+  return std::string("thread order ") + order + ", cp.async landing " + landing + ", seed " + std::to_string(s.seed);
+}
+
+size_t static_shared_bytes() {
+  if (!__start_mtmap_emu_shared || !__stop_mtmap_emu_shared) return 0;
+  return size_t(__stop_mtmap_emu_shared - __start_mtmap_emu_shared);
+}
 
 // ---- built-ins ------------------------------------------------------------------------------------
 const dim3& thread_idx() { return launch_state().current->tid; }
@@ -518,7 +667,8 @@ uint32_t cvt_rna_tf32(float f) {
 
 // ---- cp.async ---------------------------------------------------------------------------------------
 void cp_async_16(void* smem, const void* gmem, int src_bytes) {
-  Fiber& f = *launch_state().current;
+  Launch& L = launch_state();
+  Fiber& f = *L.current;
   Copy c{smem, {}};
   if (src_bytes < 0 || src_bytes > 16) kernel_error("cp.async with a source size outside 0..16");
   check_alignment(smem, 16, "cp.async (shared destination)");
@@ -526,6 +676,11 @@ void cp_async_16(void* smem, const void* gmem, int src_bytes) {
   if (src_bytes > 0) {
     check_global_read(gmem, size_t(src_bytes), "cp.async");
     std::memcpy(c.bytes, gmem, size_t(src_bytes));
+  }
+  const CpAsyncLanding landing = L.schedule.landing;
+  if (landing == CpAsyncLanding::at_issue || (landing == CpAsyncLanding::random && (next_random(L) & 1))) {
+    std::memcpy(c.dst, c.bytes, 16);  // the earliest a GPU may land it
+    return;
   }
   f.uncommitted.push_back(c);
 }
@@ -555,7 +710,17 @@ void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, 
   if (cooperative && blocks > uint64_t(kCooperativeBlocks))
     throw std::invalid_argument("cuda emulator: cooperative grid of " + std::to_string(blocks) +
                                 " blocks, more than can be resident (" + std::to_string(kCooperativeBlocks) + ")");
+  ScheduleState& st = schedule_state();
   Launch L;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    load_schedule(st);
+    if (!st.error.empty()) throw std::invalid_argument("cuda emulator: " + st.error);
+    L.schedule = st.schedule;
+    L.number = st.launches++;
+  }
+  L.random_state = L.schedule.seed * 0x2545f4914f6cdd1dull + L.number;
+  std::lock_guard<std::mutex> one_at_a_time(launch_mutex());
   L.grid = grid;
   L.block = block;
   L.body = body;
@@ -578,7 +743,9 @@ void run_grid(dim3 grid, dim3 block, size_t dynamic_smem_bytes, BlockBody body, 
     }
   }
   g_launch = nullptr;
-  if (!L.error.empty()) throw std::runtime_error("cuda emulator: " + L.error);
+  if (!L.error.empty())
+    throw std::runtime_error("cuda emulator (launch " + std::to_string(L.number) + ", " + describe(L.schedule) +
+                             "): " + L.error);
 }
 
 }  // namespace mtmap::emu

@@ -13,6 +13,13 @@
 //    alignment as the hardware requires (a misaligned address faults on a GPU); a barrier that
 //    not every live thread reaches,
 //    a thread exiting while others wait, or a deadlock, is an error naming the block and thread.
+//  - the schedule a GPU is free to choose is chosen on purpose (Schedule): the order in which a
+//    block's threads run between barriers (ascending, descending or shuffled each round), and
+//    when a cp.async lands (at issue, at the wait, or either, per copy), so a missing barrier or
+//    a stage overwritten while another thread still reads it gives wrong data whichever way round
+//    the kernel got it wrong;
+//  - static __shared__ variables live in their own linker section, poisoned (NaN) at every block's
+//    start and kept per block in a cooperative grid, as dynamic shared memory is.
 // What it cannot show: timing, the memory model between CTAs, bank conflicts, register spills, or
 // whether ptxas accepts the inline assembly (nvcc compiles the same source for that). A kernel that
 // passes here has correct index arithmetic, fragment layouts, tile edges and synchronisation
@@ -34,7 +41,9 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static
+// Every static __shared__ variable of the program lands in the section mtmap_emu_shared, which
+// the launcher poisons at each block's start and swaps per block in a cooperative grid (emu.cpp).
+#define __shared__ static __attribute__((section("mtmap_emu_shared")))
 #define __align__(n) __attribute__((aligned(n)))
 #define __restrict__ __restrict
 
@@ -112,11 +121,46 @@ void cp_async_16(void* smem, const void* gmem, int src_bytes);  // src_bytes < 1
 void cp_async_commit();
 void cp_async_wait(int pending_groups);
 
+// ---- the schedule: what a GPU leaves open, chosen on purpose -------------------------------------
+// Between two barriers (or warp-wide operations) each thread of a block runs alone; the order in
+// which they take turns is one a GPU may also produce. `ascending` was the only one before: it
+// hides a higher thread reading a lower thread's shared write without a barrier; `descending`
+// exposes that one; `random` (reshuffled every round from the seed) exposes both directions.
+enum class ThreadOrder : uint8_t { ascending, descending, random };
+// A cp.async copy lands somewhere between its issue and the wait that covers it. `at_wait` (the
+// latest) catches reading a stage before waiting for it; `at_issue` (the earliest) catches
+// overwriting a stage another thread still reads (a missing barrier before the refill);
+// `random` picks one of the two for every copy.
+enum class CpAsyncLanding : uint8_t { at_wait, at_issue, random };
+struct Schedule {
+  ThreadOrder order = ThreadOrder::random;
+  CpAsyncLanding landing = CpAsyncLanding::random;
+  uint64_t seed = 1;  // each launch draws from (seed, the launch's number in the process)
+};
+// The process's schedule: from MTMAP_EMU_ORDER (ascending|descending|random),
+// MTMAP_EMU_CP_ASYNC (wait|issue|random) and MTMAP_EMU_SEED when set, else the defaults above.
+// A bad value of either variable is an error at the first launch, naming it.
+Schedule schedule();
+void set_schedule(const Schedule& s);
+std::string describe(const Schedule& s);  // "thread order random, cp.async random, seed 1"
+// Sets a schedule for a scope (a test), restoring the previous one after it.
+class ScopedSchedule {
+ public:
+  explicit ScopedSchedule(const Schedule& s) : previous_(schedule()) { set_schedule(s); }
+  ~ScopedSchedule() { set_schedule(previous_); }
+  ScopedSchedule(const ScopedSchedule&) = delete;
+  ScopedSchedule& operator=(const ScopedSchedule&) = delete;
+
+ private:
+  Schedule previous_;
+};
+// Bytes of static __shared__ variables in the program (the section the launcher poisons).
+size_t static_shared_bytes();
+
 // ---- launches -----------------------------------------------------------------------------------
 // The emulated device: kSms multiprocessors, each holding kBlocksPerSm blocks of any kernel, so a
 // cooperative grid has at most kCooperativeBlocks blocks (all run at once, as fibers). Small, so
-// tests exercise the paths that a full GPU takes only for large problems. Static __shared__
-// variables are one per kernel here: kernels launched cooperatively must use dynamic shared memory.
+// tests exercise the paths that a full GPU takes only for large problems.
 inline constexpr int kSms = 4, kBlocksPerSm = 2, kCooperativeBlocks = kSms * kBlocksPerSm;
 
 using BlockBody = void (*)(void* closure);
