@@ -132,3 +132,14 @@ TEST_CASE("gratings: values, contrast and the aliasing guard", "[io][grating]") 
   CHECK(v[8] == v[0]);  // channels are equal
   CHECK_THROWS_WITH(drifting_grating({.temporal_freq = 0.5}, 4, 8, 8), Catch::Contains("aliases"));
 }
+
+#if !defined(MTMAP_WITH_CUDA)
+TEST_CASE("dead leaves: a CUDA device in a build without the CUDA backend is an error naming it", "[io][generator]") {
+  DeadLeavesConfig c;
+  c.height = c.width = 16, c.frames = 2;
+  CHECK_THROWS_WITH(generate_dead_leaves(c, 1, 0, Device::cuda(0)),
+                    Catch::Contains("cuda:0") && Catch::Contains("no CUDA backend"));
+  Tensor cpu = generate_dead_leaves(c, 1, 0, Device::cpu()), plain = generate_dead_leaves(c, 1, 0);
+  CHECK(std::memcmp(cpu.data<uint8_t>(), plain.data<uint8_t>(), cpu.nbytes()) == 0);
+}
+#endif
