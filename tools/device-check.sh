@@ -5,6 +5,8 @@
 #
 #   tools/device-check.sh [--memcheck]
 #
+# Before it, here: tools/emu-slow.sh (the emulated CUDA suite under several schedules, the slow
+# conv3d parity tests included), so the GPU's minutes go to what only a GPU can show.
 # Through the device tool: first `git rev-parse --short HEAD > .device-commit` (the tree travels
 # without .git), then run it with carry [".devdeps", ".device-commit"] (both git-ignored locally).
 #
