@@ -52,7 +52,7 @@ class DeviceContext {
   // a kernel error, and throws the bad index an index kernel met since the last check.
   void synchronize() const;
   // For an index kernel about to be enqueued on the compute stream: where it records a bad index.
-  IndexErrorRecord* index_error_record() const { return index_errors_.arm(); }
+  IndexErrorSlot index_error_record() const { return index_errors_.arm(); }
   // Throws the bad index an index kernel enqueued since the last check met (waiting for the
   // compute stream when one was enqueued; free otherwise). Every synchronisation point calls it:
   // synchronize() and the backend's copies to and from the host and peers.

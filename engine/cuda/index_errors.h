@@ -3,8 +3,9 @@
 //
 // A kernel cannot throw, so each execution context's device state owns one IndexErrorRecord in
 // device memory (kernels/common/index_error.h): an index kernel enqueued on the context's compute
-// stream records the first bad index it meets there (op, position, value, bound; the first writer
-// wins) and reads nothing at it. The host looks at the record **deferred**, at the context's next
+// stream records its lowest-positioned bad index there (op, position, value, bound; the first
+// launch to meet one owns the record, so the error is the CPU check's whatever order threads
+// ran in) and reads nothing at it. The host looks at the record **deferred**, at the context's next
 // synchronisation point: DeviceContext::synchronize (and ExecutionContext::synchronize), and every
 // copy to or from the host or a peer, which is how any result reaches the host (to(cpu) and what
 // reads a moved tensor). So the success path costs no synchronisation at all, and a
@@ -19,6 +20,7 @@
 #include <cuda_runtime_api.h>
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "kernels/common/index_error.h"
@@ -34,10 +36,13 @@ class IndexErrors {
   IndexErrors(const IndexErrors&) = delete;
   IndexErrors& operator=(const IndexErrors&) = delete;
 
-  // The record for an index kernel about to be enqueued; marks a check as due.
-  IndexErrorRecord* arm() const {
+  // The record for an index kernel about to be enqueued, with a launch number of its own (never
+  // 0; it wraps after 2^31 launches, far more than run between two synchronisations); marks a
+  // check as due.
+  IndexErrorSlot arm() const {
     due_.store(true, std::memory_order_relaxed);
-    return record_;
+    uint32_t n = launches_.fetch_add(1, std::memory_order_relaxed) % 0x7fffffffu + 1u;
+    return IndexErrorSlot{record_, int32_t(n)};
   }
   // When an index kernel was enqueued since the last check: reads the record after everything
   // enqueued on the stream and, if a kernel claimed it, clears it and throws the mtmap::Error the
@@ -52,6 +57,7 @@ class IndexErrors {
   cudaStream_t stream_;
   IndexErrorRecord* record_ = nullptr;  // device memory
   mutable std::atomic<bool> due_{false};
+  mutable std::atomic<uint32_t> launches_{0};
 };
 
 }  // namespace mtmap::cuda

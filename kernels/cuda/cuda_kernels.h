@@ -32,16 +32,17 @@ void row_op(DType t, const RowParams& p, const void* in, void* out, cudaStream_t
 void gemm(DType t, const GemmParams& p, const void* a, const void* b, void* c, cublasHandle_t handle,
           cudaStream_t stream);
 
-// An out-of-range index is read nowhere; the first one met is recorded in `errors` (device memory,
-// kernels/common/index_error.h) for the caller to report after synchronising `stream`.
+// An out-of-range index is read nowhere; the lowest-positioned one is recorded in `errors` (device
+// memory, kernels/common/index_error.h) unless an earlier launch holds it, for the caller to
+// report after synchronising `stream`.
 void index_select(DType t, const IndexSelectParams& p, const void* in, const int64_t* idx, void* out,
-                  IndexErrorRecord* errors, cudaStream_t stream);
+                  IndexErrorSlot errors, cudaStream_t stream);
 void index_add(DType t, const IndexAddParams& p, const void* src, const int64_t* idx, void* out,
-               IndexErrorRecord* errors, cudaStream_t stream);
-void gather(DType t, const GatherParams& p, const void* in, const int64_t* idx, void* out, IndexErrorRecord* errors,
+               IndexErrorSlot errors, cudaStream_t stream);
+void gather(DType t, const GatherParams& p, const void* in, const int64_t* idx, void* out, IndexErrorSlot errors,
             cudaStream_t stream);
 void scatter_add(DType t, const GatherParams& p, const void* src, const int64_t* idx, void* out,
-                 IndexErrorRecord* errors, cudaStream_t stream);
+                 IndexErrorSlot errors, cudaStream_t stream);
 
 void uniform(DType t, int64_t n, uint64_t seed, uint64_t offset, void* out, cudaStream_t stream);
 void normal(DType t, int64_t n, uint64_t seed, uint64_t offset, void* out, cudaStream_t stream);

@@ -9,8 +9,9 @@
 // on the sizes we train; a sort-based segmented version is the upgrade when it is not.
 // Out-of-range indices: a kernel cannot throw, so it reads nothing at a bad index (select and
 // gather leave that output as initialised; the accumulating kernels never match it) and records
-// the first bad index met in the caller's IndexErrorRecord (kernels/common/index_error.h), which
-// the engine turns into an mtmap::Error at its next synchronisation. The check costs a compare on
+// the lowest-positioned bad index of the first launch that meets one in the caller's
+// IndexErrorRecord (kernels/common/index_error.h), which the engine turns into an mtmap::Error at
+// its next synchronisation: the same index the CPU check names, whatever order threads run in. The check costs a compare on
 // the path every thread already takes; nothing is synchronised for it.
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/launch.cuh"
@@ -28,21 +29,34 @@ __device__ __forceinline__ int64_t grid_stride() { return int64_t(gridDim.x) * b
 // One compare covers both ends: a negative index is a huge unsigned one.
 __device__ __forceinline__ bool out_of_range(int64_t d, int64_t D) { return uint64_t(d) >= uint64_t(D); }
 
-// The first caller claims the record and fills it; every later one (this kernel's other threads,
-// later kernels until the host has reported and reset it) leaves it alone. The host reads it only
-// after synchronising the stream, which makes these plain stores visible.
-__device__ void record_bad_index(IndexErrorRecord* r, IndexOp op, int64_t position, int64_t value, int64_t bound) {
-  if (atomicCAS(&r->claimed, 0, 1) != 0) return;
-  r->op = int32_t(op);
-  r->position = position;
-  r->value = value;
-  r->bound = bound;
+// The first launch to meet a bad index claims the record with its launch number; later launches
+// (until the host has reported and reset it) leave it alone. Within the owning launch a spin lock
+// makes compare-and-write one step, so the record ends with the lowest position and the value
+// found there together (threads meeting the same position write the same value). The lock is
+// taken only on the error path, and only by threads that can make progress independently
+// (sm_70 and later). The host reads the record after synchronising the stream.
+__device__ void record_bad_index(IndexErrorSlot slot, IndexOp op, int64_t position, int64_t value, int64_t bound) {
+  IndexErrorRecord* r = slot.record;
+  int owner = atomicCAS(&r->claimed, 0, slot.launch);
+  if (owner != 0 && owner != slot.launch) return;
+  while (atomicCAS(&r->lock, 0, 1) != 0) {
+  }
+  __threadfence();
+  volatile IndexErrorRecord* v = r;
+  if (v->op == 0 || position < v->position) {
+    v->op = int32_t(op);
+    v->position = position;
+    v->value = value;
+    v->bound = bound;
+  }
+  __threadfence();
+  atomicCAS(&r->lock, 1, 0);
 }
 
 // out (outer, I, inner) ← in (outer, D, inner) at idx (I)
 template <class T>
 __global__ void index_select_kernel(IndexSelectParams p, const T* __restrict__ in, const int64_t* __restrict__ idx,
-                                    T* __restrict__ out, IndexErrorRecord* errors) {
+                                    T* __restrict__ out, IndexErrorSlot errors) {
   int64_t total = p.outer * p.I * p.inner;
   for (int64_t at = first_index(); at < total; at += grid_stride()) {
     int64_t n = at % p.inner, i = (at / p.inner) % p.I, o = at / (p.inner * p.I);
@@ -55,10 +69,10 @@ __global__ void index_select_kernel(IndexSelectParams p, const T* __restrict__ i
 }
 
 // out (outer, D, inner) += src (outer, I, inner) at idx (I). Every thread scans all of idx in
-// increasing position, so the bad index recorded is the lowest-positioned one, as on the CPU.
+// increasing position.
 template <class T>
 __global__ void index_add_kernel(IndexAddParams p, const T* __restrict__ src, const int64_t* __restrict__ idx,
-                                 T* __restrict__ out, IndexErrorRecord* errors) {
+                                 T* __restrict__ out, IndexErrorSlot errors) {
   using A = compute_t<T>;
   int64_t total = p.outer * p.D * p.inner;
   for (int64_t at = first_index(); at < total; at += grid_stride()) {
@@ -78,7 +92,7 @@ __global__ void index_add_kernel(IndexAddParams p, const T* __restrict__ src, co
 // out (outer, J, inner) ← in (outer, D, inner) at idx (outer, J, inner)
 template <class T>
 __global__ void gather_kernel(GatherParams p, const T* __restrict__ in, const int64_t* __restrict__ idx,
-                              T* __restrict__ out, IndexErrorRecord* errors) {
+                              T* __restrict__ out, IndexErrorSlot errors) {
   int64_t total = p.outer * p.J * p.inner;
   for (int64_t at = first_index(); at < total; at += grid_stride()) {
     int64_t n = at % p.inner, o = at / (p.inner * p.J);
@@ -93,7 +107,7 @@ __global__ void gather_kernel(GatherParams p, const T* __restrict__ in, const in
 // out (outer, D, inner) += src (outer, J, inner) at idx (outer, J, inner)
 template <class T>
 __global__ void scatter_add_kernel(GatherParams p, const T* __restrict__ src, const int64_t* __restrict__ idx,
-                                   T* __restrict__ out, IndexErrorRecord* errors) {
+                                   T* __restrict__ out, IndexErrorSlot errors) {
   using A = compute_t<T>;
   int64_t total = p.outer * p.D * p.inner;
   for (int64_t at = first_index(); at < total; at += grid_stride()) {
@@ -114,12 +128,12 @@ __global__ void scatter_add_kernel(GatherParams p, const T* __restrict__ src, co
 // The range check alone, for a launch with no outputs but indices (an empty outer or inner
 // extent; D == 0 for the accumulating ops): the CPU check sees those indices too.
 __global__ void check_index_kernel(IndexOp op, const int64_t* __restrict__ idx, int64_t n, int64_t bound,
-                                   IndexErrorRecord* errors) {
+                                   IndexErrorSlot errors) {
   for (int64_t at = first_index(); at < n; at += grid_stride())
     if (out_of_range(idx[at], bound)) record_bad_index(errors, op, at, idx[at], bound);
 }
 
-void check_only(IndexOp op, const int64_t* idx, int64_t n, int64_t bound, IndexErrorRecord* errors,
+void check_only(IndexOp op, const int64_t* idx, int64_t n, int64_t bound, IndexErrorSlot errors,
                 cudaStream_t stream) {
   if (n == 0) return;
   launch_kernel(check_index_kernel, dim3(detail::blocks_for(n)), dim3(detail::kThreads), 0, stream, op, idx, n, bound,
@@ -130,7 +144,7 @@ void check_only(IndexOp op, const int64_t* idx, int64_t n, int64_t bound, IndexE
 }  // namespace
 
 void index_select(DType t, const IndexSelectParams& p, const void* in, const int64_t* idx, void* out,
-                  IndexErrorRecord* errors, cudaStream_t stream) {
+                  IndexErrorSlot errors, cudaStream_t stream) {
   int64_t total = p.outer * p.I * p.inner;
   if (total == 0) return check_only(IndexOp::index_select, idx, p.I, p.D, errors, stream);
   detail::float_switch("index_select", t, [&](auto zero) {
@@ -141,7 +155,7 @@ void index_select(DType t, const IndexSelectParams& p, const void* in, const int
 }
 
 void index_add(DType t, const IndexAddParams& p, const void* src, const int64_t* idx, void* out,
-               IndexErrorRecord* errors, cudaStream_t stream) {
+               IndexErrorSlot errors, cudaStream_t stream) {
   int64_t total = p.outer * p.D * p.inner;
   if (total == 0) return check_only(IndexOp::index_add, idx, p.I, p.D, errors, stream);
   if (p.I == 0) return;
@@ -153,7 +167,7 @@ void index_add(DType t, const IndexAddParams& p, const void* src, const int64_t*
 }
 
 void gather(DType t, const GatherParams& p, const void* in, const int64_t* idx, void* out,
-            IndexErrorRecord* errors, cudaStream_t stream) {
+            IndexErrorSlot errors, cudaStream_t stream) {
   int64_t total = p.outer * p.J * p.inner;
   if (total == 0) return;  // and so is the index
   detail::float_switch("gather", t, [&](auto zero) {
@@ -164,7 +178,7 @@ void gather(DType t, const GatherParams& p, const void* in, const int64_t* idx, 
 }
 
 void scatter_add(DType t, const GatherParams& p, const void* src, const int64_t* idx, void* out,
-                 IndexErrorRecord* errors, cudaStream_t stream) {
+                 IndexErrorSlot errors, cudaStream_t stream) {
   int64_t total = p.outer * p.D * p.inner;
   if (total == 0) return check_only(IndexOp::scatter_add, idx, p.outer * p.J * p.inner, p.D, errors, stream);
   if (p.J == 0) return;
