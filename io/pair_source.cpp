@@ -19,6 +19,20 @@ void augment_clip_into(const Tensor& clip, const AugmentConfig& a, Rng& rng, flo
   apply_augment(clip, p, a, out);
 }
 
+void augment_pair_into(const Tensor& query_clip, const Tensor& key_clip, const PairOptions& options, Rng& rng,
+                       float* query, float* key) {
+  if (options.flip == FlipMode::independent) {
+    augment_clip_into(query_clip, options.augment, rng, query);
+    augment_clip_into(key_clip, options.augment, rng, key);
+    return;
+  }
+  AugmentConfig both = options.augment;
+  const bool flip = options.flip == FlipMode::shared && options.augment.random && rng.bernoulli(options.augment.flip_p);
+  both.flip_p = flip ? 1.0 : 0.0;
+  augment_clip_into(query_clip, both, rng, query);
+  augment_clip_into(key_clip, both, rng, key);
+}
+
 DeadLeavesPairSource::DeadLeavesPairSource(DeadLeavesConfig config, PairOptions options, uint64_t seed,
                                            int64_t videos_per_epoch)
     : config_(config), options_(std::move(options)), seed_(seed), count_(videos_per_epoch) {
@@ -39,8 +53,8 @@ Shape DeadLeavesPairSource::clip_shape() const {
 void DeadLeavesPairSource::make_pair(int64_t item, Rng& rng, float* query, float* key) {
   Tensor video = generate_dead_leaves(config_, seed_, uint64_t(item));
   ClipPair p = sample_clip_pair(config_.frames, options_.clip, options_.offsets, rng, options_.offset_power);
-  augment_clip_into(slice_frames(video, p.start_q, options_.clip), options_.augment, rng, query);
-  augment_clip_into(slice_frames(video, p.start_k, options_.clip), options_.augment, rng, key);
+  augment_pair_into(slice_frames(video, p.start_q, options_.clip), slice_frames(video, p.start_k, options_.clip),
+                    options_, rng, query, key);
 }
 
 }  // namespace mtmap::io

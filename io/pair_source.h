@@ -19,6 +19,13 @@ namespace mtmap::io {
 Tensor slice_frames(const Tensor& video, int64_t start, const ClipSpec& spec);
 void augment_clip_into(const Tensor& clip, const AugmentConfig& config, Rng& rng, float* out);
 
+// How a pair's two clips are flipped. A horizontal flip turns rightward motion into leftward, so
+// flipping each clip on its own (the preprint's MoCo v2 / CVRL recipe) asks the two views of one
+// video to agree across a reversal of horizontal motion: it teaches invariance to left-right
+// direction. `shared` flips both clips of a pair together (flip as data augmentation only); `none`
+// never flips.
+enum class FlipMode { independent, shared, none };
+
 class PairSource {
  public:
   virtual ~PairSource() = default;
@@ -34,8 +41,14 @@ struct PairOptions {
   OffsetMode offsets = OffsetMode::independent;
   double offset_power = 1.0;  // OffsetMode::decreasing
   AugmentConfig augment;
+  FlipMode flip = FlipMode::independent;
   int decode_short_side = 128;  // uncached decoding: the frames are scaled to this first
 };
+
+// The two clips of a pair augmented into `query` and `key`, flipped as `options.flip` says. The
+// independent mode draws exactly what two augment_clip_into calls draw.
+void augment_pair_into(const Tensor& query_clip, const Tensor& key_clip, const PairOptions& options, Rng& rng,
+                       float* query, float* key);
 
 // Procedural dead-leaves videos: item i is video i of the stream `seed`.
 class DeadLeavesPairSource : public PairSource {

@@ -35,6 +35,7 @@ void validate(const TrainConfig& c, const std::string& o) {
   MTMAP_CHECK(d.frame_stride >= 1, "{}.data.frame_stride = {} (need ≥ 1)", o, d.frame_stride);
   const int64_t span = (c.model.frames - 1) * d.frame_stride + 1;
   formats::check_one_of(d.offsets, {"independent", "uniform_gap", "decreasing"}, o + ".data.offsets");
+  formats::check_one_of(d.flip, {"independent", "shared", "none"}, o + ".data.flip");
   check_finite_range(d.offset_power, 1e-3, 1e3, o + ".data.offset_power", "0.001..1000");
   MTMAP_CHECK(d.dead_leaves_size >= 8 && d.dead_leaves_size <= 4096, "{}.data.dead_leaves_size = {} (need 8..4096)",
               o, d.dead_leaves_size);
@@ -162,6 +163,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
                             {"offsets", store(d.offsets)},
                             {"offset_power", store(d.offset_power)},
                             {"augment", store(d.augment)},
+                            {"flip", store(d.flip)},
                             {"decode_short_side", store(d.decode_short_side)},
                             {"workers", store(d.workers)}});
   if (j.contains("sheets"))
@@ -264,6 +266,7 @@ json train_config_to_json(const TrainConfig& c) {
                {"offsets", d.offsets},
                {"offset_power", d.offset_power},
                {"augment", d.augment},
+               {"flip", d.flip},
                {"decode_short_side", d.decode_short_side},
                {"workers", d.workers}};
   json blocks = json::array();

@@ -31,6 +31,7 @@ struct DataConfig {
   std::string offsets = "independent";  // where a pair's two clips start: independent, uniform_gap, decreasing
   double offset_power = 1.0;            // decreasing only
   bool augment = true;                  // false: centre crops, no augmentation (tests)
+  std::string flip = "independent";     // a pair's horizontal flips: independent, shared, none (io/pair_source.h)
   int decode_short_side = 128;          // videos: frames scaled to this short side before cropping
   int workers = 2;                      // loader threads
 };

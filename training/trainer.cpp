@@ -108,6 +108,7 @@ std::unique_ptr<io::PairSource> make_source(const TrainConfig& c) {
   po.offset_power = d.offset_power;
   po.augment.size = int(c.model.size);
   po.augment.random = d.augment;
+  po.flip = d.flip == "shared" ? io::FlipMode::shared : d.flip == "none" ? io::FlipMode::none : io::FlipMode::independent;
   for (int i = 0; i < 3; ++i) po.augment.mean[i] = float(c.model.mean[i]), po.augment.std[i] = float(c.model.std[i]);
   po.decode_short_side = d.decode_short_side;
   const uint64_t seed = seed_for(c.training.seed, kData);

@@ -45,8 +45,7 @@ void VideoPairSource::make_pair(int64_t item, Rng& rng, float* query, float* key
   ClipPair p = sample_clip_pair(v.info.frame_count, options_.clip, options_.offsets, rng, options_.offset_power);
   Tensor q = read(v.info.path, p.start_q);
   Tensor k = p.start_k == p.start_q ? q : read(v.info.path, p.start_k);
-  augment_clip_into(q, options_.augment, rng, query);
-  augment_clip_into(k, options_.augment, rng, key);
+  augment_pair_into(q, k, options_, rng, query, key);
 }
 
 }  // namespace mtmap::io

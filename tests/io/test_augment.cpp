@@ -6,6 +6,7 @@
 
 #include "io/augment.h"
 #include "io/dead_leaves.h"
+#include "io/pair_source.h"
 
 using namespace mtmap;
 using namespace mtmap::io;
@@ -107,4 +108,67 @@ TEST_CASE("augment: each operation does what it says", "[io][augment]") {
   n.mean = {0.5f, 0.5f, 0.5f};
   n.std = {0.25f, 0.25f, 0.25f};
   CHECK(augment_clip(clip, id, n).data<float>()[3] == Approx((plain.data<float>()[3] - 0.5) / 0.25));
+}
+
+namespace {
+
+// A square clip whose pixels brighten from left to right, and a config that only flips: the
+// sign of an output row's slope says whether that clip was flipped.
+Tensor left_to_right_ramp(int T, int S) {
+  Tensor clip = empty({3, T, S, S}, DType::u8);
+  uint8_t* p = clip.data<uint8_t>();
+  for (int64_t i = 0; i < clip.numel(); ++i) p[i] = uint8_t(40 + 4 * (i % S));
+  return clip;
+}
+
+AugmentConfig flips_only(int size) {
+  AugmentConfig c;
+  c.size = size;
+  c.area_min = c.area_max = 1.0;
+  c.aspect_min = c.aspect_max = 1.0;
+  c.jitter_p = c.grayscale_p = c.blur_p = 0.0;
+  return c;
+}
+
+bool flipped(const std::vector<float>& clip, int size) { return clip[size - 1] < clip[0]; }
+
+}  // namespace
+
+TEST_CASE("augment: a pair's flips are independent, shared or none, as data.flip says", "[io][augment]") {
+  const int S = 16;
+  Tensor clip = left_to_right_ramp(2, S);
+  PairOptions o;
+  o.augment = flips_only(S);
+  const size_t n = size_t(3 * 2 * S * S);
+  std::vector<float> q(n), k(n), q2(n), k2(n);
+  for (FlipMode mode : {FlipMode::independent, FlipMode::shared, FlipMode::none}) {
+    o.flip = mode;
+    int q_flips = 0, k_flips = 0, disagree = 0;
+    for (uint64_t s = 0; s < 200; ++s) {
+      Rng rng(s, 4);
+      augment_pair_into(clip, clip, o, rng, q.data(), k.data());
+      q_flips += flipped(q, S), k_flips += flipped(k, S), disagree += flipped(q, S) != flipped(k, S);
+      if (mode == FlipMode::independent) {  // the draws of two augment_clip_into calls, bit for bit
+        Rng again(s, 4);
+        augment_clip_into(clip, o.augment, again, q2.data());
+        augment_clip_into(clip, o.augment, again, k2.data());
+        REQUIRE(q == q2);
+        REQUIRE(k == k2);
+      }
+    }
+    INFO("mode " << int(mode) << ": query flipped " << q_flips << ", key " << k_flips << ", disagreeing " << disagree);
+    if (mode == FlipMode::none) {
+      CHECK(q_flips + k_flips == 0);
+    } else {
+      // p 0.5 each: 200 draws land in 70..130 with probability 1 − 2e-5.
+      CHECK(q_flips > 70);
+      CHECK(q_flips < 130);
+      CHECK(k_flips > 70);
+      CHECK(k_flips < 130);
+      if (mode == FlipMode::shared)
+        CHECK(disagree == 0);
+      else
+        CHECK(disagree > 70);
+    }
+  }
 }

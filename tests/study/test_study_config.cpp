@@ -148,4 +148,11 @@ TEST_CASE("the repository's experiments are valid studies", "[study]") {
   const study::StageGraph g = study::plan_stages(s);
   CHECK(count(g, study::StageKind::train) == 21);  // joint α = 0 and contrastive train once per seed
   CHECK(s.base_train.training.batch_size == 256);
+  // The CPU-scale α study of docs/results.md, and its flip control.
+  const study::Study cpu = study::read_study(dir + "study_cpu.json");
+  CHECK(cpu.runs.size() == 9);  // 3 seeds × 3 α
+  CHECK(count(study::plan_stages(cpu), study::StageKind::train) == 9);
+  const study::Study flip = study::read_study(dir + "study_cpu_flip_shared.json");
+  CHECK(flip.runs.size() == 2);
+  CHECK(flip.base_train.data.flip == "shared");
 }

@@ -79,6 +79,7 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
        "smoke.training.batch_size = 2.5 (need an integer in -2147483648..2147483647)"},
       {{{"training", {{"seed", -1}}}}, "smoke.training.seed = -1 (need an integer in 0..18446744073709551615)"},
       {{{"data", {{"source", "webcam"}}}}, "smoke.data.source: 'webcam' is not one of: dead_leaves, videos"},
+      {{{"data", {{"flip", "mirror"}}}}, "smoke.data.flip: 'mirror' is not one of: independent, shared, none"},
       {{{"data", {{"source", "videos"}}}},
        "smoke.data.paths is empty (data.source = 'videos' needs folders, list files or video files)"},
       {{{"data", {{"dead_leaves_frames", 3}}}},
