@@ -3,7 +3,7 @@
 // same GPU in the same run: milliseconds, clips/s, the ratio, and peak device memory.
 //
 //   bench_train_step_cuda [--batch 8] [--width 64] [--frames 16] [--size 112] [--reps 5]
-//                         [--no-peer] [--python PATH] [--moco [--queue 65536]]
+//                         [--no-peer] [--python PATH] [--moco [--queue 65536]] [--bf16]
 //
 // --moco times the whole MoCo training step of docs/training.md instead (both encoders, InfoNCE
 // against the queue, the spatial loss on the 8 blocks with the preprint's sheets, EMA, SGD, queue
@@ -12,10 +12,13 @@
 //
 // Precision: float32 parameters and activations with TF32 convolutions on both sides (mtmap:
 // Conv3dOptions::cuda.allow_tf32 on every Conv3d; PyTorch: torch.backends.cudnn.allow_tf32,
-// its default). The engine builds models in f32 on the CPU (no bf16 CPU math), so a bf16 step is
-// not offered yet. The default size is the preprint's: 16×112×112 clips, width 64.
+// its default). With --bf16, mixed precision: mtmap's convolutions on bf16 operands with fp32
+// accumulation, everything else f32 (nn::Conv3d::bf16_operands, training.precision = "bf16");
+// PyTorch under torch.autocast(bfloat16), which also runs its batch norms, ReLUs and additions on
+// bf16 activations. The default size is the preprint's: 16×112×112 clips, width 64.
 // Before timing, mtmap's step is validated: the loss and every gradient finite, and the loss
-// equal to the same network's loss on the CPU (f32, exact convolutions) within TF32's rounding.
+// equal to the same network's loss on the CPU (f32, exact convolutions; with --bf16 the CPU
+// applies the same bf16 roundings around its convolutions) within the precision's rounding.
 // Exits 0 without JSON where no GPU is usable; 1 when the validation fails.
 #include <algorithm>
 #include <cmath>
@@ -52,6 +55,7 @@ struct Config {
   int reps = 5;
   bool peer = true;
   bool moco = false;
+  bool bf16 = false;
   int64_t queue = 65536;
   std::string python = MTMAP_BENCH_PYTHON;
   std::string tools_dir = MTMAP_BENCH_TOOLS_DIR;
@@ -73,6 +77,7 @@ Config parse(int argc, char** argv) {
     else if (a == "--python") c.python = value();
     else if (a == "--no-peer") c.peer = false;
     else if (a == "--moco") c.moco = true;
+    else if (a == "--bf16") c.bf16 = true;
     else if (a == "--queue") c.queue = std::stoll(value());
     else throw std::invalid_argument("bench_train_step_cuda: unknown argument " + a);
   }
@@ -93,8 +98,11 @@ struct Trainer {
     models::ResNet3dConfig mc;
     mc.width = c.width;
     net = std::make_unique<models::ResNet3d>(mc, g);
-    net->apply([](nn::Module& m) {
-      if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) conv->options.cuda.allow_tf32 = true;
+    net->apply([&](nn::Module& m) {
+      if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) {
+        conv->options.cuda.allow_tf32 = !c.bf16;
+        conv->bf16_operands = c.bf16;  // on the CPU: the same roundings around an f32 convolution
+      }
     });
     net->to(d);
     flat = std::make_unique<nn::FlatParameters>(*net);
@@ -114,8 +122,13 @@ struct Trainer {
 };
 
 // Runs tools/torch_bench.py on the GPU; its JSON lines, or none when it cannot run.
+const char* precision_name(const Config& c) {
+  return c.bf16 ? "f32 params, bf16 conv3d operands (fp32 accumulation)" : "f32 params, TF32 conv3d";
+}
+
 std::vector<json> run_peer(const Config& c) {
-  std::string cmd = c.python + " " + c.tools_dir + "/torch_bench.py --device cuda --step-only --threads 1 --reps " +
+  std::string cmd = c.python + " " + c.tools_dir + "/torch_bench.py --device cuda --step-only --threads 1" +
+                    std::string(c.bf16 ? " --autocast-bf16" : "") + " --reps " +
                     std::to_string(c.reps) + " --width " + std::to_string(c.width) + " --frames " +
                     std::to_string(c.frames) + " --size " + std::to_string(c.size) + " --batch " +
                     std::to_string(c.batch) + " 2>&1";
@@ -128,12 +141,14 @@ int run_moco(const Config& c, const cudaDeviceProp& prop) {
   mc.width = c.width, mc.frames = c.frames, mc.size = c.size, mc.batch = c.batch, mc.queue = c.queue;
   mc.reps = c.reps;
   mc.device = Device::cuda(0);
+  mc.precision = c.bf16 ? "bf16" : "f32";
   const bench::MocoBenchResult ours = bench::run_moco_bench(mc);
   std::string sizes;
   for (const auto& [block, m] : ours.window_units) sizes += (sizes.empty() ? "" : ",") + std::to_string(m);
   double peer_s = 0;
   if (c.peer) {
-    const std::string cmd = c.python + " " + c.tools_dir + "/torch_bench.py --device cuda --threads 1 --reps " +
+    const std::string cmd = c.python + " " + c.tools_dir + "/torch_bench.py --device cuda --threads 1" +
+                            std::string(c.bf16 ? " --autocast-bf16" : "") + " --reps " +
                             std::to_string(c.reps) + " --width " + std::to_string(c.width) + " --frames " +
                             std::to_string(c.frames) + " --size " + std::to_string(c.size) + " --batch " +
                             std::to_string(c.batch) + " --queue " + std::to_string(c.queue) + " --moco " + sizes +
@@ -143,7 +158,7 @@ int run_moco(const Config& c, const cudaDeviceProp& prop) {
   }
   json phases = json::object();
   for (const auto& [name, sec] : ours.phases) phases[name] = sec;
-  json line{{"bench", "moco_step_cuda"}, {"device", prop.name}, {"precision", "f32 params, TF32 conv3d"},
+  json line{{"bench", "moco_step_cuda"}, {"device", prop.name}, {"precision", precision_name(c)},
             {"batch", c.batch}, {"width", c.width}, {"clip", {c.frames, c.size, c.size}}, {"queue", c.queue},
             {"mtmap_ms", ours.seconds * 1e3}, {"mtmap_clips_per_s", double(c.batch) / ours.seconds},
             {"phase_seconds", phases}};
@@ -200,14 +215,15 @@ int main(int argc, char** argv) try {
   for (double v : grads) bad_grads += !std::isfinite(v);
   // TF32 rounds each product's operands to 11 bits (~5e-4 relative); the loss, a sum over the
   // batch of projections, moves by a few of those: 2e-2 relative is a wide margin, and a wrong
-  // kernel moves it by O(1).
+  // kernel moves it by O(1). With --bf16 the CPU reference has the same roundings, so what is left
+  // is fp32 against f32 accumulation flipping a rounding here and there: within the same margin.
   const bool valid = std::isfinite(gpu_loss) && bad_grads == 0 && loss_err < 2e-2;
 
   double step_s = 0;
   if (valid) step_s = bench::median_seconds([&] { t.step(); ctx.synchronize(); }, 1, c.reps);
   const double peak_gib = double(ctx.allocator().stats().peak) / double(1ull << 30);
 
-  json line{{"bench", "train_step_cuda"}, {"device", prop.name}, {"precision", "f32 params, TF32 conv3d"},
+  json line{{"bench", "train_step_cuda"}, {"device", prop.name}, {"precision", precision_name(c)},
             {"batch", c.batch}, {"width", c.width}, {"clip", {c.frames, c.size, c.size}},
             {"valid", valid}, {"loss_gpu", gpu_loss}, {"loss_cpu", cpu_loss}, {"loss_rel_err", loss_err},
             {"nonfinite_grads", bad_grads}, {"mtmap_ms", step_s * 1e3},
@@ -233,8 +249,8 @@ int main(int argc, char** argv) try {
   }
   std::printf("%s\n", line.dump().c_str());
 
-  std::printf("\ntraining step, r3d-18 width %lld, batch %lld × 3×%lld×%lld×%lld, f32 + TF32 conv3d, on %s\n",
-              (long long)c.width, (long long)c.batch, (long long)c.frames, (long long)c.size, (long long)c.size,
+  std::printf("\ntraining step, r3d-18 width %lld, batch %lld × 3×%lld×%lld×%lld, %s, on %s\n", (long long)c.width,
+              (long long)c.batch, (long long)c.frames, (long long)c.size, (long long)c.size, precision_name(c),
               prop.name);
   std::printf("%-8s %10s %10s %12s %s\n", "", "ms/step", "clips/s", "peak GiB", "check");
   std::printf("%-8s %10.1f %10.1f %12.2f %s\n", "mtmap", step_s * 1e3, step_s > 0 ? c.batch / step_s : 0.0, peak_gib,

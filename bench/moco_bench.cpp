@@ -20,6 +20,7 @@ MocoBenchResult run_moco_bench(const MocoBenchConfig& c) {
   tc.batch_size = int(c.batch);
   tc.queue_size = c.queue;
   tc.alpha = c.alpha;
+  tc.precision = c.precision;
   MocoBenchResult result;
   std::vector<training::SpatialTerm> terms;
   Generator hoods(2);

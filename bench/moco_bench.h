@@ -17,7 +17,8 @@ struct MocoBenchConfig {
   int64_t queue = 4096;
   double alpha = 0.5;  // on all 8 blocks, with the preprint's sheets
   int reps = 5;
-  Device device = Device::cpu();  // cuda: f32 with TF32 convolutions, as training runs there
+  Device device = Device::cpu();  // cuda: f32 with TF32 convolutions, as training runs there …
+  std::string precision = "f32";  // … or "bf16": training.precision (cuda only)
 };
 
 struct MocoBenchResult {

@@ -150,6 +150,17 @@ if [ -d "$build/bench" ]; then
     echo
     echo "---- MoCo step (full scale) ----"
     grep -vE '^\{' "$logs/bench-moco.log" | sed '/^$/d' | tail -20
+    # bf16 mixed precision (training.precision = "bf16") against PyTorch under autocast(bfloat16):
+    # the plain step at batch 32, the issue's headline comparison.
+    if timeout 120 "$build/bench/bench_train_step_cuda" --bf16 --batch 32 --reps 3 > "$logs/bench-bf16.log" 2>&1; then
+      bench_lines+=("bf16 step: $(grep -E '^mtmap|^PyTorch' "$logs/bench-bf16.log" | tr -s ' ' | paste -sd ';' -)")
+    else
+      bench_lines+=("bf16 step: FAILED (see bench-bf16.log)")
+      status=1
+    fi
+    echo
+    echo "---- bf16 mixed-precision step (full scale, batch 32) ----"
+    grep -vE '^\{' "$logs/bench-bf16.log" | sed '/^$/d' | tail -10
   fi
 fi
 [ ${#bench_lines[@]} -eq 0 ] && bench_lines=("(no GPU benchmarks built yet)")

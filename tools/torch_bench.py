@@ -81,6 +81,12 @@ def spatial_loss(block, idx, pos):
     return (1 - (v * u).sum() / (v.norm() * u.norm())) / 2
 
 
+def autocast(a):
+    """torch.autocast(bfloat16) on the GPU with --autocast-bf16, else a context that does nothing."""
+    import contextlib
+    return torch.autocast("cuda", dtype=torch.bfloat16) if a.autocast_bf16 else contextlib.nullcontext()
+
+
 def moco_step_seconds(a, dev):
     import copy
     sizes = [int(v) for v in a.moco.split(",")]
@@ -106,13 +112,16 @@ def moco_step_seconds(a, dev):
         with torch.no_grad():
             torch._foreach_mul_(list(key.parameters()), 0.999)
             torch._foreach_add_(list(key.parameters()), list(query.parameters()), alpha=0.001)
-            _, k, _ = key(xk)
-        _, q, blocks = query(xq)
-        logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / 0.2
-        loss = F.cross_entropy(logits, torch.zeros(a.batch, dtype=torch.long, device=dev))
-        for b, m in zip(names, sizes):
-            idx = torch.randperm(units[b], device=dev)[:m]
-            loss = loss + a.alpha * spatial_loss(blocks[b], idx, pos[b][idx])
+            with autocast(a):
+                _, k, _ = key(xk)
+            k = k.float()
+        with autocast(a):
+            _, q, blocks = query(xq)
+            logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / 0.2
+            loss = F.cross_entropy(logits, torch.zeros(a.batch, dtype=torch.long, device=dev))
+            for b, m in zip(names, sizes):
+                idx = torch.randperm(units[b], device=dev)[:m]
+                loss = loss + a.alpha * spatial_loss(blocks[b].float(), idx, pos[b][idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -138,11 +147,16 @@ def main():
     ap.add_argument("--moco", default="", help="window units per block, comma-separated: time the MoCo step only")
     ap.add_argument("--queue", type=int, default=4096)
     ap.add_argument("--alpha", type=float, default=0.5)
+    ap.add_argument("--autocast-bf16", action="store_true",
+                    help="CUDA: forward passes and losses under torch.autocast(bfloat16), as a user runs mixed precision")
     a = ap.parse_args()
+    if a.autocast_bf16 and a.device != "cuda":
+        ap.error("--autocast-bf16 needs --device cuda")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     dev = torch.device(a.device)
-    info = {"peer": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(), "device": a.device}
+    info = {"peer": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(), "device": a.device,
+            "autocast": "bfloat16" if a.autocast_bf16 else "none"}
     if a.device == "cuda":
         if not torch.cuda.is_available():
             print("torch_bench.py: --device cuda but PyTorch sees no GPU", file=sys.stderr)
@@ -185,8 +199,10 @@ def main():
 
     def step():
         opt.zero_grad()
-        _, embedding, _ = model(x)
-        (embedding * proj).sum().backward()
+        with autocast(a):
+            _, embedding, _ = model(x)
+            loss = (embedding.float() * proj).sum()
+        loss.backward()
         opt.step()
         if a.device == "cuda":
             torch.cuda.synchronize()

@@ -78,10 +78,18 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
   key_->train();  // batch statistics, as in MoCo (per-device BN on one device)
   // On a GPU, float32 convolutions run on the tensor cores in TF32 (PyTorch's cuDNN default)
   // unless training.tf32 is false; matmuls stay exact f32. The CPU ignores the option.
-  if (config_.tf32 && device_.is_cuda() && query_->config().dtype == DType::f32)
+  // With training.precision = "bf16" (checked to be on a GPU) they run on bf16 operands instead,
+  // everything else staying f32.
+  const bool bf16 = config_.precision == "bf16";
+  MTMAP_CHECK(!bf16 || device_.is_cuda(), "moco: training.precision = 'bf16' needs a CUDA device, not {}",
+              device_.str());
+  if (device_.is_cuda() && query_->config().dtype == DType::f32 && (bf16 || config_.tf32))
     for (models::ResNet3d* net : {query_.get(), key_.get()})
-      net->apply([](nn::Module& m) {
-        if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) conv->options.cuda.allow_tf32 = true;
+      net->apply([bf16](nn::Module& m) {
+        if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) {
+          conv->bf16_operands = bf16;
+          conv->options.cuda.allow_tf32 = !bf16;
+        }
       });
   copy_module(*query_, *key_);
   query_flat_ = std::make_unique<nn::FlatParameters>(*query_);

@@ -79,6 +79,13 @@ void validate(const TrainConfig& c, const std::string& o) {
   } catch (const Error& e) {
     MTMAP_FAIL("{}.training.device = '{}': {}", o, t.device, e.what());
   }
+  formats::check_one_of(t.precision, {"f32", "bf16"}, o + ".training.precision");
+  MTMAP_CHECK(t.precision != "bf16" || Device::parse(t.device).is_cuda(),
+              "{}.training.precision = 'bf16' needs a CUDA device (training.device = '{}'; the CPU computes in f32)", o,
+              t.device);
+  MTMAP_CHECK(t.precision != "bf16" || c.model.net.dtype == DType::f32,
+              "{}.training.precision = 'bf16' needs float32 master weights (model.dtype = '{}')", o,
+              dtype_name(c.model.net.dtype));
   check_finite_range(t.alpha, 0, 1e6, o + ".training.alpha", "≥ 0");
   for (const auto& [block, a] : t.alpha_per_block) {
     MTMAP_CHECK(seen.count(block), "{}.training.alpha_per_block.{}: the block has no sheet (sheets.blocks)", o, block);
@@ -227,6 +234,7 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
          {"progress_seconds", store(t.progress_seconds)},
          {"threads", store(t.threads)},
          {"tf32", store(t.tf32)},
+         {"precision", store(t.precision)},
          {"shuffle_bn", store(t.shuffle_bn)}});
     const json& tj = j.at("training");
     MTMAP_CHECK(!(tj.contains("steps") && tj.contains("epochs")),
@@ -266,7 +274,6 @@ json train_config_to_json(const TrainConfig& c) {
                {"offsets", d.offsets},
                {"offset_power", d.offset_power},
                {"augment", d.augment},
-               {"flip", d.flip},
                {"decode_short_side", d.decode_short_side},
                {"workers", d.workers}};
   json blocks = json::array();
@@ -309,6 +316,8 @@ json train_config_to_json(const TrainConfig& c) {
   // Written only when off, so that configs from before the option keep their hash (and their runs
   // resume).
   if (!t.shuffle_bn) j["training"]["shuffle_bn"] = false;
+  if (d.flip != "independent") j["data"]["flip"] = d.flip;
+  if (t.precision != "f32") j["training"]["precision"] = t.precision;
   // Epochs replace the step counts they resolve to (and the file reads back without a conflict).
   if (t.epochs > 0) {
     j["training"].erase("steps");

@@ -79,6 +79,10 @@ struct TrainingConfig {
   double progress_seconds = 5;      // plain progress line interval when not on a terminal
   int threads = 0;                  // CPU threads (0: every core)
   bool tf32 = true;                 // GPU: float32 convolutions in TF32 (false: exact f32, slower)
+  // GPU: "bf16" runs every convolution on bf16 operands (fp32 accumulation, bf16 result) and keeps
+  // everything else in f32: master weights, batch norm and its statistics, the losses, the
+  // optimiser (nn::Conv3d::bf16_operands). "f32": tf32 above decides.
+  std::string precision = "f32";
   // Data parallel (several ranks): MoCo's shuffling BN, the key encoder's batch spread over the
   // ranks in a random permutation so its batch statistics cannot leak which key is the positive.
   bool shuffle_bn = true;

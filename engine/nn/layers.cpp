@@ -39,7 +39,18 @@ Conv3d::Conv3d(int64_t in, int64_t out, std::array<int64_t, 3> kernel, std::arra
   weight = register_parameter("weight", w);
 }
 
-Tensor Conv3d::forward(const Tensor& x) const { return conv3d(x, weight, options); }
+Tensor Conv3d::forward(const Tensor& x) const {
+  if (!bf16_operands || x.dtype() == DType::bf16) return conv3d(x, weight, options);
+  // The casts are differentiable: the gradients come back through them in the input's and the
+  // weight's own dtypes, rounded to bf16 where the kernels' would be (the output gradient going
+  // in, the input and weight gradients coming out).
+  if (x.device().is_cuda()) return conv3d(x.to(DType::bf16), weight.to(DType::bf16), options).to(x.dtype());
+  // The CPU has no bf16 convolution: the same roundings around a convolution in x's dtype, the
+  // reference that tests hold the GPU's mixed precision to.
+  const DType t = x.dtype();
+  auto round = [t](const Tensor& v) { return v.to(DType::bf16).to(t); };
+  return round(conv3d(round(x), round(weight.to(t)), options));
+}
 
 BatchNorm3d::BatchNorm3d(int64_t channels, DType dtype, double momentum_, double eps_) : momentum(momentum_), eps(eps_) {
   weight = register_parameter("weight", ones({channels}, dtype), /*decay=*/false);

@@ -24,6 +24,12 @@ class Conv3d : public Module {
   Tensor forward(const Tensor& x) const;  // (N, C, D, H, W)
   Tensor weight;
   Conv3dOptions options;
+  // Mixed precision (training.precision = "bf16"): the input and the weight are rounded to bf16
+  // for the convolution (fp32 accumulation in the kernels), the result converted back to the
+  // input's dtype; the weight itself, and the gradients reaching it, stay in its own dtype. On
+  // CUDA the bf16 kernels run; on the CPU the same roundings are applied around a convolution in
+  // the input's dtype (a reference for tests, not a speed-up).
+  bool bf16_operands = false;
 };
 
 // Parameters weight (1) and bias (0), buffers running_mean, running_var, num_batches_tracked:

@@ -48,7 +48,7 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
       {{{"training", {{"batchsize", 8}}}},
        "smoke.training.batchsize: unknown config key (known keys: alpha, alpha_per_block, batch_size, "
        "checkpoint_every, device, epochs, final_lr, keep_checkpoints, lr_per_256, moco_momentum, momentum, objective, "
-       "pretrain_epochs, pretrain_steps, progress_seconds, queue_size, schedule, seed, shuffle_bn, spatial_form, steps, "
+       "precision, pretrain_epochs, pretrain_steps, progress_seconds, queue_size, schedule, seed, shuffle_bn, spatial_form, steps, "
        "swap, temperature, tf32, threads, warmup_steps, weight_decay)"},
       {{{"trainign", json::object()}},
        "smoke.trainign: not a training section (training reads: model, data, sheets, training)"},
@@ -80,6 +80,11 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
       {{{"training", {{"seed", -1}}}}, "smoke.training.seed = -1 (need an integer in 0..18446744073709551615)"},
       {{{"data", {{"source", "webcam"}}}}, "smoke.data.source: 'webcam' is not one of: dead_leaves, videos"},
       {{{"data", {{"flip", "mirror"}}}}, "smoke.data.flip: 'mirror' is not one of: independent, shared, none"},
+      {{{"training", {{"precision", "fp16"}}}}, "smoke.training.precision: 'fp16' is not one of: f32, bf16"},
+      {{{"training", {{"precision", "bf16"}}}},
+       "smoke.training.precision = 'bf16' needs a CUDA device (training.device = 'cpu'; the CPU computes in f32)"},
+      {{{"model", {{"dtype", "f64"}}}, {"training", {{"precision", "bf16"}, {"device", "cuda"}}}},
+       "smoke.training.precision = 'bf16' needs float32 master weights (model.dtype = 'f64')"},
       {{{"data", {{"source", "videos"}}}},
        "smoke.data.paths is empty (data.source = 'videos' needs folders, list files or video files)"},
       {{{"data", {{"dead_leaves_frames", 3}}}},
