@@ -138,29 +138,28 @@ if [ -d "$build/bench" ]; then
     echo "---- $name ----"
     grep -vE '^\{' "$logs/bench-$name.log" | sed '/^$/d' | tail -80
   done < <(find "$build/bench" -maxdepth 2 -type f -executable -name 'bench_*' | sort)
-  # The whole MoCo training step at the preprint's scale (width 64, 16×112×112, batch 64, queue
-  # 65536) against PyTorch's on the same GPU (docs/training.md, issue #14's benchmark).
+  # One bench_train_step_cuda run: LABEL, LOG name, TIMEOUT seconds, then its arguments; its
+  # mtmap/PyTorch lines go to the summary, its table is printed.
+  train_step_bench() {
+    local label="$1" log="$logs/bench-$2.log" limit="$3"
+    shift 3
+    if timeout "$limit" "$build/bench/bench_train_step_cuda" "$@" > "$log" 2>&1; then
+      bench_lines+=("$label: $(grep -E '^mtmap|^PyTorch' "$log" | tr -s ' ' | paste -sd ';' -)")
+    else
+      bench_lines+=("$label: FAILED (see $(basename "$log"))")
+      status=1
+    fi
+    echo
+    echo "---- $label ----"
+    grep -vE '^\{' "$log" | sed '/^$/d' | tail -20
+  }
   if [ -x "$build/bench/bench_train_step_cuda" ]; then
-    if timeout 150 "$build/bench/bench_train_step_cuda" --moco --batch 64 --reps 3 > "$logs/bench-moco.log" 2>&1; then
-      bench_lines+=("moco step: $(grep -E '^mtmap|^PyTorch' "$logs/bench-moco.log" | tr -s ' ' | paste -sd ';' -)")
-    else
-      bench_lines+=("moco step: FAILED (see bench-moco.log)")
-      status=1
-    fi
-    echo
-    echo "---- MoCo step (full scale) ----"
-    grep -vE '^\{' "$logs/bench-moco.log" | sed '/^$/d' | tail -20
+    # The whole MoCo training step at the preprint's scale (width 64, 16×112×112, batch 64, queue
+    # 65536) against PyTorch's on the same GPU (docs/training.md, issue #14's benchmark).
+    train_step_bench "moco step (full scale)" moco 150 --moco --batch 64 --reps 3
     # bf16 mixed precision (training.precision = "bf16") against PyTorch under autocast(bfloat16):
-    # the plain step at batch 32, the issue's headline comparison.
-    if timeout 120 "$build/bench/bench_train_step_cuda" --bf16 --batch 32 --reps 3 > "$logs/bench-bf16.log" 2>&1; then
-      bench_lines+=("bf16 step: $(grep -E '^mtmap|^PyTorch' "$logs/bench-bf16.log" | tr -s ' ' | paste -sd ';' -)")
-    else
-      bench_lines+=("bf16 step: FAILED (see bench-bf16.log)")
-      status=1
-    fi
-    echo
-    echo "---- bf16 mixed-precision step (full scale, batch 32) ----"
-    grep -vE '^\{' "$logs/bench-bf16.log" | sed '/^$/d' | tail -10
+    # the plain step at the preprint's size, batch 32.
+    train_step_bench "bf16 step (full scale, batch 32)" bf16 120 --bf16 --batch 32 --reps 3
   fi
 fi
 [ ${#bench_lines[@]} -eq 0 ] && bench_lines=("(no GPU benchmarks built yet)")

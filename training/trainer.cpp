@@ -519,6 +519,12 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
           progress.message(fmt::format("skipped a bad video at step {} ({} so far): {}", pos.step + 1, bad, b.message));
     const double lr = schedule_lr(c, pos.step);
     const auto step_start = Clock::now();
+    // What a failed step leaves behind, for its message: the checkpoint --resume would use.
+    auto what_is_intact = [&] {
+      const auto written = list_checkpoints(o.out_dir);
+      return written.empty() ? std::string("no checkpoint was written yet")
+                             : fmt::format("the newest checkpoint, {}, is intact", written.back().second);
+    };
     StepResult r;
     trainer.set_contrastive_only(in_pretrain(pos.step));
     try {
@@ -529,13 +535,13 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     } catch (const OutOfMemory& e) {
       throw OutOfMemory(fmt::format("training step {}: {}; the step needs less memory with a smaller "
                                     "training.batch_size (now {}), model.size ({}), model.frames ({}) or model.width "
-                                    "({}); the checkpoints written so far are intact",
-                                    pos.step + 1, e.what(), t.batch_size, c.model.size, c.model.frames, c.model.net.width));
+                                    "({}); {}",
+                                    pos.step + 1, e.what(), t.batch_size, c.model.size, c.model.frames, c.model.net.width,
+                                    what_is_intact()));
     } catch (const std::bad_alloc&) {
       throw OutOfMemory(fmt::format("training step {}: out of memory (an allocation failed); use a smaller "
-                                    "training.batch_size (now {}), model.size or model.frames; the checkpoints "
-                                    "written so far are intact",
-                                    pos.step + 1, t.batch_size));
+                                    "training.batch_size (now {}), model.size or model.frames; {}",
+                                    pos.step + 1, t.batch_size, what_is_intact()));
     }
     const double step_s = std::chrono::duration<double>(Clock::now() - step_start).count();
     ++pos.step;
@@ -556,8 +562,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
       errno = 0;
       metrics << line.dump() << "\n";
       metrics.flush();
-      MTMAP_CHECK(metrics.good(), "writing {} failed at step {}: {} (the checkpoints written so far are intact)",
-                  metrics_path, pos.step, errno ? std::strerror(errno) : "unknown error");
+      const int write_errno = errno;
+      MTMAP_CHECK(metrics.good(), "writing {} failed at step {}: {} ({})", metrics_path, pos.step,
+                  write_errno ? std::strerror(write_errno) : "unknown error", what_is_intact());
     }
 
     const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
