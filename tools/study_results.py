@@ -74,6 +74,8 @@ def run_rows(study_dir):
             "pw_neg": mp["pinwheels"]["n_negative"], "pw_mm2": mp["pinwheels"]["density_per_mm2"],
             "pw_lambda2": mp["pinwheels"]["density_per_lambda2"], "lambda_mm": mp["column_spacing"]["lambda_mm"],
             # A spectrum peaking at the lowest frequency searched has no column period in the sheet.
+            "density_vs_width": {d["width_mm"]: d["density_per_mm2"] for d in mp["density_vs_width"]},
+            "smoothness_ratio": mp["smoothness"]["ratio"], "smoothness_mm": mp["smoothness"]["distance_mm"],
             "lambda_at_limit": mp["column_spacing"]["k_peak_cyc_per_mm"]
             <= 1.05 * mp["column_spacing"]["k_min_searched_cyc_per_mm"],
         })
@@ -140,6 +142,30 @@ def main():
     rows = run_rows(sys.argv[1])
     table(rows, TUNING, "Tuning")
     table(rows, MAP, "Map")
+    by_alpha = sorted({r["alpha"] for r in rows})
+    widths = sorted(rows[0]["density_vs_width"])
+    print("### Pinwheels per mm² against the map's smoothing width (mm), mean ± 95 % half-width over seeds")
+    print()
+    print("| α | " + " | ".join(f"{w:g}" for w in widths) + " |")
+    print("|---" * (len(widths) + 1) + "|")
+    for alpha in by_alpha:
+        rs = [r for r in rows if r["alpha"] == alpha]
+        cells = []
+        for w in widths:
+            m, h = interval([r["density_vs_width"].get(w) for r in rs])
+            cells.append(f"{m:.2f}" + ("" if math.isnan(h) else f" ± {h:.2f}"))
+        print(f"| {alpha:g} | " + " | ".join(cells) + " |")
+    print()
+    dists = rows[0]["smoothness_mm"]
+    print("### Mean |Δθ| of unit pairs over that of shuffled positions, against their distance (mm), mean over seeds")
+    print()
+    print("| α | " + " | ".join(f"{d:g}" for d in dists) + " |")
+    print("|---" * (len(dists) + 1) + "|")
+    for alpha in by_alpha:
+        rs = [r for r in rows if r["alpha"] == alpha]
+        cells = [f"{interval([r['smoothness_ratio'][i] for r in rs])[0]:.2f}" for i in range(len(dists))]
+        print(f"| {alpha:g} | " + " | ".join(cells) + " |")
+    print()
 
 
 if __name__ == "__main__":
