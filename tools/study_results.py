@@ -142,31 +142,28 @@ def main():
     rows = run_rows(sys.argv[1])
     table(rows, TUNING, "Tuning")
     table(rows, MAP, "Map")
-    by_alpha = sorted({r["alpha"] for r in rows})
     widths = sorted(rows[0]["density_vs_width"])
-    print("### Pinwheels per mm² against the map's smoothing width (mm), mean ± 95 % half-width over seeds")
+    series(rows, "Pinwheels per mm² against the map's smoothing width (mm), mean ± 95 % half-width over seeds",
+           widths, lambda r, w: r["density_vs_width"].get(w), with_interval=True)
+    dists = rows[0]["smoothness_mm"]
+    series(rows, "Mean |Δθ| of unit pairs over that of shuffled positions, against their distance (mm), mean over seeds",
+           range(len(dists)), lambda r, i: r["smoothness_ratio"][i], with_interval=False, headers=dists)
+
+
+def series(rows, title, keys, value, with_interval, headers=None):
+    """One row per α, one column per key: value(run, key) averaged over the seeds."""
+    print(f"### {title}")
     print()
-    print("| α | " + " | ".join(f"{w:g}" for w in widths) + " |")
-    print("|---" * (len(widths) + 1) + "|")
-    for alpha in by_alpha:
+    print("| α | " + " | ".join(f"{h:g}" for h in (headers or keys)) + " |")
+    print("|---" * (len(keys) + 1) + "|")
+    for alpha in sorted({r["alpha"] for r in rows}):
         rs = [r for r in rows if r["alpha"] == alpha]
         cells = []
-        for w in widths:
-            m, h = interval([r["density_vs_width"].get(w) for r in rs])
-            cells.append(f"{m:.2f}" + ("" if math.isnan(h) else f" ± {h:.2f}"))
+        for k in keys:
+            m, h = interval([value(r, k) for r in rs])
+            cells.append(f"{m:.2f}" + ("" if not with_interval or math.isnan(h) else f" ± {h:.2f}"))
         print(f"| {alpha:g} | " + " | ".join(cells) + " |")
     print()
-    dists = rows[0]["smoothness_mm"]
-    print("### Mean |Δθ| of unit pairs over that of shuffled positions, against their distance (mm), mean over seeds")
-    print()
-    print("| α | " + " | ".join(f"{d:g}" for d in dists) + " |")
-    print("|---" * (len(dists) + 1) + "|")
-    for alpha in by_alpha:
-        rs = [r for r in rows if r["alpha"] == alpha]
-        cells = [f"{interval([r['smoothness_ratio'][i] for r in rs])[0]:.2f}" for i in range(len(dists))]
-        print(f"| {alpha:g} | " + " | ".join(cells) + " |")
-    print()
-
 
 if __name__ == "__main__":
     main()
