@@ -467,6 +467,12 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   int64_t ran = 0;
   std::set<std::string> reported_bad;  // the bad videos the loader has skipped and this call named
   std::error_code ec;
+  // What a failed step leaves behind, for its message: the checkpoint --resume would use.
+  auto what_is_intact = [&] {
+    const auto written = list_checkpoints(o.out_dir);
+    return written.empty() ? std::string("no checkpoint was written yet")
+                           : fmt::format("the newest checkpoint, {}, is intact", written.back().second);
+  };
   for (;;) {
     if (staged && pos.step == t.pretrain_steps && !pos.swapped) {
       if (o.stop_at == StopAt::before_swap) break;
@@ -519,12 +525,6 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
           progress.message(fmt::format("skipped a bad video at step {} ({} so far): {}", pos.step + 1, bad, b.message));
     const double lr = schedule_lr(c, pos.step);
     const auto step_start = Clock::now();
-    // What a failed step leaves behind, for its message: the checkpoint --resume would use.
-    auto what_is_intact = [&] {
-      const auto written = list_checkpoints(o.out_dir);
-      return written.empty() ? std::string("no checkpoint was written yet")
-                             : fmt::format("the newest checkpoint, {}, is intact", written.back().second);
-    };
     StepResult r;
     trainer.set_contrastive_only(in_pretrain(pos.step));
     try {
