@@ -7,41 +7,18 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/common/augment.h"
+
 namespace mtmap::io {
 namespace {
 
-float clamp01(float v) { return v < 0 ? 0 : (v > 1 ? 1 : v); }
-float luma(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
-
-// Hue rotation by `turns` of a full turn, as a rotation about the grey axis in YIQ space.
-void hue_matrix(double turns, float m[9]) {
-  const double a = turns * 2 * M_PI, c = std::cos(a), s = std::sin(a);
-  const double to_yiq[9] = {0.299, 0.587, 0.114, 0.596, -0.274, -0.322, 0.211, -0.523, 0.312};
-  const double to_rgb[9] = {1.0, 0.956, 0.621, 1.0, -0.272, -0.647, 1.0, -1.106, 1.703};
-  const double rot[9] = {1, 0, 0, 0, c, -s, 0, s, c};
-  double t[9];
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) {
-      t[i * 3 + j] = 0;
-      for (int k = 0; k < 3; ++k) t[i * 3 + j] += rot[i * 3 + k] * to_yiq[k * 3 + j];
-    }
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) {
-      double v = 0;
-      for (int k = 0; k < 3; ++k) v += to_rgb[i * 3 + k] * t[k * 3 + j];
-      m[i * 3 + j] = float(v);
-    }
-}
-
 // Separable Gaussian with reflected borders: rows through a padded copy, then columns as a
 // weighted sum of whole rows, so both inner loops are straight and vectorise.
-void blur_plane(float* p, int s, double sigma, std::vector<float>& tmp) {
-  const int r = std::max(1, int(std::ceil(3 * sigma)));
-  std::vector<float> k(static_cast<size_t>(2 * r + 1));
-  float sum = 0;
-  for (int i = -r; i <= r; ++i) sum += k[size_t(i + r)] = float(std::exp(-0.5 * i * i / (sigma * sigma)));
-  for (float& v : k) v /= sum;
-  auto reflect = [s](int i) { return i < 0 ? std::min(-i, s - 1) : (i >= s ? std::max(2 * s - 2 - i, 0) : i); };
+void blur_plane(float* p, int s, const std::vector<float>& k, std::vector<float>& tmp) {
+  using augment::fadd;
+  using augment::fmul;
+  const int r = int(k.size() / 2);
+  auto reflect = [s](int i) { return augment::reflect(i, s); };
   tmp.assign(size_t(s) * s, 0.f);
   std::vector<float> pad(size_t(s + 2 * r));
   for (int y = 0; y < s; ++y) {
@@ -51,7 +28,7 @@ void blur_plane(float* p, int s, double sigma, std::vector<float>& tmp) {
     for (int i = 0; i <= 2 * r; ++i) {
       const float w = k[size_t(i)];
       const float* src = pad.data() + i;
-      for (int x = 0; x < s; ++x) o[x] += w * src[x];
+      for (int x = 0; x < s; ++x) o[x] = fadd(o[x], fmul(w, src[x]));
     }
   }
   for (int y = 0; y < s; ++y) {
@@ -60,7 +37,7 @@ void blur_plane(float* p, int s, double sigma, std::vector<float>& tmp) {
     for (int i = 0; i <= 2 * r; ++i) {
       const float w = k[size_t(i)];
       const float* src = tmp.data() + size_t(reflect(y + i - r)) * s;
-      for (int x = 0; x < s; ++x) o[x] += w * src[x];
+      for (int x = 0; x < s; ++x) o[x] = fadd(o[x], fmul(w, src[x]));
     }
   }
 }
@@ -107,44 +84,71 @@ AugmentParams sample_augment(const AugmentConfig& c, int height, int width, Rng&
   return p;
 }
 
-void apply_augment(const Tensor& clip, const AugmentParams& p, const AugmentConfig& c, float* out) {
-  MTMAP_CHECK(clip.dtype() == DType::u8 && clip.ndim() == 4 && clip.size(0) == 3 && clip.is_contiguous(),
-              "augment: expected a contiguous u8 clip (3, T, H, W), got {}", clip.str());
-  const int64_t T = clip.size(1), H = clip.size(2), W = clip.size(3);
-  const int S = c.size;
+void hue_matrix(double turns, float m[9]) {
+  const double a = turns * 2 * M_PI, c = std::cos(a), s = std::sin(a);
+  const double to_yiq[9] = {0.299, 0.587, 0.114, 0.596, -0.274, -0.322, 0.211, -0.523, 0.312};
+  const double to_rgb[9] = {1.0, 0.956, 0.621, 1.0, -0.272, -0.647, 1.0, -1.106, 1.703};
+  const double rot[9] = {1, 0, 0, 0, c, -s, 0, s, c};
+  double t[9];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      t[i * 3 + j] = 0;
+      for (int k = 0; k < 3; ++k) t[i * 3 + j] += rot[i * 3 + k] * to_yiq[k * 3 + j];
+    }
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      double v = 0;
+      for (int k = 0; k < 3; ++k) v += to_rgb[i * 3 + k] * t[k * 3 + j];
+      m[i * 3 + j] = float(v);
+    }
+}
+
+std::vector<float> blur_weights(double sigma) {
+  const int r = std::max(1, int(std::ceil(3 * sigma)));
+  std::vector<float> k(static_cast<size_t>(2 * r + 1));
+  float sum = 0;
+  for (int i = -r; i <= r; ++i) sum += k[size_t(i + r)] = float(std::exp(-0.5 * i * i / (sigma * sigma)));
+  for (float& v : k) v /= sum;
+  return k;
+}
+
+CropTaps crop_taps(const AugmentParams& p, int S, int64_t H, int64_t W) {
   MTMAP_CHECK(p.crop_w > 0 && p.crop_h > 0 && p.crop_x + p.crop_w <= W + 1e-6 && p.crop_y + p.crop_h <= H + 1e-6,
               "augment: crop box ({}, {}, {}x{}) outside the {}x{} frame", p.crop_x, p.crop_y, p.crop_w, p.crop_h, W,
               H);
-  const uint8_t* src = clip.data<uint8_t>();
-  const int64_t plane = T * H * W, oplane = T * int64_t(S) * S, opx = int64_t(S) * S;
-
-  // Bilinear taps, shared by every frame (pixel centres aligned, as align_corners=false).
-  std::vector<int> tap_x(static_cast<size_t>(S)), tap_y(static_cast<size_t>(S));
-  std::vector<float> fx(static_cast<size_t>(S)), fy(static_cast<size_t>(S));
+  // Pixel centres aligned, as align_corners=false; a flip mirrors the columns.
+  CropTaps t;
+  t.x.resize(size_t(S)), t.y.resize(size_t(S)), t.fx.resize(size_t(S)), t.fy.resize(size_t(S));
   for (int i = 0; i < S; ++i) {
     int xi = p.flip ? S - 1 - i : i;
     double sx = p.crop_x + (xi + 0.5) * p.crop_w / S - 0.5, sy = p.crop_y + (i + 0.5) * p.crop_h / S - 0.5;
     sx = std::clamp(sx, 0.0, double(W - 1));
     sy = std::clamp(sy, 0.0, double(H - 1));
-    tap_x[size_t(i)] = std::min(int(sx), int(W) - 2 < 0 ? 0 : int(W) - 2);
-    tap_y[size_t(i)] = std::min(int(sy), int(H) - 2 < 0 ? 0 : int(H) - 2);
-    fx[size_t(i)] = W > 1 ? float(sx - tap_x[size_t(i)]) : 0.f;
-    fy[size_t(i)] = H > 1 ? float(sy - tap_y[size_t(i)]) : 0.f;
+    t.x[size_t(i)] = std::min(int(sx), int(W) - 2 < 0 ? 0 : int(W) - 2);
+    t.y[size_t(i)] = std::min(int(sy), int(H) - 2 < 0 ? 0 : int(H) - 2);
+    t.fx[size_t(i)] = W > 1 ? float(sx - t.x[size_t(i)]) : 0.f;
+    t.fy[size_t(i)] = H > 1 ? float(sy - t.y[size_t(i)]) : 0.f;
   }
+  return t;
+}
+
+void apply_augment(const Tensor& clip, const AugmentParams& p, const AugmentConfig& c, float* out) {
+  MTMAP_CHECK(clip.dtype() == DType::u8 && clip.ndim() == 4 && clip.size(0) == 3 && clip.is_contiguous(),
+              "augment: expected a contiguous u8 clip (3, T, H, W), got {}", clip.str());
+  const int64_t T = clip.size(1), H = clip.size(2), W = clip.size(3);
+  const int S = c.size;
+  const CropTaps taps = crop_taps(p, S, H, W);
+  const uint8_t* src = clip.data<uint8_t>();
+  const int64_t plane = T * H * W, oplane = T * int64_t(S) * S, opx = int64_t(S) * S;
   const int64_t dx = W > 1 ? 1 : 0, dy = H > 1 ? W : 0;
   for (int ch = 0; ch < 3; ++ch)
     for (int64_t t = 0; t < T; ++t) {
       const uint8_t* f = src + ch * plane + t * H * W;
       float* o = out + ch * oplane + t * opx;
       for (int y = 0; y < S; ++y) {
-        const uint8_t* row = f + int64_t(tap_y[size_t(y)]) * W;
-        const float wy = fy[size_t(y)];
-        for (int x = 0; x < S; ++x) {
-          const uint8_t* q = row + tap_x[size_t(x)];
-          const float wx = fx[size_t(x)];
-          float top = q[0] + wx * (float(q[dx]) - q[0]), bot = q[dy] + wx * (float(q[dy + dx]) - q[dy]);
-          o[y * S + x] = (top + wy * (bot - top)) * (1.0f / 255.0f);
-        }
+        const uint8_t* row = f + int64_t(taps.y[size_t(y)]) * W;
+        const float wy = taps.fy[size_t(y)];
+        for (int x = 0; x < S; ++x) o[y * S + x] = augment::bilinear(row + taps.x[size_t(x)], dx, dy, taps.fx[size_t(x)], wy);
       }
     }
 
@@ -154,56 +158,68 @@ void apply_augment(const Tensor& clip, const AugmentParams& p, const AugmentConf
   if (p.jitter) {
     float hm[9];
     hue_matrix(p.hue, hm);
+    const float kb = float(p.brightness), kc = float(p.contrast), ks = float(p.saturation);
     for (int op : p.order) {
       // A factor of 1 (or a hue shift of 0) is skipped: exactly the identity, and no work.
-      if ((op == 0 && p.brightness == 1) || (op == 1 && p.contrast == 1) || (op == 2 && p.saturation == 1) ||
-          (op == 3 && p.hue == 0))
-        continue;
-      if (op == 0) {
-        for (int64_t i = 0; i < oplane; ++i) {
-          r[i] = clamp01(r[i] * float(p.brightness));
-          g[i] = clamp01(g[i] * float(p.brightness));
-          b[i] = clamp01(b[i] * float(p.brightness));
-        }
-      } else if (op == 1) {
-        double m = 0;  // the clip's mean grey: one reference for every frame
-        for (int64_t i = 0; i < oplane; ++i) m += luma(r[i], g[i], b[i]);
-        const float mean = float(m / double(oplane)), k = float(p.contrast);
-        for (int64_t i = 0; i < oplane; ++i) {
-          r[i] = clamp01(mean + k * (r[i] - mean));
-          g[i] = clamp01(mean + k * (g[i] - mean));
-          b[i] = clamp01(mean + k * (b[i] - mean));
-        }
-      } else if (op == 2) {
-        const float k = float(p.saturation);
-        for (int64_t i = 0; i < oplane; ++i) {
-          float l = luma(r[i], g[i], b[i]);
-          r[i] = clamp01(l + k * (r[i] - l));
-          g[i] = clamp01(l + k * (g[i] - l));
-          b[i] = clamp01(l + k * (b[i] - l));
-        }
+      if (!colour_op_active(p, op)) continue;
+      if (op == augment::kBrightness) {
+        for (int64_t i = 0; i < oplane; ++i) augment::brightness(r[i], g[i], b[i], kb);
+      } else if (op == augment::kContrast) {
+        const float mean = mean_grey(r, g, b, oplane);  // one reference for every frame
+        for (int64_t i = 0; i < oplane; ++i) augment::contrast(r[i], g[i], b[i], kc, mean);
+      } else if (op == augment::kSaturation) {
+        for (int64_t i = 0; i < oplane; ++i) augment::saturation(r[i], g[i], b[i], ks);
       } else {
-        for (int64_t i = 0; i < oplane; ++i) {
-          float R = r[i], G = g[i], B = b[i];
-          r[i] = clamp01(hm[0] * R + hm[1] * G + hm[2] * B);
-          g[i] = clamp01(hm[3] * R + hm[4] * G + hm[5] * B);
-          b[i] = clamp01(hm[6] * R + hm[7] * G + hm[8] * B);
-        }
+        for (int64_t i = 0; i < oplane; ++i) augment::hue(r[i], g[i], b[i], hm);
       }
     }
   }
   if (p.grayscale)
-    for (int64_t i = 0; i < oplane; ++i) r[i] = g[i] = b[i] = luma(r[i], g[i], b[i]);
+    for (int64_t i = 0; i < oplane; ++i) r[i] = g[i] = b[i] = augment::luma(r[i], g[i], b[i]);
   if (p.blur_sigma > 0) {
+    const std::vector<float> k = blur_weights(p.blur_sigma);
     std::vector<float> tmp;
     for (int ch = 0; ch < 3; ++ch)
-      for (int64_t t = 0; t < T; ++t) blur_plane(out + ch * oplane + t * opx, S, p.blur_sigma, tmp);
+      for (int64_t t = 0; t < T; ++t) blur_plane(out + ch * oplane + t * opx, S, k, tmp);
   }
   for (int ch = 0; ch < 3; ++ch) {
     const float m = c.mean[size_t(ch)], inv = 1.0f / c.std[size_t(ch)];
     float* o = out + ch * oplane;
-    for (int64_t i = 0; i < oplane; ++i) o[i] = (o[i] - m) * inv;
+    for (int64_t i = 0; i < oplane; ++i) o[i] = augment::normalise(o[i], m, inv);
   }
+}
+
+bool colour_op_active(const AugmentParams& p, int op) {
+  return !((op == 0 && p.brightness == 1) || (op == 1 && p.contrast == 1) || (op == 2 && p.saturation == 1) ||
+           (op == 3 && p.hue == 0));
+}
+
+float mean_grey(const float* r, const float* g, const float* b, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) m += augment::luma(r[i], g[i], b[i]);
+  return float(m / double(n));
+}
+
+augment::ClipPlan clip_plan(const AugmentParams& p, const AugmentConfig& c) {
+  augment::ClipPlan plan{};
+  plan.jitter = p.jitter ? 1 : 0;
+  for (int k = 0; k < 4; ++k) {
+    plan.order[k] = p.order[size_t(k)];
+    plan.active[k] = p.jitter && colour_op_active(p, p.order[size_t(k)]) ? 1 : 0;
+  }
+  plan.brightness = float(p.brightness), plan.contrast = float(p.contrast), plan.saturation = float(p.saturation);
+  hue_matrix(p.hue, plan.hue);
+  plan.grayscale = p.grayscale ? 1 : 0;
+  if (p.blur_sigma > 0) {
+    const std::vector<float> k = blur_weights(p.blur_sigma);
+    plan.blur_radius = int32_t(k.size() / 2);
+    MTMAP_CHECK(plan.blur_radius <= augment::kMaxBlurRadius,
+                "augment: a blur of σ = {} px needs radius {}, more than the device path's {}", p.blur_sigma,
+                plan.blur_radius, augment::kMaxBlurRadius);
+    std::copy(k.begin(), k.end(), plan.blur);
+  }
+  for (int ch = 0; ch < 3; ++ch) plan.mean[ch] = c.mean[size_t(ch)], plan.inv_std[ch] = 1.0f / c.std[size_t(ch)];
+  return plan;
 }
 
 Tensor augment_clip(const Tensor& clip, const AugmentParams& p, const AugmentConfig& c) {

@@ -5,8 +5,10 @@
 // normalisation. Input uint8 (3, T, H, W); output f32 (3, T, S, S).
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "engine/tensor/tensor.h"
+#include "kernels/common/augment.h"
 #include "io/rng.h"
 
 namespace mtmap::io {
@@ -42,5 +44,21 @@ AugmentParams sample_augment(const AugmentConfig& config, int height, int width,
 // Applies `p` to every frame of `clip` (uint8, (3, T, H, W)) and writes f32 (3, T, S, S) to `out`.
 void apply_augment(const Tensor& clip, const AugmentParams& p, const AugmentConfig& config, float* out);
 Tensor augment_clip(const Tensor& clip, const AugmentParams& p, const AugmentConfig& config);
+
+// What apply_augment derives from the parameters before it reads a pixel, exposed for the CUDA
+// batch path (io/device_batches.h), which applies the same plan with the same arithmetic
+// (kernels/common/augment.h).
+struct CropTaps {  // output column i reads source columns x[i], x[i] + 1 with weight fx[i]; rows alike
+  std::vector<int> x, y;
+  std::vector<float> fx, fy;
+};
+CropTaps crop_taps(const AugmentParams& p, int size, int64_t height, int64_t width);
+void hue_matrix(double turns, float m[9]);         // the hue rotation as an RGB matrix
+std::vector<float> blur_weights(double sigma);     // the normalised 2r + 1 Gaussian taps, r = ⌈3σ⌉ ≥ 1
+bool colour_op_active(const AugmentParams& p, int op);  // false: a factor of 1, the identity, skipped
+float mean_grey(const float* r, const float* g, const float* b, int64_t n);  // contrast's reference grey
+// The parameters as the device applies them (kernels/common/augment.h); video, start and stride
+// are left 0 for the caller.
+augment::ClipPlan clip_plan(const AugmentParams& p, const AugmentConfig& config);
 
 }  // namespace mtmap::io

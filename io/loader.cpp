@@ -23,6 +23,17 @@ Tensor slot_tensor(const Shape& shape, Allocator* alloc) {
 
 }  // namespace
 
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle) {
+  if (!shuffle) {
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    return order;
+  }
+  // The engine's Philox randperm: one permutation per (seed, epoch), the same on every machine.
+  Generator gen(seed, uint64_t(epoch) << 32);
+  return randperm(n, gen).to_vector<int64_t>();
+}
+
 Loader::Loader(PairSource& source, LoaderOptions options) : source_(source), options_(options) {
   MTMAP_CHECK(options_.batch_size > 0 && options_.workers > 0, "loader: batch size {} and workers {} must be positive",
               options_.batch_size, options_.workers);
@@ -70,14 +81,7 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop_workers();
   epoch_ = epoch;
   const int64_t n = source_.size();
-  order_.resize(size_t(n));
-  if (options_.shuffle) {
-    // The engine's Philox randperm: one permutation per (seed, epoch), the same on every machine.
-    Generator gen(options_.seed, uint64_t(epoch) << 32);
-    order_ = randperm(n, gen).to_vector<int64_t>();
-  } else {
-    std::iota(order_.begin(), order_.end(), 0);
-  }
+  order_ = epoch_order(n, options_.seed, epoch, options_.shuffle);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     next_claim_ = next_deliver_ = released_ = first_batch;
@@ -143,7 +147,7 @@ void Loader::fill(Slot& slot, int64_t batch) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (bad_item_[size_t(item)]) continue;
       }
-      Rng rng(options_.seed, mix_key(uint64_t(epoch_), uint64_t(pos), uint64_t(attempt)));
+      Rng rng = sample_rng(options_.seed, epoch_, pos, attempt);
       try {
         source_.make_pair(item, rng, q + i * sample_floats, k + i * sample_floats);
         slot.items[size_t(i)] = item;

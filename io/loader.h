@@ -22,7 +22,9 @@
 
 #include "engine/tensor/allocator.h"
 #include "engine/tensor/tensor.h"
+#include "io/batch_stream.h"
 #include "io/pair_source.h"
+#include "io/rng.h"
 #include "io/video_error.h"
 
 namespace mtmap::io {
@@ -38,15 +40,15 @@ struct LoaderOptions {
   Allocator* host_allocator = nullptr;  // slot memory; null: the CPU allocator
 };
 
-// A batch lent by the loader: valid until the next call to next() or the loader's destruction.
-struct Batch {
-  Tensor query, key;           // f32 (N, 3, T, S, S) each
-  std::vector<int64_t> items;  // the source item of each sample (after bad-file replacement)
-  int64_t index = 0;           // batch number within the epoch
-  int slot = 0;                // ring slot it lives in
-};
+// The permutation of `n` items that epoch `epoch` visits (identity without `shuffle`), and the
+// randomness of the sample at `position` of it (its `attempt`-th try after bad files): the
+// functions that make a batch's content independent of who makes it (io/device_batches.h too).
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool shuffle);
+inline Rng sample_rng(uint64_t seed, int64_t epoch, int64_t position, int64_t attempt = 0) {
+  return Rng(seed, mix_key(uint64_t(epoch), uint64_t(position), uint64_t(attempt)));
+}
 
-class Loader {
+class Loader final : public BatchStream {
  public:
   Loader(PairSource& source, LoaderOptions options);
   ~Loader();
@@ -56,13 +58,13 @@ class Loader {
   // Starts (or restarts) epoch `epoch` at batch `first_batch` (a resumed run: the batches before it
   // are not made; the ones from it are the same as in an uninterrupted epoch). An unfinished
   // epoch is abandoned.
-  void start_epoch(int64_t epoch, int64_t first_batch = 0);
+  void start_epoch(int64_t epoch, int64_t first_batch = 0) override;
   // The next batch of the epoch in order, or nullopt at its end. Rethrows a worker's error that
   // is not a bad file (e.g. a bug or out of memory) with the item that caused it.
-  std::optional<Batch> next();
-  int64_t batches_per_epoch() const;
-  std::vector<BadFile> bad_files() const;
-  size_t bad_file_count() const;  // bad_files().size(), without the copy
+  std::optional<Batch> next() override;
+  int64_t batches_per_epoch() const override;
+  std::vector<BadFile> bad_files() const override;
+  size_t bad_file_count() const override;
   int slots() const { return int(slots_.size()); }
 
  private:

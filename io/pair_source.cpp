@@ -19,18 +19,26 @@ void augment_clip_into(const Tensor& clip, const AugmentConfig& a, Rng& rng, flo
   apply_augment(clip, p, a, out);
 }
 
-void augment_pair_into(const Tensor& query_clip, const Tensor& key_clip, const PairOptions& options, Rng& rng,
-                       float* query, float* key) {
+PairAugment sample_pair_augment(int height, int width, const PairOptions& options, Rng& rng) {
+  PairAugment a;
   if (options.flip == FlipMode::independent) {
-    augment_clip_into(query_clip, options.augment, rng, query);
-    augment_clip_into(key_clip, options.augment, rng, key);
-    return;
+    a.query = sample_augment(options.augment, height, width, rng);
+    a.key = sample_augment(options.augment, height, width, rng);
+    return a;
   }
   AugmentConfig both = options.augment;
   const bool flip = options.flip == FlipMode::shared && options.augment.random && rng.bernoulli(options.augment.flip_p);
   both.flip_p = flip ? 1.0 : 0.0;
-  augment_clip_into(query_clip, both, rng, query);
-  augment_clip_into(key_clip, both, rng, key);
+  a.query = sample_augment(both, height, width, rng);
+  a.key = sample_augment(both, height, width, rng);
+  return a;
+}
+
+void augment_pair_into(const Tensor& query_clip, const Tensor& key_clip, const PairOptions& options, Rng& rng,
+                       float* query, float* key) {
+  const PairAugment a = sample_pair_augment(int(query_clip.size(2)), int(query_clip.size(3)), options, rng);
+  apply_augment(query_clip, a.query, options.augment, query);
+  apply_augment(key_clip, a.key, options.augment, key);
 }
 
 DeadLeavesPairSource::DeadLeavesPairSource(DeadLeavesConfig config, PairOptions options, uint64_t seed,
@@ -50,11 +58,18 @@ Shape DeadLeavesPairSource::clip_shape() const {
   return {3, options_.clip.frames, options_.augment.size, options_.augment.size};
 }
 
+DeadLeavesPairSource::Plan DeadLeavesPairSource::plan(Rng& rng) const {
+  Plan p;
+  p.clips = sample_clip_pair(config_.frames, options_.clip, options_.offsets, rng, options_.offset_power);
+  p.augment = sample_pair_augment(config_.height, config_.width, options_, rng);
+  return p;
+}
+
 void DeadLeavesPairSource::make_pair(int64_t item, Rng& rng, float* query, float* key) {
   Tensor video = generate_dead_leaves(config_, seed_, uint64_t(item));
-  ClipPair p = sample_clip_pair(config_.frames, options_.clip, options_.offsets, rng, options_.offset_power);
-  augment_pair_into(slice_frames(video, p.start_q, options_.clip), slice_frames(video, p.start_k, options_.clip),
-                    options_, rng, query, key);
+  const Plan p = plan(rng);
+  apply_augment(slice_frames(video, p.clips.start_q, options_.clip), p.augment.query, options_.augment, query);
+  apply_augment(slice_frames(video, p.clips.start_k, options_.clip), p.augment.key, options_.augment, key);
 }
 
 }  // namespace mtmap::io

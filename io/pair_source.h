@@ -45,8 +45,14 @@ struct PairOptions {
   int decode_short_side = 128;  // uncached decoding: the frames are scaled to this first
 };
 
-// The two clips of a pair augmented into `query` and `key`, flipped as `options.flip` says. The
-// independent mode draws exactly what two augment_clip_into calls draw.
+// The augmentations of a pair's two clips (frames height × width), flipped as `options.flip`
+// says. The independent mode draws exactly what two sample_augment calls draw.
+struct PairAugment {
+  AugmentParams query, key;
+};
+PairAugment sample_pair_augment(int height, int width, const PairOptions& options, Rng& rng);
+
+// The two clips of a pair augmented into `query` and `key` (sample_pair_augment, then apply_augment).
 void augment_pair_into(const Tensor& query_clip, const Tensor& key_clip, const PairOptions& options, Rng& rng,
                        float* query, float* key);
 
@@ -58,6 +64,17 @@ class DeadLeavesPairSource : public PairSource {
   std::string name(int64_t item) const override;
   Shape clip_shape() const override;
   void make_pair(int64_t item, Rng& rng, float* query, float* key) override;
+
+  // Everything make_pair draws from `rng` for `item`, in the same order, without rendering: the
+  // device batches (io/device_batches.h) render and augment on a GPU from it.
+  struct Plan {
+    ClipPair clips;
+    PairAugment augment;
+  };
+  Plan plan(Rng& rng) const;
+  const DeadLeavesConfig& config() const { return config_; }
+  const PairOptions& options() const { return options_; }
+  uint64_t seed() const { return seed_; }
 
  private:
   DeadLeavesConfig config_;

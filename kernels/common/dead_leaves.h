@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/common/host_device.h"
+#include "kernels/common/rounded.h"
 
 namespace mtmap::dead_leaves {
 
@@ -28,34 +29,10 @@ struct Leaf {
 inline constexpr float kBackground = 0.5f;
 inline constexpr float kTwoPi = 6.2831853f;
 
-MTMAP_HD inline float fmul(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-MTMAP_HD inline float fadd(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-MTMAP_HD inline float fsub(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
-MTMAP_HD inline float fdiv(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fdiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
+using rounded::fadd;
+using rounded::fdiv;
+using rounded::fmul;
+using rounded::fsub;
 
 // sin and cos of a float, correctly rounded on the device too (through double), as the host's
 // sinf and cosf give them: the texture then starts from the same values on both.
