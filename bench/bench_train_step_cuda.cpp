@@ -8,7 +8,9 @@
 // --moco times the whole MoCo training step of docs/training.md instead (both encoders, InfoNCE
 // against the queue, the spatial loss on the 8 blocks with the preprint's sheets, EMA, SGD, queue
 // update; bench/moco_bench.h) against tools/torch_bench.py --moco on the same GPU, and where the
-// step's time goes.
+// step's time goes; and the GPU's dead-leaves batches (data.generate_on = "device",
+// io/device_batches.h: 128×128-pixel videos of 48 frames, rendered, cut and augmented) in clips/s
+// made against the step's clips/s consumed.
 //
 // Precision: float32 parameters and activations with TF32 convolutions on both sides (mtmap:
 // Conv3dOptions::cuda.allow_tf32 on every Conv3d; PyTorch: torch.backends.cudnn.allow_tf32,
@@ -43,6 +45,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "engine/optim/sgd.h"
+#include "io/device_batches.h"
 #include "models/resnet3d.h"
 
 using namespace mtmap;
@@ -135,6 +138,23 @@ std::vector<json> run_peer(const Config& c) {
   return bench::run_json_lines(cmd, stderr);  // not JSON: a warning or the reason it failed
 }
 
+// Seconds per batch of the GPU's dead-leaves batches at the step's batch and clip size, with
+// data.dead_leaves_size and _frames at their defaults (what mtmap train makes with
+// data.generate_on = "device"): the median over `reps` batches after one.
+double generator_seconds(const Config& c) {
+  io::DeadLeavesConfig dl;  // 128 × 128, 48 frames, as the trainer's defaults
+  io::PairOptions po;
+  po.clip.frames = c.frames;
+  po.augment.size = int(c.size);
+  io::DeadLeavesPairSource source(dl, po, 1, c.batch * (c.reps + 1));
+  io::LoaderOptions lo;
+  lo.batch_size = int(c.batch);
+  const Device gpu = Device::cuda(0);
+  const std::unique_ptr<io::BatchStream> batches = io::make_device_batches(source, lo, gpu);
+  ExecutionContext& ctx = ExecutionContext::default_for(gpu);
+  return bench::median_seconds([&] { batches->next(); ctx.synchronize(); }, 1, c.reps);
+}
+
 // The whole MoCo step on the GPU against PyTorch's (docs/training.md).
 int run_moco(const Config& c, const cudaDeviceProp& prop) {
   bench::MocoBenchConfig mc;
@@ -166,6 +186,9 @@ int run_moco(const Config& c, const cudaDeviceProp& prop) {
     line["torch_ms"] = peer_s * 1e3;
     line["speedup_vs_torch"] = peer_s / ours.seconds;
   }
+  const double gen_s = generator_seconds(c);
+  line["generator_clips_per_s"] = double(c.batch) / gen_s;
+  line["generator_over_step"] = ours.seconds / gen_s;  // ≥ 1: the GPU makes clips faster than it trains on them
   std::printf("%s\n", line.dump().c_str());
   std::printf("\nMoCo training step, r3d-18 width %lld, batch %lld × 3×%lld×%lld×%lld, queue %lld, on %s\n",
               (long long)c.width, (long long)c.batch, (long long)c.frames, (long long)c.size, (long long)c.size,
@@ -174,6 +197,8 @@ int run_moco(const Config& c, const cudaDeviceProp& prop) {
   if (peer_s > 0)
     std::printf("%-8s %10.1f ms %10.1f clips/s ratio %.2fx\n", "PyTorch", peer_s * 1e3, c.batch / peer_s,
                 peer_s / ours.seconds);
+  std::printf("%-8s %10.1f ms %10.1f clips/s made: %.2fx the step's consumption (dead leaves on the GPU)\n",
+              "video", gen_s * 1e3, c.batch / gen_s, ours.seconds / gen_s);
   std::printf("where mtmap's step goes:");
   for (const auto& [name, sec] : ours.phases) std::printf(" %s %.1f ms", name.c_str(), sec * 1e3);
   std::printf("\n");

@@ -144,7 +144,7 @@ if [ -d "$build/bench" ]; then
     local label="$1" log="$logs/bench-$2.log" limit="$3"
     shift 3
     if timeout "$limit" "$build/bench/bench_train_step_cuda" "$@" > "$log" 2>&1; then
-      bench_lines+=("$label: $(grep -E '^mtmap|^PyTorch' "$log" | tr -s ' ' | paste -sd ';' -)")
+      bench_lines+=("$label: $(grep -E '^mtmap|^PyTorch|^video' "$log" | tr -s ' ' | paste -sd ';' -)")
     else
       bench_lines+=("$label: FAILED (see $(basename "$log"))")
       status=1

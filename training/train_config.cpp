@@ -45,6 +45,13 @@ void validate(const TrainConfig& c, const std::string& o) {
               o, d.dead_leaves_frames, span);
   MTMAP_CHECK(d.decode_short_side >= 16, "{}.data.decode_short_side = {} (need ≥ 16)", o, d.decode_short_side);
   MTMAP_CHECK(d.workers >= 1 && d.workers <= 256, "{}.data.workers = {} (need 1..256)", o, d.workers);
+  formats::check_one_of(d.generate_on, {"cpu", "device"}, o + ".data.generate_on");
+  MTMAP_CHECK(d.generate_on != "device" || d.source == "dead_leaves",
+              "{}.data.generate_on = 'device' generates dead leaves on the GPU; data.source = '{}' reads files (use "
+              "data.source = 'dead_leaves', or generate_on = 'cpu')",
+              o, d.source);
+  MTMAP_CHECK(d.generate_on != "device" || Device::parse(t.device).is_cuda(),
+              "{}.data.generate_on = 'device' needs a CUDA device (training.device = '{}')", o, t.device);
   MTMAP_CHECK(d.source != "dead_leaves" || d.videos_per_epoch >= t.batch_size,
               "{}.data.videos_per_epoch = {} (need ≥ training.batch_size = {})", o, d.videos_per_epoch, t.batch_size);
 
@@ -172,7 +179,8 @@ TrainConfig train_config_from_json(const json& j, const std::string& origin) {
                             {"augment", store(d.augment)},
                             {"flip", store(d.flip)},
                             {"decode_short_side", store(d.decode_short_side)},
-                            {"workers", store(d.workers)}});
+                            {"workers", store(d.workers)},
+                            {"generate_on", store(d.generate_on)}});
   if (j.contains("sheets"))
     formats::parse_section(
         j.at("sheets"), origin + ".sheets",
@@ -317,6 +325,7 @@ json train_config_to_json(const TrainConfig& c) {
   // resume).
   if (!t.shuffle_bn) j["training"]["shuffle_bn"] = false;
   if (d.flip != "independent") j["data"]["flip"] = d.flip;
+  if (d.generate_on != "cpu") j["data"]["generate_on"] = d.generate_on;
   if (t.precision != "f32") j["training"]["precision"] = t.precision;
   // Epochs replace the step counts they resolve to (and the file reads back without a conflict).
   if (t.epochs > 0) {

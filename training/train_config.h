@@ -34,6 +34,9 @@ struct DataConfig {
   std::string flip = "independent";     // a pair's horizontal flips: independent, shared, none (io/pair_source.h)
   int decode_short_side = 128;          // videos: frames scaled to this short side before cropping
   int workers = 2;                      // loader threads
+  // dead_leaves on a CUDA device: "cpu" renders and augments in the loader's threads; "device"
+  // makes each batch on the training GPU (io/device_batches.h), no pixel crossing the bus.
+  std::string generate_on = "cpu";
 };
 
 struct SheetsConfig {

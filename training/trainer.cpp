@@ -26,6 +26,7 @@
 #include "engine/ops/index.h"
 #include "engine/optim/sgd.h"
 #include "io/loader.h"
+#include "io/device_batches.h"
 #include "io/pair_source.h"
 #include "io/rng.h"
 #ifdef MTMAP_WITH_VIDEO
@@ -423,8 +424,11 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   lo.shards = ranks.size;
   lo.workers = c.data.workers;
   lo.seed = seed_for(t.seed, kData);
-  io::Loader loader(*source, lo);
-  loader.start_epoch(pos.epoch, pos.batch);
+  // The batches: the loader's worker threads, or (data.generate_on = "device") made on the GPU.
+  std::unique_ptr<io::BatchStream> loader = c.data.generate_on == "device"
+                                                ? io::make_device_batches(*source, lo, device)
+                                                : std::unique_ptr<io::BatchStream>(std::make_unique<io::Loader>(*source, lo));
+  loader->start_epoch(pos.epoch, pos.batch);
   Generator windows(seed_for(t.seed, kWindows), pos.window_offset);
 
   auto in_pretrain = [&](int64_t step) { return staged && step < t.pretrain_steps; };
@@ -510,17 +514,17 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
     }
     if (pos.step >= total) break;
     const auto wait_start = Clock::now();
-    std::optional<io::Batch> batch = loader.next();
+    std::optional<io::Batch> batch = loader->next();
     if (!batch) {
-      loader.start_epoch(++pos.epoch);
+      loader->start_epoch(++pos.epoch);
       pos.batch = 0;
       continue;
     }
     const double data_wait = std::chrono::duration<double>(Clock::now() - wait_start).count();
     // A video that fails (unreadable, truncated, deleted mid-run) was skipped by the loader: say
     // so when it happens, and count them in the metrics.
-    if (const size_t bad = loader.bad_file_count(); bad > reported_bad.size())
-      for (const io::BadFile& b : loader.bad_files())
+    if (const size_t bad = loader->bad_file_count(); bad > reported_bad.size())
+      for (const io::BadFile& b : loader->bad_files())
         if (reported_bad.insert(b.path).second)
           progress.message(fmt::format("skipped a bad video at step {} ({} so far): {}", pos.step + 1, bad, b.message));
     const double lr = schedule_lr(c, pos.step);
@@ -589,7 +593,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
                        ? fmt::format("training done: {} steps; model {}", total, final_model)
                        : fmt::format("stage done at step {} ({} the swap); model {}", pos.step,
                                      o.stop_at == StopAt::before_swap ? "before" : "after", final_model));
-  for (const io::BadFile& b : loader.bad_files())  // found while preparing batches after the last step
+  for (const io::BadFile& b : loader->bad_files())  // found while preparing batches after the last step
     if (reported_bad.insert(b.path).second) progress.message(fmt::format("skipped a bad video: {}", b.message));
   if (!reported_bad.empty())
     progress.message(fmt::format("{} bad video{} skipped (named above)", reported_bad.size(),

@@ -67,7 +67,8 @@ MTMAP_HD inline double philox_normal(uint64_t seed, uint64_t offset, int64_t i) 
   uint64_t p = philox_pair(seed, offset, i);
   double u1 = (double(uint32_t(p >> 32)) + 1.0) * (1.0 / 4294967296.0);
   double u2 = double(uint32_t(p)) * (1.0 / 4294967296.0);
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+  // Qualified: inside namespace mtmap, the tensor ops named log and cos would hide the math ones.
+  return ::sqrt(-2.0 * ::log(u1)) * ::cos(6.283185307179586 * u2);
 }
 
 // Blocks consumed by n elements of each kind, so a generator can advance its offset.

@@ -81,6 +81,12 @@ TEST_CASE("bad training configs are refused with messages that name the key", "[
       {{{"data", {{"source", "webcam"}}}}, "smoke.data.source: 'webcam' is not one of: dead_leaves, videos"},
       {{{"data", {{"flip", "mirror"}}}}, "smoke.data.flip: 'mirror' is not one of: independent, shared, none"},
       {{{"training", {{"precision", "fp16"}}}}, "smoke.training.precision: 'fp16' is not one of: f32, bf16"},
+      {{{"data", {{"generate_on", "gpu"}}}}, "smoke.data.generate_on: 'gpu' is not one of: cpu, device"},
+      {{{"data", {{"generate_on", "device"}}}},
+       "smoke.data.generate_on = 'device' needs a CUDA device (training.device = 'cpu')"},
+      {{{"data", {{"generate_on", "device"}, {"source", "videos"}, {"paths", {"clips"}}}}, {"training", {{"device", "cuda"}}}},
+       "smoke.data.generate_on = 'device' generates dead leaves on the GPU; data.source = 'videos' reads files (use "
+       "data.source = 'dead_leaves', or generate_on = 'cpu')"},
       {{{"training", {{"precision", "bf16"}}}},
        "smoke.training.precision = 'bf16' needs a CUDA device (training.device = 'cpu'; the CPU computes in f32)"},
       {{{"model", {{"dtype", "f64"}}}, {"training", {{"precision", "bf16"}, {"device", "cuda"}}}},
@@ -120,6 +126,16 @@ TEST_CASE("the resolved training config reads back to itself, and its hash ignor
   // The seed does.
   CHECK(training::train_config_hash(test::smoke_config(patched({{"training", {{"seed", 2}}}}))) !=
         training::train_config_hash(c));
+  // Video made on the GPU differs from the CPU's in a last bit now and then: its own hash. The
+  // default is not written, so configs from before the option keep theirs.
+  CHECK_FALSE(resolved["data"].contains("generate_on"));
+  const training::TrainConfig on_gpu =
+      test::smoke_config(patched({{"data", {{"generate_on", "device"}}}, {"training", {{"device", "cuda"}}}}));
+  const json gpu_json = training::train_config_to_json(on_gpu);
+  CHECK(gpu_json["data"]["generate_on"] == "device");
+  CHECK(training::train_config_to_json(training::train_config_from_json(gpu_json, "resolved")) == gpu_json);
+  CHECK(training::train_config_hash(on_gpu) !=
+        training::train_config_hash(test::smoke_config(patched({{"training", {{"device", "cuda"}}}}))));
 }
 
 TEST_CASE("training.epochs: steps from the data's batches per epoch", "[training][config]") {

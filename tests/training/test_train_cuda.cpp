@@ -1,5 +1,5 @@
 // Training on a GPU runs the same code as on the CPU: three steps of experiments/smoke.json on
-// cuda:0 against the same steps on the CPU, in exact float32 and with TF32 convolutions, and the
+// cuda:0 against the same steps on the CPU, in exact float32 (also on batches made on the GPU) and with TF32 convolutions, and the
 // gradients themselves (through what two steps did to every parameter); bf16 mixed precision. Skipped (77) without a
 // GPU; on the CPU emulator of the CUDA runtime (tests/cuda_emu) in every CI run.
 #include <catch2/catch.hpp>
@@ -16,13 +16,13 @@ using namespace mtmap;
 
 namespace {
 
-// The losses of three smoke steps on `device`.
-std::vector<double> three_steps(nlohmann::json j, const std::string& device) {
-  j["training"]["steps"] = 3;
+// The losses of three (or `steps`) smoke steps on `device`.
+std::vector<double> three_steps(nlohmann::json j, const std::string& device, int steps = 3) {
+  j["training"]["steps"] = steps;
   j["training"]["device"] = device;
   training::TrainOptions o;
   o.out_dir = test::fresh_dir("cuda-" + device + (j["training"].value("tf32", true) ? "-tf32" : "") + "-" +
-                              j["training"].value("precision", "f32"));
+                              j["training"].value("precision", "f32") + "-" + j["data"].value("generate_on", "cpu"));
   o.live = 0;
   o.log = stdout;
   return training::train(test::smoke_config(j), o).losses;
@@ -55,6 +55,14 @@ TEST_CASE("cuda training in exact float32 follows the CPU's losses step by step"
     INFO("step " << i + 1 << ": cpu " << cpu[i] << " cuda " << gpu[i]);
     CHECK(std::abs(gpu[i] - cpu[i]) <= 1e-4 * std::abs(cpu[i]));
   }
+  // The same run on batches made on the GPU (data.generate_on = "device", io/device_batches.h):
+  // the same samples and augmentations, so the same loss but for the renderer's last bit now and
+  // then (tests/io/test_device_batches.cpp). One step: the batches are what differs.
+  j["data"]["generate_on"] = "device";
+  const std::vector<double> made_on_gpu = three_steps(j, "cuda:0", 1);
+  REQUIRE(made_on_gpu.size() == 1);
+  INFO("step 1: batches from the loader " << gpu[0] << ", made on the GPU " << made_on_gpu[0]);
+  CHECK(std::abs(made_on_gpu[0] - gpu[0]) <= 1e-5 * std::abs(gpu[0]));
 }
 
 TEST_CASE("cuda training with TF32 convolutions: the first step near the CPU's, every step finite",
