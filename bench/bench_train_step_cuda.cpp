@@ -15,9 +15,11 @@
 // Precision: float32 parameters and activations with TF32 convolutions on both sides (mtmap:
 // Conv3dOptions::cuda.allow_tf32 on every Conv3d; PyTorch: torch.backends.cudnn.allow_tf32,
 // its default). With --bf16, mixed precision: mtmap's convolutions on bf16 operands with fp32
-// accumulation, everything else f32 (nn::Conv3d::bf16_operands, training.precision = "bf16");
-// PyTorch under torch.autocast(bfloat16), which also runs its batch norms, ReLUs and additions on
-// bf16 activations. The default size is the preprint's: 16×112×112 clips, width 64.
+// accumulation and bf16 activations between them (batch norm with f32 parameters and statistics,
+// ReLUs and residual additions in bf16), parameters, head and loss f32
+// (ResNet3d::set_bf16_activations, training.precision = "bf16"); PyTorch under
+// torch.autocast(bfloat16), which also runs its batch norms, ReLUs and additions on bf16
+// activations. The default size is the preprint's: 16×112×112 clips, width 64.
 // Before timing, mtmap's step is validated: the loss and every gradient finite, and the loss
 // equal to the same network's loss on the CPU (f32, exact convolutions; with --bf16 the CPU
 // applies the same bf16 roundings around its convolutions) within the precision's rounding.
@@ -107,6 +109,8 @@ struct Trainer {
         conv->bf16_operands = c.bf16;  // on the CPU: the same roundings around an f32 convolution
       }
     });
+    // bf16 activations between the convolutions too (on the CPU: rounded f32, the reference).
+    net->set_bf16_activations(c.bf16);
     net->to(d);
     flat = std::make_unique<nn::FlatParameters>(*net);
     sgd = std::make_unique<optim::Sgd>(*flat, optim::SgdOptions{0.9, 1e-4});
@@ -126,7 +130,7 @@ struct Trainer {
 
 // Runs tools/torch_bench.py on the GPU; its JSON lines, or none when it cannot run.
 const char* precision_name(const Config& c) {
-  return c.bf16 ? "f32 params, bf16 conv3d operands (fp32 accumulation)" : "f32 params, TF32 conv3d";
+  return c.bf16 ? "f32 params, bf16 activations and conv3d operands (fp32 accumulation)" : "f32 params, TF32 conv3d";
 }
 
 std::vector<json> run_peer(const Config& c) {
@@ -240,9 +244,14 @@ int main(int argc, char** argv) try {
   for (double v : grads) bad_grads += !std::isfinite(v);
   // TF32 rounds each product's operands to 11 bits (~5e-4 relative); the loss, a sum over the
   // batch of projections, moves by a few of those: 2e-2 relative is a wide margin, and a wrong
-  // kernel moves it by O(1). With --bf16 the CPU reference has the same roundings, so what is left
-  // is fp32 against f32 accumulation flipping a rounding here and there: within the same margin.
-  const bool valid = std::isfinite(gpu_loss) && bad_grads == 0 && loss_err < 2e-2;
+  // kernel moves it by O(1). With --bf16 the CPU reference rounds to bf16 at the same points, but
+  // every activation is rounded: where the GPU's fp32 accumulation and the CPU's land on either
+  // side of a rounding, the two part by a bf16 step, and the flips compound through the layers and
+  // batch statistics (the two are independent bf16 computations, tests/cuda/test_cuda_model.cpp).
+  // Measured on the emulator: 1.5e-2 at width 4, 4×16×16, batch 2; 9.4e-3 at width 8, 8×32×32,
+  // batch 4. 5e-2 keeps the margin; a wrong kernel still moves the loss by O(1).
+  const double tolerance = c.bf16 ? 5e-2 : 2e-2;
+  const bool valid = std::isfinite(gpu_loss) && bad_grads == 0 && loss_err < tolerance;
 
   double step_s = 0;
   if (valid) step_s = bench::median_seconds([&] { t.step(); ctx.synchronize(); }, 1, c.reps);
@@ -250,7 +259,7 @@ int main(int argc, char** argv) try {
 
   json line{{"bench", "train_step_cuda"}, {"device", prop.name}, {"precision", precision_name(c)},
             {"batch", c.batch}, {"width", c.width}, {"clip", {c.frames, c.size, c.size}},
-            {"valid", valid}, {"loss_gpu", gpu_loss}, {"loss_cpu", cpu_loss}, {"loss_rel_err", loss_err},
+            {"valid", valid}, {"loss_gpu", gpu_loss}, {"loss_cpu", cpu_loss}, {"loss_rel_err", loss_err}, {"loss_rel_tolerance", tolerance},
             {"nonfinite_grads", bad_grads}, {"mtmap_ms", step_s * 1e3},
             {"mtmap_clips_per_s", step_s > 0 ? double(c.batch) / step_s : 0.0}, {"mtmap_peak_gib", peak_gib}};
   double peer_s = 0, peer_gib = 0;

@@ -41,10 +41,32 @@ BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen, 
                                                                         std::array<int64_t, 3>{0, 0, 0}, gen, dtype));
 }
 
-Tensor BasicBlock::forward(const Tensor& x) const {
-  Tensor h = conv2->forward(conv1->forward(x, /*relu=*/true), /*relu=*/false);
-  Tensor shortcut = downsample ? downsample->forward(x, /*relu=*/false) : x;
-  return add_relu(h, shortcut);
+namespace {
+// A tensor the GPU would store in bf16, as the CPU keeps it: f32 rounded to bf16 values (the
+// cast's backward rounds the gradient coming back, as the GPU's bf16 gradient is).
+Tensor as_bf16_values(const Tensor& v, bool bf16) {
+  return bf16 && v.dtype() != DType::bf16 ? v.to(DType::bf16).to(v.dtype()) : v;
+}
+}  // namespace
+
+Tensor ConvBn::forward(const Tensor& x, bool relu, bool bf16) const {
+  return as_bf16_values(bn->forward(conv->forward(x), relu), bf16);
+}
+
+Tensor BasicBlock::forward(const Tensor& x, bool bf16) const {
+  Tensor h = conv2->forward(conv1->forward(x, /*relu=*/true, bf16), /*relu=*/false, bf16);
+  Tensor shortcut = downsample ? downsample->forward(x, /*relu=*/false, bf16) : x;
+  return as_bf16_values(add_relu(h, shortcut), bf16);
+}
+
+void ResNet3d::set_bf16_activations(bool on) {
+  bf16_activations_ = on;
+  apply([on](nn::Module& m) {
+    if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) {
+      if (on) conv->bf16_operands = true;
+      conv->bf16_output = on;
+    }
+  });
 }
 
 ResNet3d::ResNet3d(const ResNet3dConfig& config, Generator& gen) : config_(config) {
@@ -107,7 +129,10 @@ ResNet3dOutput ResNet3d::forward(const Tensor& x, const std::vector<std::string>
     MTMAP_CHECK(std::find(known.begin(), known.end(), k) != known.end(), "ResNet3d: no block named '{}' (blocks: {})", k,
                 fmt::join(known, ", "));
   ResNet3dOutput out;
-  Tensor h = stem_->forward(x, /*relu=*/true);
+  const bool bf16 = bf16_activations_;
+  // Back to the model's dtype where the activations leave the network (a no-op unless bf16 ones).
+  auto model_dtype = [&](const Tensor& v) { return v.dtype() == config_.dtype ? v : v.to(config_.dtype); };
+  Tensor h = stem_->forward(x, /*relu=*/true, bf16);
   if (config_.stem == Stem::hara) {
     Pool3dOptions pool;
     pool.kernel = {3, 3, 3};
@@ -119,13 +144,13 @@ ResNet3dOutput ResNet3d::forward(const Tensor& x, const std::vector<std::string>
   if (trace) out.trace.emplace_back("stem", h);
   for (size_t s = 0; s < stages_.size(); ++s)
     for (size_t b = 0; b < stages_[s].size(); ++b) {
-      h = stages_[s][b]->forward(h);
+      h = stages_[s][b]->forward(h, bf16);
       std::string name = fmt::format("layer{}.{}", s + 1, b);
       h = inject_nonfinite_if_asked(name, h);
-      if (std::find(keep.begin(), keep.end(), name) != keep.end()) out.blocks[name] = h;
+      if (std::find(keep.begin(), keep.end(), name) != keep.end()) out.blocks[name] = model_dtype(h);
       if (trace) out.trace.emplace_back(name, h);
     }
-  out.features = mean(h, {2, 3, 4});
+  out.features = mean(model_dtype(h), {2, 3, 4});
   if (fc0_) out.embedding = l2_normalize(fc2_->forward(relu(fc0_->forward(out.features))), 1);
   return out;
 }

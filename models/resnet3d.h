@@ -29,7 +29,9 @@ class ConvBn : public nn::Module {
  public:
   ConvBn(int64_t in, int64_t out, std::array<int64_t, 3> kernel, std::array<int64_t, 3> stride,
          std::array<int64_t, 3> padding, Generator& gen, DType dtype);
-  Tensor forward(const Tensor& x, bool relu) const { return bn->forward(conv->forward(x), relu); }
+  // bf16: the activations are bf16 (ResNet3d::set_bf16_activations); on the CPU, which keeps
+  // them f32, the output is rounded to bf16 values where a GPU stores it in bf16.
+  Tensor forward(const Tensor& x, bool relu, bool bf16 = false) const;
   std::shared_ptr<nn::Conv3d> conv;
   std::shared_ptr<nn::BatchNorm3d> bn;
 };
@@ -37,7 +39,7 @@ class ConvBn : public nn::Module {
 class BasicBlock : public nn::Module {
  public:
   BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen, DType dtype);
-  Tensor forward(const Tensor& x) const;
+  Tensor forward(const Tensor& x, bool bf16 = false) const;  // bf16: as ConvBn's
   std::shared_ptr<ConvBn> conv1, conv2, downsample;  // downsample null when the shape is kept
 };
 
@@ -62,9 +64,18 @@ class ResNet3d : public nn::Module {
   // Every block's name in order: layer1.0 … layer4.1 for depth [2,2,2,2].
   std::vector<std::string> block_names() const;
   int64_t feature_channels() const { return config_.width * 8; }
+  // Mixed precision with bf16 activations (training.precision = "bf16"): every convolution on bf16
+  // operands (nn::Conv3d::bf16_operands) with its bf16 output kept, batch norm taking bf16 with its
+  // f32 parameters and statistics, the residual additions and ReLUs in bf16; the kept block
+  // outputs, the pooled features and the head in the model's dtype. On a GPU the activations are
+  // bf16 tensors (half the memory); on the CPU they stay f32, rounded to bf16 values at the same
+  // points: the reference the GPU's mixed precision is tested against.
+  void set_bf16_activations(bool on);
+  bool bf16_activations() const { return bf16_activations_; }
 
  private:
   ResNet3dConfig config_;
+  bool bf16_activations_ = false;
   std::shared_ptr<ConvBn> stem_;
   std::vector<std::vector<std::shared_ptr<BasicBlock>>> stages_;
   std::shared_ptr<nn::Linear> fc0_, fc2_;

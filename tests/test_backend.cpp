@@ -26,7 +26,7 @@ TEST_CASE("a backend without a kernel names the kernel, itself and its device", 
   CHECK_THROWS_WITH(b.unary(DType::f32, up, nullptr, nullptr),
                     Catch::Contains("unary: not supported on the kernel-less backend (cpu)"));
   BatchNormShape s{2, 3, 4};
-  CHECK_THROWS_WITH(b.bn_apply(DType::f32, s, nullptr, nullptr, nullptr, nullptr, nullptr, false, nullptr),
+  CHECK_THROWS_WITH(b.bn_apply(DType::f32, DType::f32, s, nullptr, nullptr, nullptr, nullptr, nullptr, false, nullptr),
                     Catch::Contains("bn_apply: not supported on the kernel-less backend"));
   InfoNceParams ip;
   CHECK_THROWS_WITH(b.info_nce_forward(DType::f32, ip, nullptr, nullptr, nullptr, nullptr, nullptr),

@@ -79,7 +79,8 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
   // On a GPU, float32 convolutions run on the tensor cores in TF32 (PyTorch's cuDNN default)
   // unless training.tf32 is false; matmuls stay exact f32. The CPU ignores the option.
   // With training.precision = "bf16" (checked to be on a GPU) they run on bf16 operands instead,
-  // everything else staying f32.
+  // and the activations between them are bf16 (models::ResNet3d::set_bf16_activations); the
+  // parameters, batch-norm statistics, the head, the losses, SGD and the EMA stay f32.
   const bool bf16 = config_.precision == "bf16";
   MTMAP_CHECK(!bf16 || device_.is_cuda(), "moco: training.precision = 'bf16' needs a CUDA device, not {}",
               device_.str());
@@ -91,6 +92,8 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
           conv->options.cuda.allow_tf32 = !bf16;
         }
       });
+  if (bf16)
+    for (models::ResNet3d* net : {query_.get(), key_.get()}) net->set_bf16_activations(true);
   copy_module(*query_, *key_);
   query_flat_ = std::make_unique<nn::FlatParameters>(*query_);
   key_flat_ = std::make_unique<nn::FlatParameters>(*key_);

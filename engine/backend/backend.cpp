@@ -41,13 +41,13 @@ void Backend::conv3d_dgrad(DType, const Conv3dProblem&, const Conv3dOptions&, co
     void*) const { not_supported("conv3d_dgrad"); }
 void Backend::conv3d_wgrad(DType, const Conv3dProblem&, const Conv3dOptions&, const void*, const void*,
     void*) const { not_supported("conv3d_wgrad"); }
-void Backend::bn_train_stats(DType, const BatchNormShape&, const void*, double, double, void*, void*, double*,
+void Backend::bn_train_stats(DType, DType, const BatchNormShape&, const void*, double, double, void*, void*, double*,
     double*) const { not_supported("bn_train_stats"); }
 void Backend::bn_eval_stats(DType, int64_t, double, const void*, const void*, double*,
     double*) const { not_supported("bn_eval_stats"); }
-void Backend::bn_apply(DType, const BatchNormShape&, const void*, const double*, const double*, const void*,
+void Backend::bn_apply(DType, DType, const BatchNormShape&, const void*, const double*, const double*, const void*,
     const void*, bool, void*) const { not_supported("bn_apply"); }
-void Backend::bn_backward(DType, const BatchNormShape&, bool, const void*, const void*, const void*, const double*,
+void Backend::bn_backward(DType, DType, const BatchNormShape&, bool, const void*, const void*, const void*, const double*,
     const double*, const void*, void*, void*, void*) const { not_supported("bn_backward"); }
 void Backend::max_pool3d(DType, const Pool3dShape&, const void*, void*, int64_t*) const { not_supported("max_pool3d"); }
 void Backend::max_pool3d_backward(DType, const Pool3dShape&, const void*, const int64_t*,

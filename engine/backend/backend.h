@@ -80,17 +80,18 @@ class Backend {
 
   // Batch norm over (N, C, S). Statistics are double vectors (C) on the device: mean and
   // invstd = 1/sqrt(var + eps). Training: the batch's (biased) statistics, and the running ones
-  // (dtype t) updated in place with the unbiased variance, as PyTorch keeps them.
-  virtual void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum,
+  // (dtype pt) updated in place with the unbiased variance, as PyTorch keeps them. The parameters'
+  // dtype pt is x's, or f32 for a bf16 x where the backend has mixed precision (CUDA).
+  virtual void bn_train_stats(DType t, DType pt, const BatchNormShape& s, const void* x, double eps, double momentum,
                               void* running_mean, void* running_var, double* mean, double* invstd) const;
-  virtual void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var,
+  virtual void bn_eval_stats(DType pt, int64_t C, double eps, const void* running_mean, const void* running_var,
                              double* mean, double* invstd) const;
   // y = gamma·(x − mean)·invstd + beta, then max(y, 0) when relu.
-  virtual void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
+  virtual void bn_apply(DType t, DType pt, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
                         const void* gamma, const void* beta, bool relu, void* y) const;
   // y_relu: the forward output when the ReLU was fused (the gradient passes where y > 0), else
   // null. dx, dgamma, dbeta may each be null. training: the gradient flows through the statistics.
-  virtual void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu,
+  virtual void bn_backward(DType t, DType pt, const BatchNormShape& s, bool training, const void* x, const void* y_relu,
                            const void* dy, const double* mean, const double* invstd, const void* gamma, void* dx,
                            void* dgamma, void* dbeta) const;
 

@@ -94,21 +94,31 @@ void CpuBackend::conv3d_wgrad(DType t, const Conv3dProblem& p, const Conv3dOptio
   cpu::conv3d_wgrad(t, o.cpu_algo, p, x, dy, dw);
 }
 
-void CpuBackend::bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum,
+// The CPU's batch norm keeps the parameters in the input's dtype (no mixed precision here: the CPU
+// has no bf16 convolution, and simulates bf16 activations by rounding f32 ones, nn::Conv3d).
+static void same_dtype_params(const char* op, DType t, DType pt) {
+  MTMAP_CHECK(pt == t, "{} on the CPU: a {} input with {} parameters (the CPU needs them in one dtype)", op,
+              dtype_name(t), dtype_name(pt));
+}
+
+void CpuBackend::bn_train_stats(DType t, DType pt, const BatchNormShape& s, const void* x, double eps, double momentum,
                                 void* running_mean, void* running_var, double* mean, double* invstd) const {
+  same_dtype_params("batch_norm", t, pt);
   cpu::bn_train_stats(t, s, x, eps, momentum, running_mean, running_var, mean, invstd);
 }
-void CpuBackend::bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var,
+void CpuBackend::bn_eval_stats(DType pt, int64_t C, double eps, const void* running_mean, const void* running_var,
                                double* mean, double* invstd) const {
-  cpu::bn_eval_stats(t, C, eps, running_mean, running_var, mean, invstd);
+  cpu::bn_eval_stats(pt, C, eps, running_mean, running_var, mean, invstd);
 }
-void CpuBackend::bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
-                          const void* gamma, const void* beta, bool relu, void* y) const {
+void CpuBackend::bn_apply(DType t, DType pt, const BatchNormShape& s, const void* x, const double* mean,
+                          const double* invstd, const void* gamma, const void* beta, bool relu, void* y) const {
+  same_dtype_params("batch_norm", t, pt);
   cpu::bn_apply(t, s, x, mean, invstd, gamma, beta, relu, y);
 }
-void CpuBackend::bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu,
-                             const void* dy, const double* mean, const double* invstd, const void* gamma, void* dx,
-                             void* dgamma, void* dbeta) const {
+void CpuBackend::bn_backward(DType t, DType pt, const BatchNormShape& s, bool training, const void* x,
+                             const void* y_relu, const void* dy, const double* mean, const double* invstd,
+                             const void* gamma, void* dx, void* dgamma, void* dbeta) const {
+  same_dtype_params("batch_norm backward", t, pt);
   cpu::bn_backward(t, s, training, x, y_relu, dy, mean, invstd, gamma, dx, dgamma, dbeta);
 }
 

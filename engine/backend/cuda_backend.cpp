@@ -175,29 +175,30 @@ void CudaBackend::conv3d_wgrad(DType t, const Conv3dProblem& p, const Conv3dOpti
   });
 }
 
-void CudaBackend::bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum,
-                                 void* running_mean, void* running_var, double* mean, double* invstd) const {
+void CudaBackend::bn_train_stats(DType t, DType pt, const BatchNormShape& s, const void* x, double eps,
+                                 double momentum, void* running_mean, void* running_var, double* mean,
+                                 double* invstd) const {
   guarded("batch_norm", [&] {
     Tensor ws = scratch(cuda::bn_workspace_bytes(s), *ctx_);
-    cuda::bn_train_stats(t, s, x, eps, momentum, running_mean, running_var, mean, invstd, raw_or_null(ws),
+    cuda::bn_train_stats(t, pt, s, x, eps, momentum, running_mean, running_var, mean, invstd, raw_or_null(ws),
                          ctx_->stream());
   });
 }
-void CudaBackend::bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var,
+void CudaBackend::bn_eval_stats(DType pt, int64_t C, double eps, const void* running_mean, const void* running_var,
                                 double* mean, double* invstd) const {
-  guarded("batch_norm", [&] { cuda::bn_eval_stats(t, C, eps, running_mean, running_var, mean, invstd, ctx_->stream()); });
+  guarded("batch_norm", [&] { cuda::bn_eval_stats(pt, C, eps, running_mean, running_var, mean, invstd, ctx_->stream()); });
 }
-void CudaBackend::bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
-                           const void* gamma, const void* beta, bool relu, void* y) const {
-  guarded("batch_norm", [&] { cuda::bn_apply(t, s, x, mean, invstd, gamma, beta, relu, y, ctx_->stream()); });
+void CudaBackend::bn_apply(DType t, DType pt, const BatchNormShape& s, const void* x, const double* mean,
+                           const double* invstd, const void* gamma, const void* beta, bool relu, void* y) const {
+  guarded("batch_norm", [&] { cuda::bn_apply(t, pt, s, x, mean, invstd, gamma, beta, relu, y, ctx_->stream()); });
 }
-void CudaBackend::bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu,
-                              const void* dy, const double* mean, const double* invstd, const void* gamma, void* dx,
-                              void* dgamma, void* dbeta) const {
+void CudaBackend::bn_backward(DType t, DType pt, const BatchNormShape& s, bool training, const void* x,
+                              const void* y_relu, const void* dy, const double* mean, const double* invstd,
+                              const void* gamma, void* dx, void* dgamma, void* dbeta) const {
   guarded("batch_norm backward", [&] {
     Tensor ws = scratch(cuda::bn_workspace_bytes(s), *ctx_);
-    cuda::bn_backward(t, s, training, x, y_relu, dy, mean, invstd, gamma, dx, dgamma, dbeta,
-                      ctx_->bn_one_pass_capacity(t), raw_or_null(ws), ctx_->stream());
+    cuda::bn_backward(t, pt, s, training, x, y_relu, dy, mean, invstd, gamma, dx, dgamma, dbeta,
+                      ctx_->bn_one_pass_capacity(t, pt), raw_or_null(ws), ctx_->stream());
   });
 }
 

@@ -47,13 +47,13 @@ class CudaBackend final : public Backend {
       void* dx) const override;
   void conv3d_wgrad(DType t, const Conv3dProblem& p, const Conv3dOptions& o, const void* x, const void* dy,
       void* dw) const override;
-  void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum,
+  void bn_train_stats(DType t, DType pt, const BatchNormShape& s, const void* x, double eps, double momentum,
       void* running_mean, void* running_var, double* mean, double* invstd) const override;
-  void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var, double* mean,
+  void bn_eval_stats(DType pt, int64_t C, double eps, const void* running_mean, const void* running_var, double* mean,
       double* invstd) const override;
-  void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
+  void bn_apply(DType t, DType pt, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
       const void* gamma, const void* beta, bool relu, void* y) const override;
-  void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
+  void bn_backward(DType t, DType pt, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
       const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma,
       void* dbeta) const override;
   void max_pool3d(DType t, const Pool3dShape& s, const void* x, void* y, int64_t* argmax) const override;

@@ -50,10 +50,10 @@ DeviceContext::~DeviceContext() {
   }
 }
 
-int64_t DeviceContext::bn_one_pass_capacity(DType t) {
+int64_t DeviceContext::bn_one_pass_capacity(DType t, DType pt) {
   std::lock_guard<std::mutex> lock(cache_mutex_);
-  int64_t& known = bn_capacity_.at(size_t(t));
-  if (known < 0) known = cuda::bn_one_pass_capacity(t, index_);
+  int64_t& known = pt == t ? bn_capacity_.at(size_t(t)) : bn_capacity_mixed_;
+  if (known < 0) known = cuda::bn_one_pass_capacity(t, pt, index_);
   return known;
 }
 

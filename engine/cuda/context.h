@@ -62,7 +62,7 @@ class DeviceContext {
   void make_current() const;
   // How many blocks of batch norm's one-pass backward (dtype t) this GPU holds resident at once
   // (kernels/cuda/batch_norm.h): asked of the driver on the first call, then kept.
-  int64_t bn_one_pass_capacity(DType t);
+  int64_t bn_one_pass_capacity(DType t, DType pt);  // pt: the parameters' dtype (f32 with bf16 t)
 
  private:
   int index_;
@@ -73,6 +73,7 @@ class DeviceContext {
   std::unique_ptr<CudaBackend> backend_;
   std::mutex cache_mutex_;
   std::array<int64_t, kNumDTypes> bn_capacity_;  // by DType; -1: not asked yet
+  int64_t bn_capacity_mixed_ = -1;               // bf16 input, f32 parameters
 };
 
 }  // namespace mtmap::cuda

@@ -40,11 +40,14 @@ Conv3d::Conv3d(int64_t in, int64_t out, std::array<int64_t, 3> kernel, std::arra
 }
 
 Tensor Conv3d::forward(const Tensor& x) const {
-  if (!bf16_operands || x.dtype() == DType::bf16) return conv3d(x, weight, options);
+  if (!bf16_operands) return conv3d(x, weight, options);
   // The casts are differentiable: the gradients come back through them in the input's and the
   // weight's own dtypes, rounded to bf16 where the kernels' would be (the output gradient going
   // in, the input and weight gradients coming out).
-  if (x.device().is_cuda()) return conv3d(x.to(DType::bf16), weight.to(DType::bf16), options).to(x.dtype());
+  if (x.device().is_cuda()) {
+    Tensor y = conv3d(x.to(DType::bf16), weight.to(DType::bf16), options);
+    return bf16_output ? y : y.to(x.dtype() == DType::bf16 ? weight.dtype() : x.dtype());
+  }
   // The CPU has no bf16 convolution: the same roundings around a convolution in x's dtype, the
   // reference that tests hold the GPU's mixed precision to.
   const DType t = x.dtype();

@@ -30,6 +30,10 @@ class Conv3d : public Module {
   // CUDA the bf16 kernels run; on the CPU the same roundings are applied around a convolution in
   // the input's dtype (a reference for tests, not a speed-up).
   bool bf16_operands = false;
+  // With bf16_operands, bf16 activations: on CUDA the result stays bf16 (the kernels' own output,
+  // half the memory of f32) instead of being converted back; a bf16 input is taken as it is. On
+  // the CPU nothing changes: the result is already rounded to bf16 values.
+  bool bf16_output = false;
 };
 
 // Parameters weight (1) and bias (0), buffers running_mean, running_var, num_batches_tracked:

@@ -14,10 +14,19 @@ namespace {
 using Grads = std::vector<Tensor>;
 using Needs = std::vector<bool>;
 
-void check_channel_vector(const char* what, const Tensor& t, const Tensor& x) {
+// The parameters and running statistics: one per channel, on x's device, in x's dtype or (mixed
+// precision, bf16 activations on a GPU) in f32 for a bf16 x. `params` is the first of them.
+void check_channel_vector(const char* what, const Tensor& t, const Tensor& x, const Tensor& params) {
   MTMAP_CHECK(t.shape() == Shape{x.shape()[1]}, "batch_norm: {} has shape {}, expected [{}] for input {}", what,
               shape_str(t.shape()), x.shape()[1], shape_str(x.shape()));
-  checks::same_dtype("batch_norm", x, t);
+  if (x.dtype() == DType::bf16 && params.dtype() == DType::f32) {
+    MTMAP_CHECK(t.dtype() == DType::f32, "batch_norm: {} is {}; with a bf16 input and f32 weight every parameter "
+                "and running statistic is f32", what, dtype_name(t.dtype()));
+    MTMAP_CHECK(x.device().is_cuda(), "batch_norm: a bf16 input with f32 parameters (mixed precision) runs on a "
+                "CUDA device, not {}", x.device().str());
+  } else {
+    checks::same_dtype("batch_norm", x, t);
+  }
   checks::same_device("batch_norm", {&x, &t});
 }
 
@@ -36,13 +45,13 @@ Tensor batch_norm_on(const Backend& be, const Tensor& x_in, const Tensor& weight
   if (o.training) {
     MTMAP_CHECK(running_mean.is_contiguous() && running_var.is_contiguous(),
                 "batch_norm: running statistics must be contiguous");
-    be.bn_train_stats(x.dtype(), s, x.raw(), o.eps, o.momentum, running_mean.raw(), running_var.raw(), mean_p,
+    be.bn_train_stats(x.dtype(), w.dtype(), s, x.raw(), o.eps, o.momentum, running_mean.raw(), running_var.raw(), mean_p,
                       invstd_p);
   } else {
     Tensor rm = running_mean.contiguous(), rv = running_var.contiguous();
-    be.bn_eval_stats(x.dtype(), s.C, o.eps, rm.raw(), rv.raw(), mean_p, invstd_p);
+    be.bn_eval_stats(w.dtype(), s.C, o.eps, rm.raw(), rv.raw(), mean_p, invstd_p);
   }
-  be.bn_apply(x.dtype(), s, x.raw(), mean_p, invstd_p, w.raw(), b.raw(), o.relu, y.raw());
+  be.bn_apply(x.dtype(), w.dtype(), s, x.raw(), mean_p, invstd_p, w.raw(), b.raw(), o.relu, y.raw());
   if (autograd::needs_grad({&x_in, &weight, &bias}))
     autograd::record("batch_norm", {x_in, weight, bias}, y,
                      [x, w, y_saved = o.relu ? y.detach() : Tensor(), mean, invstd, s, training = o.training](
@@ -52,7 +61,7 @@ Tensor batch_norm_on(const Backend& be, const Tensor& x_in, const Tensor& weight
                        Tensor dx = n[0] ? empty(x.shape(), x.dtype(), dev) : Tensor();
                        Tensor dw = n[1] ? empty(w.shape(), w.dtype(), dev) : Tensor();
                        Tensor db = n[2] ? empty(w.shape(), w.dtype(), dev) : Tensor();
-                       backend_of(dev).bn_backward(x.dtype(), s, training, x.raw(),
+                       backend_of(dev).bn_backward(x.dtype(), w.dtype(), s, training, x.raw(),
                                                    y_saved.defined() ? y_saved.raw() : nullptr, g.raw(),
                                                    static_cast<const double*>(mean.raw()),
                                                    static_cast<const double*>(invstd.raw()), w.raw(),
@@ -69,10 +78,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
                   const Tensor& running_var, const BatchNormOptions& o) {
   MTMAP_CHECK(x_in.ndim() >= 2, "batch_norm: input {} needs (N, C, ...)", shape_str(x_in.shape()));
   checks::floating("batch_norm", x_in);
-  check_channel_vector("weight", weight, x_in);
-  check_channel_vector("bias", bias, x_in);
-  check_channel_vector("running_mean", running_mean, x_in);
-  check_channel_vector("running_var", running_var, x_in);
+  check_channel_vector("weight", weight, x_in, weight);
+  check_channel_vector("bias", bias, x_in, weight);
+  check_channel_vector("running_mean", running_mean, x_in, weight);
+  check_channel_vector("running_var", running_var, x_in, weight);
   BatchNormShape s{x_in.shape()[0], x_in.shape()[1], x_in.numel() / std::max<int64_t>(1, x_in.shape()[0] * x_in.shape()[1])};
   MTMAP_CHECK(!o.training || s.N * s.S > 1, "batch_norm: training needs more than one value per channel, input {}",
               shape_str(x_in.shape()));

@@ -126,10 +126,10 @@ __device__ void sum_partials(const double* partial, int64_t C, int64_t c, int64_
   b = warp_sum(b);
 }
 
-template <class T>
+template <class T, class P>
 __global__ void stats_finish_kernel(BatchNormShape s, Chunking k, const T* __restrict__ x,
                                     const double* __restrict__ partial, double eps, double momentum,
-                                    T* __restrict__ running_mean, T* __restrict__ running_var, double* __restrict__ mean,
+                                    P* __restrict__ running_mean, P* __restrict__ running_var, double* __restrict__ mean,
                                     double* __restrict__ invstd) {
   const int64_t c = blockIdx.x;
   double s1, s2;
@@ -142,14 +142,14 @@ __global__ void stats_finish_kernel(BatchNormShape s, Chunking k, const T* __res
   mean[c] = mu;
   invstd[c] = 1.0 / sqrt(var + eps);
   // As the CPU op: in double, then rounded to the buffer's dtype; unbiased variance (PyTorch).
-  running_mean[c] = store<T>(compute_t<T>((1 - momentum) * double(load(running_mean[c])) + momentum * mu));
+  running_mean[c] = store<P>(compute_t<P>((1 - momentum) * double(load(running_mean[c])) + momentum * mu));
   running_var[c] =
-      store<T>(compute_t<T>((1 - momentum) * double(load(running_var[c])) + momentum * var * count / (count - 1)));
+      store<P>(compute_t<P>((1 - momentum) * double(load(running_var[c])) + momentum * var * count / (count - 1)));
 }
 
-template <class T>
-__global__ void eval_stats_kernel(int64_t C, double eps, const T* __restrict__ running_mean,
-                                  const T* __restrict__ running_var, double* __restrict__ mean,
+template <class P>
+__global__ void eval_stats_kernel(int64_t C, double eps, const P* __restrict__ running_mean,
+                                  const P* __restrict__ running_var, double* __restrict__ mean,
                                   double* __restrict__ invstd) {
   for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < C; c += int64_t(gridDim.x) * blockDim.x) {
     mean[c] = double(load(running_mean[c]));
@@ -157,9 +157,9 @@ __global__ void eval_stats_kernel(int64_t C, double eps, const T* __restrict__ r
   }
 }
 
-template <class T>
+template <class T, class P>
 __global__ void apply_kernel(BatchNormShape s, const T* __restrict__ x, const double* __restrict__ mean,
-                             const double* __restrict__ invstd, const T* __restrict__ gamma, const T* __restrict__ beta,
+                             const double* __restrict__ invstd, const P* __restrict__ gamma, const P* __restrict__ beta,
                              bool relu, T* __restrict__ y) {
   using A = compute_t<T>;
   const int64_t total = s.N * s.C * s.S;
@@ -204,27 +204,27 @@ __global__ void backward_partial_kernel(BatchNormShape s, Chunking k, const T* _
 }
 
 // Stage 2: dgamma = Σdy·x̂, dbeta = Σdy; the dx coefficients mean(dy), mean(dy·x̂) (0 in eval).
-template <class T>
+template <class P>
 __global__ void backward_finish_kernel(BatchNormShape s, Chunking k, bool training, const double* __restrict__ partial,
-                                       const double* __restrict__ invstd, T* __restrict__ dgamma,
-                                       T* __restrict__ dbeta, double* __restrict__ coef) {
+                                       const double* __restrict__ invstd, P* __restrict__ dgamma,
+                                       P* __restrict__ dbeta, double* __restrict__ coef) {
   const int64_t c = blockIdx.x;
   double sum_dy, sum_dy_xm;
   sum_partials(partial, s.C, c, k.chunks, sum_dy, sum_dy_xm);
   if (threadIdx.x != 0) return;
   const double sum_dy_xhat = sum_dy_xm * invstd[c];
-  if (dgamma != nullptr) dgamma[c] = store<T>(compute_t<T>(sum_dy_xhat));
-  if (dbeta != nullptr) dbeta[c] = store<T>(compute_t<T>(sum_dy));
+  if (dgamma != nullptr) dgamma[c] = store<P>(compute_t<P>(sum_dy_xhat));
+  if (dbeta != nullptr) dbeta[c] = store<P>(compute_t<P>(sum_dy));
   const double count = double(k.count);
   coef[c] = training ? sum_dy / count : 0.0;
   coef[s.C + c] = training ? sum_dy_xhat / count : 0.0;
 }
 
 // dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)), in the compute type.
-template <class T>
+template <class T, class P>
 __global__ void backward_dx_kernel(BatchNormShape s, const T* __restrict__ x, const T* __restrict__ y_relu,
                                    const T* __restrict__ dy, const double* __restrict__ mean,
-                                   const double* __restrict__ invstd, const T* __restrict__ gamma,
+                                   const double* __restrict__ invstd, const P* __restrict__ gamma,
                                    const double* __restrict__ coef, T* __restrict__ dx) {
   using A = compute_t<T>;
   const int64_t total = s.N * s.C * s.S;
@@ -249,12 +249,12 @@ int64_t one_pass_chunks(const BatchNormShape& s) { return (s.N * s.S + kOnePassC
 // phase 2: every block adds its channel's partials in chunk order (the same sum in each: the
 // channel's blocks agree bit for bit), chunk 0 writes dgamma and dbeta, and dx comes from the
 // values still in registers, with the two-pass kernel's formula.
-template <class T>
+template <class T, class P>
 __global__ void __launch_bounds__(detail::kThreads)
     backward_one_pass_kernel(BatchNormShape s, int64_t chunks, bool training, const T* __restrict__ x,
                              const T* __restrict__ y_relu, const T* __restrict__ dy, const double* __restrict__ mean,
-                             const double* __restrict__ invstd, const T* __restrict__ gamma, T* __restrict__ dx,
-                             T* __restrict__ dgamma, T* __restrict__ dbeta, double* __restrict__ partial) {
+                             const double* __restrict__ invstd, const P* __restrict__ gamma, T* __restrict__ dx,
+                             P* __restrict__ dgamma, P* __restrict__ dbeta, double* __restrict__ partial) {
   using A = compute_t<T>;
   MTMAP_DYNAMIC_SMEM(double, red);  // [0, 32) and [32, 64): block_sum2; 64, 65: the channel's sums
   const int64_t c = blockIdx.x / chunks, chunk = blockIdx.x % chunks;
@@ -291,8 +291,8 @@ __global__ void __launch_bounds__(detail::kThreads)
   __syncthreads();
   const double sum_dy = red[64], sum_dy_xhat = red[65] * invstd[c];
   if (chunk == 0 && threadIdx.x == 0) {
-    if (dgamma != nullptr) dgamma[c] = store<T>(compute_t<T>(sum_dy_xhat));
-    if (dbeta != nullptr) dbeta[c] = store<T>(compute_t<T>(sum_dy));
+    if (dgamma != nullptr) dgamma[c] = store<P>(compute_t<P>(sum_dy_xhat));
+    if (dbeta != nullptr) dbeta[c] = store<P>(compute_t<P>(sum_dy));
   }
   if (dx == nullptr) return;
   const double n_values = double(count);
@@ -308,12 +308,12 @@ __global__ void __launch_bounds__(detail::kThreads)
 
 // How many one-pass blocks device `dev` holds resident at once (0: no cooperative launches),
 // asked of the driver on every call: the caller keeps the answer (the engine's device context).
-template <class T>
+template <class T, class P>
 int64_t one_pass_capacity(int dev) {
   int coop = 0, sms = 0, per_sm = 0;
   if (cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, dev) == cudaSuccess && coop &&
       cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess &&
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, backward_one_pass_kernel<T>, detail::kThreads,
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, backward_one_pass_kernel<T, P>, detail::kThreads,
                                                     kOnePassSmem) == cudaSuccess)
     return int64_t(per_sm) * sms;
   (void)cudaGetLastError();  // a refusal is an answer (two passes), not an error for the next check
@@ -332,6 +332,21 @@ void check_shape(const char* launcher, const BatchNormShape& s) {
 // The grid of the reductions: channels on x (no 65535 limit), chunks (≤ kMaxChunks) on y.
 dim3 partial_grid(const BatchNormShape& s, const Chunking& k) { return dim3(unsigned(s.C), unsigned(k.chunks)); }
 
+// Runs f(T{}, P{}) for input dtype t and parameter dtype pt: the same dtype, or f32 parameters
+// (γ, β, the running statistics and their gradients) for a bf16 input (mixed precision).
+template <class F>
+void bn_switch(const char* launcher, DType t, DType pt, F&& f) {
+  if (t == DType::bf16 && pt == DType::f32) {
+    f(BFloat16{}, float{});
+    return;
+  }
+  if (pt != t)
+    throw std::invalid_argument(std::string("cuda launcher ") + launcher + ": a " + dtype_name(t) +
+                                " input with " + dtype_name(pt) +
+                                " parameters (they share the input's dtype, or are f32 for a bf16 input)");
+  detail::float_switch(launcher, t, [&](auto zero) { f(zero, zero); });
+}
+
 }  // namespace
 
 size_t bn_workspace_bytes(const BatchNormShape& s) {
@@ -341,9 +356,11 @@ size_t bn_workspace_bytes(const BatchNormShape& s) {
   return size_t(2 * s.C * chunks + 2 * s.C) * sizeof(double);
 }
 
-int64_t bn_one_pass_capacity(DType t, int device) {
+int64_t bn_one_pass_capacity(DType t, DType pt, int device) {
   int64_t capacity = 0;
-  detail::float_switch("bn_one_pass_capacity", t, [&](auto zero) { capacity = one_pass_capacity<decltype(zero)>(device); });
+  bn_switch("bn_one_pass_capacity", t, pt, [&](auto zero, auto pzero) {
+    capacity = one_pass_capacity<decltype(zero), decltype(pzero)>(device);
+  });
   return capacity;
 }
 
@@ -352,54 +369,59 @@ bool bn_backward_single_pass(const BatchNormShape& s, int64_t one_pass_capacity)
   return one_pass_fits(s, one_pass_capacity);
 }
 
-void bn_train_stats(DType t, const BatchNormShape& s, const void* x, double eps, double momentum, void* running_mean,
-                    void* running_var, double* mean, double* invstd, void* workspace, cudaStream_t stream) {
+void bn_train_stats(DType t, DType pt, const BatchNormShape& s, const void* x, double eps, double momentum,
+                    void* running_mean, void* running_var, double* mean, double* invstd, void* workspace,
+                    cudaStream_t stream) {
   check_shape("bn_train_stats", s);
   if (s.N * s.S < 2) throw std::invalid_argument("cuda launcher bn_train_stats: needs at least 2 values per channel");
   const Chunking k = chunking(s);
   auto partial = static_cast<double*>(workspace);
-  detail::float_switch("bn_train_stats", t, [&](auto zero) {
+  bn_switch("bn_train_stats", t, pt, [&](auto zero, auto pzero) {
     using T = decltype(zero);
+    using P = decltype(pzero);
     auto xt = static_cast<const T*>(x);
     launch_kernel(stats_partial_kernel<T>, dim3(partial_grid(s, k)), dim3(detail::kThreads), 0, stream, s, k, xt, partial);
     detail::check_launch("bn_train_stats (partial sums)");
-    launch_kernel(stats_finish_kernel<T>, dim3(unsigned(s.C)), dim3(32), 0, stream, s, k, xt, partial, eps, momentum,
-                                                             static_cast<T*>(running_mean),
-                                                             static_cast<T*>(running_var), mean, invstd);
+    launch_kernel(stats_finish_kernel<T, P>, dim3(unsigned(s.C)), dim3(32), 0, stream, s, k, xt, partial, eps,
+                  momentum, static_cast<P*>(running_mean), static_cast<P*>(running_var), mean, invstd);
     detail::check_launch("bn_train_stats (finish)");
   });
 }
 
-void bn_eval_stats(DType t, int64_t C, double eps, const void* running_mean, const void* running_var, double* mean,
+void bn_eval_stats(DType pt, int64_t C, double eps, const void* running_mean, const void* running_var, double* mean,
                    double* invstd, cudaStream_t stream) {
   if (C < 1) return;
-  detail::float_switch("bn_eval_stats", t, [&](auto zero) {
-    using T = decltype(zero);
-    launch_kernel(eval_stats_kernel<T>, dim3(detail::blocks_for(C)), dim3(detail::kThreads), 0, stream, C, eps, static_cast<const T*>(running_mean), static_cast<const T*>(running_var), mean, invstd);
+  detail::float_switch("bn_eval_stats", pt, [&](auto zero) {
+    using P = decltype(zero);
+    launch_kernel(eval_stats_kernel<P>, dim3(detail::blocks_for(C)), dim3(detail::kThreads), 0, stream, C, eps,
+                  static_cast<const P*>(running_mean), static_cast<const P*>(running_var), mean, invstd);
     detail::check_launch("bn_eval_stats");
   });
 }
 
-void bn_apply(DType t, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
+void bn_apply(DType t, DType pt, const BatchNormShape& s, const void* x, const double* mean, const double* invstd,
               const void* gamma, const void* beta, bool relu, void* y, cudaStream_t stream) {
   check_shape("bn_apply", s);
-  detail::float_switch("bn_apply", t, [&](auto zero) {
+  bn_switch("bn_apply", t, pt, [&](auto zero, auto pzero) {
     using T = decltype(zero);
-    launch_kernel(apply_kernel<T>, dim3(detail::blocks_for(s.N * s.C * s.S)), dim3(detail::kThreads), 0, stream, s, static_cast<const T*>(x), mean, invstd, static_cast<const T*>(gamma), static_cast<const T*>(beta), relu,
-        static_cast<T*>(y));
+    using P = decltype(pzero);
+    launch_kernel(apply_kernel<T, P>, dim3(detail::blocks_for(s.N * s.C * s.S)), dim3(detail::kThreads), 0, stream, s,
+                  static_cast<const T*>(x), mean, invstd, static_cast<const P*>(gamma), static_cast<const P*>(beta),
+                  relu, static_cast<T*>(y));
     detail::check_launch("bn_apply");
   });
 }
 
-void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x, const void* y_relu, const void* dy,
-                 const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma, void* dbeta,
-                 int64_t one_pass_capacity, void* workspace, cudaStream_t stream) {
+void bn_backward(DType t, DType pt, const BatchNormShape& s, bool training, const void* x, const void* y_relu,
+                 const void* dy, const double* mean, const double* invstd, const void* gamma, void* dx, void* dgamma,
+                 void* dbeta, int64_t one_pass_capacity, void* workspace, cudaStream_t stream) {
   check_shape("bn_backward", s);
   const Chunking k = chunking(s);
   auto partial = static_cast<double*>(workspace);
   double* coef = partial + 2 * s.C * k.chunks;
-  detail::float_switch("bn_backward", t, [&](auto zero) {
+  bn_switch("bn_backward", t, pt, [&](auto zero, auto pzero) {
     using T = decltype(zero);
+    using P = decltype(pzero);
     auto xt = static_cast<const T*>(x);
     auto yt = static_cast<const T*>(y_relu);
     auto gt = static_cast<const T*>(dy);
@@ -407,11 +429,11 @@ void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x,
     const bool sums = training || dgamma != nullptr || dbeta != nullptr;
     if (sums && one_pass_fits(s, one_pass_capacity)) {
       const int64_t chunks = one_pass_chunks(s);
-      detail::check_call(launch_cooperative_kernel(backward_one_pass_kernel<T>, dim3(unsigned(s.C * chunks)),
+      detail::check_call(launch_cooperative_kernel(backward_one_pass_kernel<T, P>, dim3(unsigned(s.C * chunks)),
                                                    dim3(detail::kThreads), kOnePassSmem, stream, s, chunks, training, xt,
-                                                   yt, gt, mean, invstd, static_cast<const T*>(gamma),
-                                                   static_cast<T*>(dx), static_cast<T*>(dgamma),
-                                                   static_cast<T*>(dbeta), partial),
+                                                   yt, gt, mean, invstd, static_cast<const P*>(gamma),
+                                                   static_cast<T*>(dx), static_cast<P*>(dgamma),
+                                                   static_cast<P*>(dbeta), partial),
                          "bn_backward", "the cooperative launch");
       detail::check_launch("bn_backward (one pass)");
       return;
@@ -419,15 +441,16 @@ void bn_backward(DType t, const BatchNormShape& s, bool training, const void* x,
     if (sums) {
       launch_kernel(backward_partial_kernel<T>, dim3(partial_grid(s, k)), dim3(detail::kThreads), 0, stream, s, k, xt, yt, gt, mean, partial);
       detail::check_launch("bn_backward (partial sums)");
-      launch_kernel(backward_finish_kernel<T>, dim3(unsigned(s.C)), dim3(32), 0, stream, s, k, training, partial, invstd,
-                                                                 static_cast<T*>(dgamma), static_cast<T*>(dbeta), coef);
+      launch_kernel(backward_finish_kernel<P>, dim3(unsigned(s.C)), dim3(32), 0, stream, s, k, training, partial,
+                    invstd, static_cast<P*>(dgamma), static_cast<P*>(dbeta), coef);
       detail::check_launch("bn_backward (finish)");
     } else {
       detail::check_call(cudaMemsetAsync(coef, 0, size_t(2 * s.C) * sizeof(double), stream), "bn_backward",
                          "clearing the coefficients");
     }
     if (dx != nullptr) {
-      launch_kernel(backward_dx_kernel<T>, dim3(detail::blocks_for(s.N * s.C * s.S)), dim3(detail::kThreads), 0, stream, s, xt, yt, gt, mean, invstd, static_cast<const T*>(gamma), coef, static_cast<T*>(dx));
+      launch_kernel(backward_dx_kernel<T, P>, dim3(detail::blocks_for(s.N * s.C * s.S)), dim3(detail::kThreads), 0,
+                    stream, s, xt, yt, gt, mean, invstd, static_cast<const P*>(gamma), coef, static_cast<T*>(dx));
       detail::check_launch("bn_backward (dx)");
     }
   });

@@ -136,8 +136,8 @@ TEST_CASE("cuda batch_norm: more than 4M values per channel (chunks grow) match 
 TEST_CASE("cuda batch_norm backward: the one-pass kernel and the two-pass one are both exercised") {
   // The capacity the engine uses: asked of the driver once per device and dtype, kept by the
   // device's context.
-  const int64_t capacity = gpu_state().bn_one_pass_capacity(DType::f32);
-  CHECK(capacity == cuda::bn_one_pass_capacity(DType::f32, 0));
+  const int64_t capacity = gpu_state().bn_one_pass_capacity(DType::f32, DType::f32);
+  CHECK(capacity == cuda::bn_one_pass_capacity(DType::f32, DType::f32, 0));
   CHECK(cuda::bn_backward_single_pass({2, 3, 37}, capacity));
   CHECK_FALSE(cuda::bn_backward_single_pass({2, 1, 1500 * 1500}, capacity));
   CHECK_FALSE(cuda::bn_backward_single_pass({2, 3, 37}, 0));  // no cooperative launches: two passes
