@@ -59,6 +59,11 @@ CudaFeeder::~CudaFeeder() {
   CUDA_CHECK_NOTHROW(cudaStreamSynchronize(copy_));
 }
 
+void CudaFeeder::drain() {
+  if (pending_copy_) pending_copy_->synchronize();
+  pending_copy_ = nullptr;
+}
+
 std::optional<DeviceBatch> CudaFeeder::next() {
   CUDA_CHECK(cudaSetDevice(device_));
   // The previous batch: its consumer has enqueued its work on the compute stream by now; mark
@@ -76,6 +81,10 @@ std::optional<DeviceBatch> CudaFeeder::next() {
   if (!buf.query.defined() || buf.query.shape() != host->query.shape()) {
     buf.query = empty(host->query.shape(), DType::f32, dev);
     buf.key = empty(host->key.shape(), DType::f32, dev);
+    // The caching allocator hands out blocks in compute-stream order: a fresh block may be one the
+    // compute stream's queued kernels still read. The copy stream waits for them first.
+    buf.consumed.record(compute_);
+    buf.used = true;
   }
   if (buf.used) CUDA_CHECK(cudaStreamWaitEvent(copy_, buf.consumed.get(), 0));  // kernels done reading it
   CUDA_CHECK(cudaMemcpyAsync(buf.query.raw(), host->query.raw(), host->query.nbytes(), cudaMemcpyHostToDevice,

@@ -59,6 +59,9 @@ class CudaFeeder {
   // The next batch, valid (on the compute stream) until the call after next; nullopt at the end
   // of the loader's epoch.
   std::optional<DeviceBatch> next();
+  // Waits for the copy out of the host slot now lent, so the loader may take its slots back:
+  // call before the loader's start_epoch.
+  void drain();
 
  private:
   struct Buffer {

@@ -7,6 +7,7 @@
 #include "engine/context/execution_context.h"
 #include "engine/cuda/stream.h"
 #include "io/augment.h"
+#include "io/cuda_feeder.h"
 #include "io/dead_leaves.h"
 #include "kernels/cuda/augment.h"
 #include "kernels/cuda/dead_leaves.h"
@@ -146,7 +147,42 @@ class DeviceDeadLeavesBatches final : public BatchStream {
   int64_t epoch_ = 0, next_ = 0;
 };
 
+// The loader behind a CUDA feeder. Members go in reverse order of declaration: the feeder first
+// (it waits for its copies), then the loader (its workers), then the pinned memory of its slots.
+class CudaFedBatches final : public BatchStream {
+ public:
+  CudaFedBatches(PairSource& source, LoaderOptions options, const Device& device)
+      : loader_(source, with_pinned(options, pinned_)), feeder_(loader_, device.index) {}
+  void start_epoch(int64_t epoch, int64_t first_batch = 0) override {
+    feeder_.drain();  // no copy may still read a slot the loader is about to refill
+    loader_.start_epoch(epoch, first_batch);
+  }
+  std::optional<Batch> next() override {
+    std::optional<DeviceBatch> d = feeder_.next();
+    if (!d) return std::nullopt;
+    return Batch{d->query, d->key, std::move(d->items), d->index, 0};
+  }
+  int64_t batches_per_epoch() const override { return loader_.batches_per_epoch(); }
+  std::vector<BadFile> bad_files() const override { return loader_.bad_files(); }
+  size_t bad_file_count() const override { return loader_.bad_file_count(); }
+
+ private:
+  static LoaderOptions with_pinned(LoaderOptions o, PinnedAllocator& pinned) {
+    o.host_allocator = &pinned;
+    return o;
+  }
+  PinnedAllocator pinned_;
+  Loader loader_;
+  CudaFeeder feeder_;
+};
+
 }  // namespace
+
+std::unique_ptr<BatchStream> make_cuda_fed_batches(PairSource& source, LoaderOptions options, const Device& device) {
+  MTMAP_CHECK(device.is_cuda(), "batches fed to {}: the CUDA feeder feeds a CUDA device (the CPU uses the loader)",
+              device.str());
+  return std::make_unique<CudaFedBatches>(source, options, device);
+}
 
 std::unique_ptr<BatchStream> make_device_batches(const PairSource& source, const LoaderOptions& options,
                                                  const Device& device) {

@@ -26,4 +26,10 @@ namespace mtmap::io {
 std::unique_ptr<BatchStream> make_device_batches(const PairSource& source, const LoaderOptions& options,
                                                  const Device& device);
 
+// The CPU loader's batches of any source (video files too) delivered to a CUDA device through the
+// CUDA feeder (io/cuda_feeder.h): the loader's slots pinned, each batch copied on the copy stream
+// while the compute stream works, the compute stream (not the host) waiting for the copy. A batch
+// is valid until the call after next. The CPU or a build without CUDA is an error naming the device.
+std::unique_ptr<BatchStream> make_cuda_fed_batches(PairSource& source, LoaderOptions options, const Device& device);
+
 }  // namespace mtmap::io

@@ -8,4 +8,9 @@ std::unique_ptr<BatchStream> make_device_batches(const PairSource&, const Loader
              device.str());
 }
 
+std::unique_ptr<BatchStream> make_cuda_fed_batches(PairSource&, LoaderOptions, const Device& device) {
+  MTMAP_FAIL("batches fed to {}: this build of mtmap has no CUDA backend (configure with MTMAP_WITH_CUDA=ON)",
+             device.str());
+}
+
 }  // namespace mtmap::io

@@ -424,10 +424,15 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& o) {
   lo.shards = ranks.size;
   lo.workers = c.data.workers;
   lo.seed = seed_for(t.seed, kData);
-  // The batches: the loader's worker threads, or (data.generate_on = "device") made on the GPU.
-  std::unique_ptr<io::BatchStream> loader = c.data.generate_on == "device"
-                                                ? io::make_device_batches(*source, lo, device)
-                                                : std::unique_ptr<io::BatchStream>(std::make_unique<io::Loader>(*source, lo));
+  // The batches: the loader's worker threads (on a GPU behind the CUDA feeder, which copies each
+  // batch while the previous step runs), or, with data.generate_on = "device", made on the GPU.
+  std::unique_ptr<io::BatchStream> loader;
+  if (c.data.generate_on == "device")
+    loader = io::make_device_batches(*source, lo, device);
+  else if (device.is_cuda())
+    loader = io::make_cuda_fed_batches(*source, lo, device);
+  else
+    loader = std::make_unique<io::Loader>(*source, lo);
   loader->start_epoch(pos.epoch, pos.batch);
   Generator windows(seed_for(t.seed, kWindows), pos.window_offset);
 

@@ -155,4 +155,10 @@ TEST_CASE("the repository's experiments are valid studies", "[study]") {
   const study::Study flip = study::read_study(dir + "study_cpu_flip_shared.json");
   CHECK(flip.runs.size() == 2);
   CHECK(flip.base_train.data.flip == "shared");
+  // The full-scale run for a lent GPU: video made on the device, bf16 mixed precision.
+  const study::Study gpu = study::read_study(dir + "device_fullscale.json");
+  CHECK(gpu.runs.size() == 1);
+  CHECK(gpu.base_train.data.generate_on == "device");
+  CHECK(gpu.base_train.training.precision == "bf16");
+  CHECK(gpu.base_train.model.net.width == 64);
 }
