@@ -28,7 +28,12 @@ if [ "$quick" -eq 0 ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/)"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMTMAP_CUDA=OFF -DMTMAP_SANITIZE=ON >/dev/null
   cmake --build build-asan -j "$jobs"
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
+  # Left out here for time (CI's aim is 45 minutes; under the sanitizers these four took 321 s of
+  # the suite's 1,240): emulated-kernel parity tests on more shapes, each of whose kernels and
+  # launcher branches the sanitized "conv3d launchers: every algorithm and dtype" and "batch
+  # norm matches the CPU kernels" tests still run; the release build above runs all four.
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs" \
+     -E "emulated stem conv3d: bf16 and TF32 fprop and wgrad equal|emulated igemm conv3d: tf32 dgrad equals|emulated igemm conv3d: stride-phase dgrad equals|more than 1024 chunks' worth per channel")
 
   # The CUDA test suite for real on the CPU emulator (docs/cuda-emulator.md): every kernel file
   # compiled by the host compiler, "the GPU" an emulated device. Not a GPU run; it checks the
