@@ -16,6 +16,14 @@ cd "$work"
 grep -q "run joint-a0.5-s1" plan.txt || fail "--plan does not list the runs: $(cat plan.txt)"
 grep -q "to run" plan.txt || fail "--plan does not say what is to run"
 [ ! -e "$work/plan" ] || fail "--plan wrote $work/plan"
+# A plan needs no device: a GPU experiment is planned on a machine without one, with a note.
+"$mtmap" run "$src/experiments/device_fullscale.json" --plan --out "$work/plan-gpu" >plan-gpu.txt 2>&1 ||
+  fail "--plan of a GPU experiment: exit $? ($(cat plan-gpu.txt))"
+grep -q "run joint-a0.5-s1" plan-gpu.txt || fail "--plan of a GPU experiment lists no run: $(cat plan-gpu.txt)"
+if grep -q "^note:" plan-gpu.txt; then
+  grep -q "cannot run on this machine: training.device" plan-gpu.txt || fail "the note does not name the device: $(cat plan-gpu.txt)"
+fi
+[ ! -e "$work/plan-gpu" ] || fail "--plan wrote $work/plan-gpu"
 
 bad() {  # bad NAME PATCH EXPECTED: smoke.json with PATCH merged in must fail with EXPECTED, exit 2
   "$py" - "$src/experiments/smoke.json" "$work/$1.json" "$2" <<'PY'

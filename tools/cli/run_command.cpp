@@ -1,7 +1,8 @@
 // `mtmap run experiment.json [--out DIR]`: the whole study of an experiment file, from video to
 // the study report (study/study_runner.h). The file is read, expanded and checked (devices
 // included) before anything is written: a bad file is one error line naming the key and what is
-// allowed, exit status 2. `--plan` shows the runs and stages and what is finished, and writes nothing.
+// allowed, exit status 2. `--plan` shows the runs and stages and what is finished, and writes nothing;
+// it needs no device (a GPU experiment is planned anywhere, with a note where it cannot run).
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -52,16 +53,25 @@ void add_run_command(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([args] {
     study::Study s;
+    std::string device_problem;  // a plan is shown without the devices; a run needs them
     try {
       s = study::read_study(args->experiment);
-      study::check_study_devices(s);
+      try {
+        study::check_study_devices(s);
+      } catch (const Error& e) {
+        if (!args->plan) throw;
+        device_problem = e.what();
+      }
     } catch (const Error& e) {
       fmt::print(stderr, "mtmap: config error: {}\n", e.what());
       throw CLI::RuntimeError(2);
     }
     const std::string out = args->out.empty() ? (std::filesystem::path("runs") / s.spec.name).string() : args->out;
     if (args->plan) {
-      if (job().launch.rank == 0) print_plan(s, out);
+      if (job().launch.rank == 0) {
+        print_plan(s, out);
+        if (!device_problem.empty()) fmt::print("note: it cannot run on this machine: {}\n", device_problem);
+      }
       return;
     }
     study::StudyOptions o;
