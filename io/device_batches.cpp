@@ -28,13 +28,7 @@ class DeviceDeadLeavesBatches final : public BatchStream {
  public:
   DeviceDeadLeavesBatches(const DeadLeavesPairSource& source, const LoaderOptions& options, const Device& device)
       : source_(source), options_(options), device_(device) {
-    MTMAP_CHECK(options_.batch_size > 0, "device batches: batch size {} must be positive", options_.batch_size);
-    MTMAP_CHECK(options_.shards >= 1 && options_.shard >= 0 && options_.shard < options_.shards,
-                "device batches: shard {} of {}", options_.shard, options_.shards);
-    MTMAP_CHECK(options_.shards == 1 || options_.drop_last, "device batches: shards need drop_last");
-    MTMAP_CHECK(!options_.drop_last || source_.size() >= int64_t(options_.batch_size) * options_.shards,
-                "device batches: {} videos cannot fill one batch of {}", source_.size(),
-                int64_t(options_.batch_size) * options_.shards);
+    check_batching(source_.size(), options_, "device batches");
     MTMAP_CHECK(source_.config().frames <= 65535, "device batches: {} frames per video, more than the renderer's 65535",
                 source_.config().frames);
     start_epoch(0);
@@ -49,17 +43,14 @@ class DeviceDeadLeavesBatches final : public BatchStream {
     order_ = epoch_order(source_.size(), options_.seed, epoch, options_.shuffle);
   }
 
-  int64_t batches_per_epoch() const override {
-    const int64_t n = source_.size(), b = int64_t(options_.batch_size) * options_.shards;
-    return options_.drop_last ? n / b : (n + b - 1) / b;
-  }
+  int64_t batches_per_epoch() const override { return epoch_batches(source_.size(), options_); }
   std::vector<BadFile> bad_files() const override { return {}; }  // generated video has no bad file
   size_t bad_file_count() const override { return 0; }
 
   std::optional<Batch> next() override {
     if (next_ >= batches_per_epoch()) return std::nullopt;
     const int64_t b = next_++, n = source_.size(), N = options_.batch_size;
-    const int64_t first = b * N * options_.shards + options_.shard * N, count = std::min(N, n - first);
+    const int64_t first = first_position(b, N, options_.shard, options_.shards), count = std::min(N, n - first);
     const DeadLeavesConfig& dl = source_.config();
     const PairOptions& po = source_.options();
     const int S = po.augment.size, T = int(po.clip.frames);

@@ -38,13 +38,7 @@ Loader::Loader(PairSource& source, LoaderOptions options) : source_(source), opt
   MTMAP_CHECK(options_.batch_size > 0 && options_.workers > 0, "loader: batch size {} and workers {} must be positive",
               options_.batch_size, options_.workers);
   MTMAP_CHECK(source_.size() > 0, "loader: the source has no items (no usable video)");
-  MTMAP_CHECK(options_.shards >= 1 && options_.shard >= 0 && options_.shard < options_.shards,
-              "loader: shard {} of {}", options_.shard, options_.shards);
-  MTMAP_CHECK(options_.shards == 1 || options_.drop_last, "loader: shards need drop_last (every rank a full batch)");
-  MTMAP_CHECK(!options_.drop_last || source_.size() >= int64_t(options_.batch_size) * options_.shards,
-              "loader: {} items cannot fill one batch of {}{} (drop_last would leave no batch)", source_.size(),
-              int64_t(options_.batch_size) * options_.shards,
-              options_.shards > 1 ? fmt::format(" ({} ranks × {})", options_.shards, options_.batch_size) : "");
+  check_batching(source_.size(), options_, "loader");
   const int P = options_.prefetch > 0 ? options_.prefetch : 2 * options_.workers;
   Shape clip = source_.clip_shape();
   Shape batch{options_.batch_size};
@@ -70,10 +64,22 @@ void Loader::stop_workers() {
   threads_.clear();
 }
 
-int64_t Loader::batches_per_epoch() const {
-  const int64_t n = source_.size(), b = int64_t(options_.batch_size) * options_.shards;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+void check_batching(int64_t items, const LoaderOptions& o, const char* who) {
+  MTMAP_CHECK(o.batch_size > 0, "{}: batch size {} must be positive", who, o.batch_size);
+  MTMAP_CHECK(o.shards >= 1 && o.shard >= 0 && o.shard < o.shards, "{}: shard {} of {}", who, o.shard, o.shards);
+  MTMAP_CHECK(o.shards == 1 || o.drop_last, "{}: shards need drop_last (every rank a full batch)", who);
+  MTMAP_CHECK(!o.drop_last || items >= int64_t(o.batch_size) * o.shards,
+              "{}: {} items cannot fill one batch of {}{} (drop_last would leave no batch)", who, items,
+              int64_t(o.batch_size) * o.shards,
+              o.shards > 1 ? fmt::format(" ({} ranks × {})", o.shards, o.batch_size) : "");
 }
+
+int64_t epoch_batches(int64_t items, const LoaderOptions& o) {
+  const int64_t b = int64_t(o.batch_size) * o.shards;
+  return o.drop_last ? items / b : (items + b - 1) / b;
+}
+
+int64_t Loader::batches_per_epoch() const { return epoch_batches(source_.size(), options_); }
 
 void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   MTMAP_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(),
@@ -133,7 +139,7 @@ void Loader::worker_loop() {
 void Loader::fill(Slot& slot, int64_t batch) {
   const int64_t n = source_.size(), N = options_.batch_size;
   const int64_t sample_floats = shape_numel(source_.clip_shape());
-  const int64_t first = batch * N * options_.shards + options_.shard * N, count = std::min(N, n - first);
+  const int64_t first = first_position(batch, N, options_.shard, options_.shards), count = std::min(N, n - first);
   slot.items.assign(size_t(count), -1);
   float* q = slot.query.data<float>();
   float* k = slot.key.data<float>();

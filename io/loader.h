@@ -47,6 +47,14 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch, bool s
 inline Rng sample_rng(uint64_t seed, int64_t epoch, int64_t position, int64_t attempt = 0) {
   return Rng(seed, mix_key(uint64_t(epoch), uint64_t(position), uint64_t(attempt)));
 }
+// The batching `options` ask of `items` items, checked (errors start with `who`): the shard and the
+// batch size valid, and with drop_last at least one whole global batch.
+void check_batching(int64_t items, const LoaderOptions& options, const char* who);
+int64_t epoch_batches(int64_t items, const LoaderOptions& options);
+// The epoch position of batch `batch`'s first sample in this shard (see Shards above).
+inline int64_t first_position(int64_t batch, int64_t batch_size, int shard, int shards) {
+  return (batch * shards + shard) * batch_size;
+}
 
 class Loader final : public BatchStream {
  public:

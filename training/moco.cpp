@@ -87,12 +87,9 @@ MocoTrainer::MocoTrainer(std::shared_ptr<models::ResNet3d> query, const Training
   if (device_.is_cuda() && query_->config().dtype == DType::f32 && (bf16 || config_.tf32))
     for (models::ResNet3d* net : {query_.get(), key_.get()})
       net->apply([bf16](nn::Module& m) {
-        if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) {
-          conv->bf16_operands = bf16;
-          conv->options.cuda.allow_tf32 = !bf16;
-        }
+        if (auto* conv = dynamic_cast<nn::Conv3d*>(&m)) conv->options.cuda.allow_tf32 = !bf16;
       });
-  if (bf16)
+  if (bf16)  // bf16 operands for every convolution, bf16 activations between them
     for (models::ResNet3d* net : {query_.get(), key_.get()}) net->set_bf16_activations(true);
   copy_module(*query_, *key_);
   query_flat_ = std::make_unique<nn::FlatParameters>(*query_);
