@@ -17,6 +17,10 @@
 # Environment: JOBS (build parallelism, default 1), CCACHE_DIR/CCACHE_BASEDIR are passed to ccache;
 # FFMPEG_PREFIX: link the targets against the FFmpeg built there by tools/ffmpeg_asan.sh (with
 # AddressSanitizer) instead of the system's, building into build-fuzz-ffmpeg-asan/.
+# GUARD=overflow|underflow: build without AddressSanitizer (UBSan only, into build-fuzz-guard/) and
+# run under tools/guarded_malloc.c, which puts a guard page after (or before) every aligned or
+# larger heap block, so that a write out of bounds by code ASan cannot see (FFmpeg's assembly)
+# faults at once, with the input that did it (docs/reliability.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,10 +41,23 @@ if [ -n "${FFMPEG_PREFIX:-}" ]; then
   export LD_LIBRARY_PATH="$FFMPEG_PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
+sanitizers=address,undefined
+guard_lib=
+if [ -n "${GUARD:-}" ]; then
+  case "$GUARD" in overflow|underflow) ;; *) echo "fuzz.sh: GUARD must be overflow or underflow, not '$GUARD'"; exit 2;; esac
+  [ -z "${FFMPEG_PREFIX:-}" ] || { echo "fuzz.sh: GUARD and FFMPEG_PREFIX do not mix (the ASan FFmpeg needs ASan)"; exit 2; }
+  dir=build-fuzz-guard
+  sanitizers=undefined
+  guard_lib=$PWD/$dir/libguarded_malloc.so
+fi
+
 build() {
   env "${env_ffmpeg[@]}" CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMTMAP_CUDA=OFF \
-    -DMTMAP_FUZZ=ON -DMTMAP_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
+    -DMTMAP_FUZZ=ON -DMTMAP_FUZZ_SANITIZERS="$sanitizers" -DMTMAP_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
   cmake --build "$dir" -j "$jobs" --target "$@"
+  if [ -n "$guard_lib" ]; then
+    clang -O2 -Wall -Wextra -shared -fPIC tools/guarded_malloc.c -o "$guard_lib" -lpthread -ldl
+  fi
 }
 
 if [ "$target" = build ]; then
@@ -54,6 +71,7 @@ build "fuzz_$target"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 bin=$dir/fuzz/fuzz_$target
+[ -z "$guard_lib" ] || export LD_PRELOAD="$guard_lib"
 if [ $# -gt 0 ] && [ -f "$1" ]; then
   exec "$bin" "$@"
 fi
