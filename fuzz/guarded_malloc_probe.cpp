@@ -7,7 +7,7 @@
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: guarded_malloc_probe inside|after|before|after-aligned|use-after-free\n");
+    std::fprintf(stderr, "usage: guarded_malloc_probe inside|after|after-slack|before|after-aligned|use-after-free\n");
     return 2;
   }
   const std::string_view what = argv[1];
@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 1000; ++i) p[i] = 1;
   } else if (what == "after") {
     p[1008] = 1;  // malloc's blocks end within 16 bytes of their guard
+  } else if (what == "after-slack") {
+    p[1003] = 1;  // within the alignment slack: the canary catches it at the free
+    std::free(const_cast<unsigned char*>(p));
   } else if (what == "before") {
     p[-1] = 1;
   } else if (what == "after-aligned") {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tools/guarded_malloc.c catches what docs/reliability.md says it catches: a write past a block
-# (overflow mode), before one (underflow mode), past an aligned block, after a free; and lets an
-# access inside pass. Usage: test_guarded_malloc.sh LIBGUARDED PROBE
+# (overflow mode), before one (underflow mode), past an aligned block, into the slack before the
+# guard (found at the free), after a free; and lets an access inside pass.
+# Usage: test_guarded_malloc.sh LIBGUARDED PROBE
 set -u
 lib=$1 probe=$2
 fail=0
@@ -10,6 +11,8 @@ expect() {  # expect GUARD ACCESS fault|pass
   rc=$?
   if [ "$3" = fault ] && [ $rc -ne 139 ]; then
     echo "FAIL: GUARD=$1 $2: exit $rc, expected a segmentation fault (139)"; fail=1
+  elif [ "$3" = abort ] && [ $rc -ne 134 ]; then
+    echo "FAIL: GUARD=$1 $2: exit $rc, expected an abort at the free (134)"; fail=1
   elif [ "$3" = pass ] && [ $rc -ne 0 ]; then
     echo "FAIL: GUARD=$1 $2: exit $rc, expected 0"; fail=1
   else
@@ -20,6 +23,7 @@ expect overflow inside pass
 expect underflow inside pass
 expect overflow after fault
 expect overflow after-aligned fault
+expect overflow after-slack abort
 expect underflow before fault
 expect overflow use-after-free fault
 expect underflow use-after-free fault

@@ -12,7 +12,8 @@
 // write after free faults too. Smaller blocks go to glibc's allocator untouched.
 //
 // Overflow mode leaves up to alignment-1 bytes between a block's end and its guard (16 for malloc,
-// FFmpeg's 64 for av_malloc): a write that stays within them is not caught.
+// FFmpeg's 64 for av_malloc). They are filled with a canary and checked when the block is freed: a
+// write there aborts the program at the free, naming the block's size and the offset written.
 //
 // Built by tools/fuzz.sh: cc -O2 -shared -fPIC tools/guarded_malloc.c -o libguarded_malloc.so -lpthread
 #define _GNU_SOURCE
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,7 +41,7 @@ static size_t libc_usable_size(void* p) {
   return real(p);
 }
 
-enum { kPage = 4096, kTableBits = 20, kTableSize = 1 << kTableBits, kMaxQuarantine = 1 << 14 };
+enum { kPage = 4096, kTableBits = 20, kTableSize = 1 << kTableBits, kMaxQuarantine = 1 << 14, kCanary = 0xA5 };
 
 typedef struct {
   void* user;    // what the program was given; NULL marks an empty slot
@@ -103,6 +105,22 @@ static void erase(Block* b) {
   }
 }
 
+// The slack between a block and its guard page (overflow mode) still holds the canary; if not, the
+// program is stopped here: the write happened between the allocation and now.
+static void check_slack(const Block* b) {
+  if (mode != 0) return;
+  const unsigned char* end = (const unsigned char*)b->user + b->size;
+  const unsigned char* guard = (const unsigned char*)b->base + b->length - kPage;
+  for (const unsigned char* q = end; q < guard; ++q)
+    if (*q != kCanary) {
+      char msg[160];
+      int n = snprintf(msg, sizeof msg, "guarded_malloc: a write %zu bytes past the end of a %zu-byte block, found "
+                       "when it was freed\n", (size_t)(q - end), b->size);
+      if (n > 0) write(2, msg, (size_t)n);
+      abort();
+    }
+}
+
 static void retire(void* base, size_t length) {
   if (quarantine_size == 0) {
     munmap(base, length);
@@ -139,6 +157,7 @@ static void* guarded(size_t size, size_t align) {
     mprotect(base, kPage, PROT_NONE);
     user = base + kPage;
   }
+  memset(user + size, kCanary, span - size);
   Block b = {user, base, length, size};
   if (!insert(b)) {
     munmap(base, length);
@@ -201,6 +220,7 @@ void free(void* p) {
   pthread_mutex_lock(&lock);
   Block* b = find(p);
   if (b != NULL) {
+    check_slack(b);
     void* base = b->base;
     size_t length = b->length;
     erase(b);
