@@ -3,13 +3,13 @@
 //
 // Why: ASan checks only the code it compiled. A write past a heap block by code it did not compile
 // (Debian's FFmpeg and its x86 assembly) is noticed late, if ever, when ASan recycles the block
-// whose header was overwritten, and by then the fuzzer holds another input. Here every aligned
-// allocation (FFmpeg's av_malloc is posix_memalign) and every malloc of at least GUARD_MIN_SIZE
-// bytes (default 256) gets its own mapping, with an inaccessible page right after its end
-// (GUARD=overflow) or right before its start (GUARD=underflow). The first byte written out of bounds
-// faults in the instruction that wrote it, whatever compiled it, with the guilty input in hand. A
-// freed block stays inaccessible while GUARD_QUARANTINE (default 4096) later blocks are freed, so a
-// write after free faults too. Smaller blocks go to glibc's allocator untouched.
+// whose header was overwritten, and by then the fuzzer holds another input. Here every heap block
+// of at least GUARD_MIN_SIZE bytes (default 256: frame and scratch buffers are larger), aligned
+// (FFmpeg's av_malloc is posix_memalign) or not, gets its own mapping, with an inaccessible page
+// right after its end (GUARD=overflow) or right before its start (GUARD=underflow). The first byte
+// written out of bounds faults in the instruction that wrote it, whatever compiled it, with the
+// guilty input in hand. A freed block stays inaccessible while GUARD_QUARANTINE (default 4096)
+// later blocks are freed, so a write after free faults too. Smaller blocks go to glibc untouched.
 //
 // Overflow mode leaves up to alignment-1 bytes between a block's end and its guard (16 for malloc,
 // FFmpeg's 64 for av_malloc). They are filled with a canary and checked when the block is freed: a
@@ -166,9 +166,9 @@ static void* guarded(size_t size, size_t align) {
   return user;
 }
 
-static void* allocate(size_t size, size_t align, int always) {
+static void* allocate(size_t size, size_t align) {
   init();
-  if (!always && size < min_size) return NULL;
+  if (size < min_size) return NULL;
   pthread_mutex_lock(&lock);
   void* p = guarded(size, align);
   pthread_mutex_unlock(&lock);
@@ -176,7 +176,7 @@ static void* allocate(size_t size, size_t align, int always) {
 }
 
 void* malloc(size_t size) {
-  void* p = allocate(size, 16, 0);
+  void* p = allocate(size, 16);
   return p != NULL ? p : __libc_malloc(size);
 }
 
@@ -185,12 +185,12 @@ void* calloc(size_t n, size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  void* p = allocate(n * size, 16, 0);  // a fresh mapping is zero
+  void* p = allocate(n * size, 16);  // a fresh mapping is zero
   return p != NULL ? p : __libc_calloc(n, size);
 }
 
 void* memalign(size_t align, size_t size) {
-  void* p = allocate(size, align, 1);
+  void* p = allocate(size, align);
   return p != NULL ? p : __libc_memalign(align, size);
 }
 
