@@ -18,9 +18,10 @@
 # FFMPEG_PREFIX: link the targets against the FFmpeg built there by tools/ffmpeg_asan.sh (with
 # AddressSanitizer) instead of the system's, building into build-fuzz-ffmpeg-asan/.
 # GUARD=overflow|underflow: build without AddressSanitizer (UBSan only, into build-fuzz-guard/) and
-# run under tools/guarded_malloc.c, which puts a guard page after (or before) every aligned or
-# larger heap block, so that a write out of bounds by code ASan cannot see (FFmpeg's assembly)
-# faults at once, with the input that did it (docs/reliability.md).
+# run under tools/guarded_malloc.c, which puts a guard page after (or before) every heap block of
+# GUARD_MIN_SIZE bytes or more (default 256), so that a write out of bounds by code ASan cannot see
+# (FFmpeg's assembly) faults at once, with the input that did it (docs/reliability.md). Stop such a
+# run with -max_total_time or kill -9: Ctrl-C can hang at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,7 +57,9 @@ build() {
     -DMTMAP_FUZZ=ON -DMTMAP_FUZZ_SANITIZERS="$sanitizers" -DMTMAP_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
   cmake --build "$dir" -j "$jobs" --target "$@"
   if [ -n "$guard_lib" ]; then
-    clang -O2 -Wall -Wextra -shared -fPIC tools/guarded_malloc.c -o "$guard_lib" -lpthread -ldl
+    # Renamed into place: a guarded run still going keeps the library it loaded.
+    clang -O2 -Wall -Wextra -shared -fPIC tools/guarded_malloc.c -o "$guard_lib.new" -lpthread -ldl
+    mv "$guard_lib.new" "$guard_lib"
   fi
 }
 
