@@ -19,6 +19,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "engine/optim/sgd.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_model.h"
 #include "models/resnet3d.h"
 
@@ -144,7 +145,8 @@ bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& tab
   const cpu::CpuModel& model = cpu::cpu_model();
   out << json{{"kind", "machine"},      {"threads", threads},        {"fma_peak_gflops", peak.gflops},
               {"isa", peak.isa},        {"cpu", model.describe()},   {"cpu_family", model.family},
-              {"cpu_model", model.model}, {"micro_arch", cpu::arch_name(model.arch)}}
+              {"cpu_model", model.model}, {"micro_arch", cpu::arch_name(model.arch)},
+              {"kernel_isa", cpu::simd_isa_name(cpu::simd_isa())}}
              .dump()
       << "\n";
 
@@ -157,9 +159,11 @@ bool run_cpu_bench(const CpuBenchConfig& c, std::ostream& out, std::ostream& tab
     if (j["kind"] == "train_step") peer_step = j["seconds"];
   }
 
-  table << fmt::format("mtmap bench (CPU): {}, {} threads, measured FMA peak {:.0f} GFLOP/s ({}), batch {}, width {}, "
-                       "{}x{}x{}\n",
-                       model.describe(), threads, peak.gflops, peak.isa, c.batch, c.width, c.frames, c.size, c.size);
+  // The kernels' set may be lower than the CPU's (MTMAP_CPU_ISA), while the peak is the CPU's.
+  table << fmt::format("mtmap bench (CPU): {}, {} threads, measured FMA peak {:.0f} GFLOP/s ({}), kernels {}, "
+                       "batch {}, width {}, {}x{}x{}\n",
+                       model.describe(), threads, peak.gflops, peak.isa, cpu::simd_isa_name(cpu::simd_isa()), c.batch,
+                       c.width, c.frames, c.size, c.size);
   if (c.layers) {
     // Effective FLOPs: the taps that read only zero padding are not counted (both sides skip
     // them), so "% peak" is how much of the machine each kernel uses; nominal FLOPs are in the JSON.

@@ -3,6 +3,7 @@
 // the GEMM path against the direct loops in float32.
 #include "engine/ops/conv3d.h"
 #include "kernels/cpu/conv3d_direct.h"
+#include "kernels/cpu/cpu_features.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "tests/test_support.h"
@@ -37,6 +38,22 @@ std::vector<Case> cases() {
       {"7x7x7_hara_stem", {1, 2, 7, 8, 7}, {2, 2, 7, 7, 7}, opts({1, 2, 2}, {3, 3, 3})},
       {"dilated_asym", {1, 2, 5, 6, 7}, {2, 2, 2, 3, 2}, opts({1, 2, 1}, {0, 2, 1}, {2, 1, 3})},
   };
+}
+
+// The vector instruction sets this CPU has, best first: the direct kernels run under each.
+std::vector<cpu::SimdIsa> vector_isas() {
+  std::vector<cpu::SimdIsa> isas;
+  for (cpu::SimdIsa isa : {cpu::SimdIsa::avx512, cpu::SimdIsa::avx2})
+    if (int(isa) <= int(cpu::simd_isa_supported())) isas.push_back(isa);
+  return isas;
+}
+
+// Both sets sum every output in the same order: their results must agree bit for bit.
+void require_same_bits(const std::vector<std::vector<float>>& per_isa) {
+  for (size_t k = 1; k < per_isa.size(); ++k) {
+    REQUIRE(per_isa[k].size() == per_isa[0].size());
+    for (size_t i = 0; i < per_isa[0].size(); ++i) REQUIRE(per_isa[k][i] == per_isa[0][i]);
+  }
 }
 
 }  // namespace
@@ -94,27 +111,36 @@ TEST_CASE("conv3d direct channels-last wgrad matches the direct loops in float32
       {"hara_c3_k8_7x7x7_s122", {1, 3, 7, 8, 9}, {8, 3, 7, 7, 7}, opts({1, 2, 2}, {3, 3, 3})},
       {"c2_k5_1x3x7_dil2_s3", {2, 2, 2, 5, 30}, {5, 2, 1, 3, 7}, opts({1, 1, 3}, {0, 1, 2}, {1, 1, 2})},
   };
+  const std::vector<cpu::SimdIsa> isas = vector_isas();
+  if (isas.empty()) {
+    WARN("this CPU has neither AVX2 nor AVX-512: the direct wgrad kernel is not exercised");
+    return;
+  }
   uint64_t seed = 700;
   for (const Case& c : wgrad_cases) {
     INFO(c.name);
     Conv3dProblem p = conv3d_problem(c.x, c.w, c.o);
-    if (!cpu::conv3d_wgrad_direct_supported(p)) {
-      WARN("this CPU has no AVX-512: the direct wgrad kernel is not exercised");
-      return;
-    }
     Generator g(++seed);
     Tensor x = randn(c.x, g), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, g);
-    std::vector<float> a = conv3d_wgrad(x, dy, p, CpuConvAlgo::direct).to_vector<float>();
     std::vector<float> b = conv3d_wgrad(x, dy, p, CpuConvAlgo::reference).to_vector<float>();
-    std::vector<float> f = conv3d_wgrad(x, dy, p, CpuConvAlgo::fast).to_vector<float>();
-    REQUIRE(a.size() == b.size());
-    // Sums of N·Z·P·Q products of N(0, 1) values in float32: 1e-5 per term (a wrong tap, channel
-    // or sample is off by O(1)).
-    const double margin = 1e-5 * double(p.output_positions());
-    for (size_t i = 0; i < a.size(); ++i) {
-      REQUIRE(a[i] == Approx(b[i]).epsilon(1e-4).margin(margin));
-      if (p.filter_volume() > 1) REQUIRE(f[i] == a[i]);  // `fast` takes this kernel where it applies
+    std::vector<std::vector<float>> per_isa;
+    for (cpu::SimdIsa isa : isas) {
+      cpu::ScopedSimdIsa scope(isa);
+      INFO(cpu::simd_isa_name(isa));
+      REQUIRE(cpu::conv3d_wgrad_direct_supported(p));
+      std::vector<float> a = conv3d_wgrad(x, dy, p, CpuConvAlgo::direct).to_vector<float>();
+      std::vector<float> f = conv3d_wgrad(x, dy, p, CpuConvAlgo::fast).to_vector<float>();
+      REQUIRE(a.size() == b.size());
+      // Sums of N·Z·P·Q products of N(0, 1) values in float32: 1e-5 per term (a wrong tap, channel
+      // or sample is off by O(1)).
+      const double margin = 1e-5 * double(p.output_positions());
+      for (size_t i = 0; i < a.size(); ++i) {
+        REQUIRE(a[i] == Approx(b[i]).epsilon(1e-4).margin(margin));
+        if (p.filter_volume() > 1) REQUIRE(f[i] == a[i]);  // `fast` takes this kernel where it applies
+      }
+      per_isa.push_back(std::move(a));
     }
+    require_same_bits(per_isa);
   }
   // 5 channels and a 1-wide filter fill a third of a vector even unfolded: asking for the kernel
   // names the reason; `fast` falls back to vol2col + GEMM; float64 is never direct.
@@ -156,7 +182,7 @@ TEST_CASE("conv3d errors name the shapes", "[conv3d][errors]") {
   CHECK_THROWS_WITH(conv3d(zeros({1, 1, 2, 2, 2}), zeros({1, 1, 3, 3, 3})), Catch::Contains("smaller"));
 }
 
-TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loops in float32", "[conv3d]") {
+TEST_CASE("conv3d direct kernels (fprop and dgrad) match the direct loops in float32", "[conv3d]") {
   struct DirectCase {
     const char* name;
     Shape x, w;
@@ -189,6 +215,11 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
       {"cl_dgrad_ds_c16_k32_s222", {2, 16, 5, 5, 4}, {32, 16, 1, 1, 1}, {0, 0, 0}, {2, 2, 2}},
       {"cl_dgrad_pad2_c32_s222", {1, 32, 5, 6, 7}, {16, 32, 3, 3, 3}, {2, 2, 2}, {2, 2, 2}},
   };
+  const std::vector<cpu::SimdIsa> isas = vector_isas();
+  if (isas.empty()) {
+    WARN("this CPU has neither AVX2 nor AVX-512: the direct kernels are not exercised");
+    return;
+  }
   uint64_t seed = 500;
   for (const DirectCase& c : direct_cases) {
     INFO(c.name);
@@ -196,10 +227,6 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
     o.padding = c.pad;
     o.stride = c.stride;
     Conv3dProblem p = conv3d_problem(c.x, c.w, o);
-    if (!cpu::conv3d_direct_supported(p)) {
-      WARN("this CPU has no AVX-512: the direct kernel is not exercised");
-      return;
-    }
     Generator g(++seed);
     Tensor x = randn(c.x, g), w = randn(c.w, g), dy = randn({p.N, p.K, p.Z, p.P, p.Q}, g);
     // float32 sums of n products of N(0,1) values: rounding grows like √n·|sum| ~ n·1e-7; the
@@ -208,25 +235,35 @@ TEST_CASE("conv3d direct AVX-512 kernel (fprop and dgrad) matches the direct loo
       std::vector<float> va = a.to_vector<float>(), vb = b.to_vector<float>();
       REQUIRE(va.size() == vb.size());
       for (size_t i = 0; i < va.size(); ++i) REQUIRE(va[i] == Approx(vb[i]).epsilon(1e-4).margin(1e-5 * double(terms)));
+      return va;
     };
-    Conv3dOptions direct = o, ref = o;
+    Conv3dOptions direct = o, ref = o, cl = o;
     direct.cpu_algo = CpuConvAlgo::direct;
     ref.cpu_algo = CpuConvAlgo::reference;
-    const Tensor expected = conv3d(x, w, ref);
-    compare(conv3d(x, w, direct), expected, p.C * p.filter_volume());
-    if (cpu::conv3d_fprop_channels_last_supported(p)) {
-      Conv3dOptions cl = o;
-      cl.cpu_algo = CpuConvAlgo::direct_channels_last;
-      compare(conv3d(x, w, cl), expected, p.C * p.filter_volume());
-    }
-    if (cpu::conv3d_dgrad_channels_last_supported(p))
-      compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::direct_channels_last),
-              conv3d_dgrad(dy, w, p, CpuConvAlgo::reference), p.K * p.filter_volume());
+    cl.cpu_algo = CpuConvAlgo::direct_channels_last;
+    const Tensor expected = conv3d(x, w, ref), expected_dx = conv3d_dgrad(dy, w, p, CpuConvAlgo::reference);
     const bool strided = p.stride_d * p.stride_h * p.stride_w > 1;
-    REQUIRE(cpu::conv3d_dgrad_direct_supported(p) == !strided);
-    if (strided) continue;
-    compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::direct), conv3d_dgrad(dy, w, p, CpuConvAlgo::reference),
-            p.K * p.filter_volume());
+    // Per kernel, its output under each set that runs it.
+    std::vector<std::vector<float>> rows, cl_fprop, cl_dgrad, rows_dgrad;
+    for (cpu::SimdIsa isa : isas) {
+      cpu::ScopedSimdIsa scope(isa);
+      INFO(cpu::simd_isa_name(isa));
+      REQUIRE(cpu::conv3d_direct_supported(p));
+      rows.push_back(compare(conv3d(x, w, direct), expected, p.C * p.filter_volume()));
+      // Channels-last needs output channels in whole vectors: under AVX2 (8 lanes) every case,
+      // under AVX-512 (16) all but those with 8 or 24.
+      REQUIRE(cpu::conv3d_fprop_channels_last_supported(p) == (p.K % cpu::simd_lanes(isa) == 0));
+      if (cpu::conv3d_fprop_channels_last_supported(p))
+        cl_fprop.push_back(compare(conv3d(x, w, cl), expected, p.C * p.filter_volume()));
+      if (cpu::conv3d_dgrad_channels_last_supported(p))
+        cl_dgrad.push_back(compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::direct_channels_last), expected_dx,
+                                   p.K * p.filter_volume()));
+      REQUIRE(cpu::conv3d_dgrad_direct_supported(p) == !strided);
+      if (!strided)
+        rows_dgrad.push_back(
+            compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::direct), expected_dx, p.K * p.filter_volume()));
+    }
+    for (const auto* outputs : {&rows, &cl_fprop, &cl_dgrad, &rows_dgrad}) require_same_bits(*outputs);
   }
   // Dilated problems are not the direct kernel's: asking for it is an error, `fast` falls back.
   Conv3dOptions dilated;

@@ -1,10 +1,12 @@
 // The CPU's identification, which every CPU benchmark figure is labelled with and the kernels key
-// their tuning on: the family/model table, and CPUID on this machine agreeing with /proc/cpuinfo.
+// their tuning on: the family/model table, CPUID on this machine agreeing with /proc/cpuinfo, and
+// the vector instruction set the kernels use.
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <string>
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/cpu_model.h"
 
 using namespace mtmap::cpu;
@@ -42,4 +44,30 @@ TEST_CASE("cpu model: CPUID agrees with the kernel's /proc/cpuinfo", "[cpu]") {
   CHECK(m.model == model);
   CHECK(m.avx512 == avx512);
   CHECK(!m.brand.empty());
+}
+
+TEST_CASE("cpu features: the kernels' instruction set is the CPU's best, lowered on request", "[cpu]") {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, flags;
+  while (std::getline(in, line) && !line.empty())
+    if (line.rfind("flags", 0) == 0) flags = line + " ";
+  if (!flags.empty()) {
+    const bool avx512 = flags.find(" avx512f ") != std::string::npos;
+    const bool avx2 = flags.find(" avx2 ") != std::string::npos && flags.find(" fma ") != std::string::npos;
+    CHECK(simd_isa_supported() == (avx512 ? SimdIsa::avx512 : avx2 ? SimdIsa::avx2 : SimdIsa::none));
+  }
+  const SimdIsa before = simd_isa();
+  {
+    ScopedSimdIsa none(SimdIsa::none);
+    CHECK(simd_isa() == SimdIsa::none);
+    CHECK(simd_lanes(simd_isa()) == 0);
+  }
+  CHECK(simd_isa() == before);
+  if (simd_isa_supported() != SimdIsa::avx512)
+    CHECK_THROWS_WITH(set_simd_isa(SimdIsa::avx512),
+                      Catch::Contains("avx512") && Catch::Contains(std::string("at most ") + simd_isa_name(simd_isa_supported())));
+  CHECK(simd_isa() == before);
+  CHECK(parse_simd_isa("avx2") == SimdIsa::avx2);
+  CHECK(parse_simd_isa("none") == SimdIsa::none);
+  CHECK_THROWS_WITH(parse_simd_isa("sse"), Catch::Contains("MTMAP_CPU_ISA=sse") && Catch::Contains("avx512, avx2 or none"));
 }

@@ -1,6 +1,6 @@
 #pragma once
 // The driver shared by the channels-last forward and input-gradient kernels: every class of
-// positions (tap_classes.h) in blocks of PB positions, per block of KV·16 output channels, through
+// positions (tap_classes.h) in blocks of PB positions, per block of output channels (BlockShape), through
 // the register kernel of channels_last_block.h with the class's own tap list.
 #include <algorithm>
 #include <cstdint>
@@ -11,13 +11,15 @@
 
 namespace mtmap::cpu::cl {
 
-// lists[c · out_blocks + ob]: class c's taps, weights offset to output-channel block ob.
+// lists[c · out_blocks + ob]: class c's taps, weights offset to output-channel block ob of
+// block_shape(isa), the set the lists were built for.
 // place(n, idx, ob0, &base, &out): where the class member at sample n and axis indices idx
 // reads (its offset in src) and writes (its row of outputs, from output channel ob0).
 template <class Place>
-void run_classes(const PositionClasses& classes, const std::vector<std::vector<Tap>>& lists, int64_t out_channels,
+void run_classes(SimdIsa isa, const PositionClasses& classes, const std::vector<std::vector<Tap>>& lists, int64_t out_channels,
                  const float* src, int64_t in_channels, int64_t ldw, Place place) {
-  const int64_t out_blocks = (out_channels + kVectors * kLanes - 1) / (kVectors * kLanes);
+  const BlockShape shape = block_shape(isa);
+  const int64_t out_blocks = (out_channels + shape.channels() - 1) / shape.channels();
   // A job: up to kJobBlocks blocks of one class and one output-channel block.
   constexpr int64_t kJobBlocks = 4;
   struct Job {
@@ -34,8 +36,8 @@ void run_classes(const PositionClasses& classes, const std::vector<std::vector<T
     const Job& job = jobs[i];
     const auto a = classes.axes_of(job.cls);
     const std::vector<Tap>& list = lists[size_t(job.cls * out_blocks + job.ob)];
-    const int64_t o0 = job.ob * kVectors * kLanes;
-    const int kv = int(std::min<int64_t>(kVectors, (out_channels - o0) / kLanes));
+    const int64_t o0 = job.ob * shape.channels();
+    const int kv = int(std::min<int64_t>(shape.vectors, (out_channels - o0) / shape.lanes));
     const int64_t end = std::min(classes.size(job.cls), job.first + kJobBlocks * kPositions);
     for (int64_t b = job.first; b < end; b += kPositions) {
       const int pb = int(std::min<int64_t>(kPositions, end - b));
@@ -46,7 +48,7 @@ void run_classes(const PositionClasses& classes, const std::vector<std::vector<T
         classes.member(a, b + j, &n, idx);
         place(n, idx, o0, &base[j], &out[j]);
       }
-      run_block(pb, kv, src, base, list.data(), int(list.size()), in_channels, ldw, out);
+      run_block(isa, pb, kv, src, base, list.data(), int(list.size()), in_channels, ldw, out);
     }
   }
 }

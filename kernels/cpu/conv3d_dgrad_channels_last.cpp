@@ -1,4 +1,4 @@
-// Direct AVX-512 input gradient of any-stride, undilated convolutions, channels-last:
+// Direct AVX-512 or AVX2 input gradient of any-stride, undilated convolutions, channels-last:
 //   dx[n, c, d, h, w] = Σ_k Σ_{taps t, r, s with d + pd − t = z·sd, …} dy[n, k, z, p, q] · w[k, c, t, r, s]
 //
 // Why: vol2col's adjoint (GEMM into a column matrix, then col2vol) ran the strided layers' dgrad
@@ -24,9 +24,6 @@
 namespace mtmap::cpu {
 namespace {
 
-using cl::kLanes;
-using cl::kPositions;
-using cl::kVectors;
 
 // One spatial axis of the gradient: input extent `in`, output extent `out`, and the zero margins
 // of the padded dy along it (j up to ⌈taps / stride⌉ − 1 before, whatever z0 reaches past out − 1
@@ -51,10 +48,14 @@ struct Axis {
 }  // namespace
 
 bool conv3d_dgrad_channels_last_supported(const Conv3dProblem& p) {
-  return cpu_has_avx512() && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1 && p.C > 0 && p.C % kLanes == 0;
+  const SimdIsa isa = simd_isa();
+  return isa != SimdIsa::none && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1 && p.C > 0 &&
+         p.C % cl::block_shape(isa).lanes == 0;
 }
 
 void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const float* w, float* dx) {
+  const SimdIsa isa = simd_isa();
+  const int64_t block = cl::block_shape(isa).channels();  // output channels per register block
   const Axis ax[3] = {{p.stride_d, p.pad_d, p.T, p.D, p.Z}, {p.stride_h, p.pad_h, p.R, p.H, p.P},
                       {p.stride_w, p.pad_w, p.S, p.W, p.Q}};
   const int64_t Zp = ax[0].padded(), Pp = ax[1].padded(), Qp = ax[2].padded();
@@ -97,7 +98,7 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
     for (int64_t c = 0; c < p.C; ++c) wdg[tk * p.C + c] = w[(k * p.C + c) * taps + tap];
   }
   const PositionClasses classes(p.N, std::move(axes));
-  const int64_t cblocks = (p.C + kVectors * kLanes - 1) / (kVectors * kLanes);
+  const int64_t cblocks = (p.C + block - 1) / block;
   // Each class's tap list (tap j along an axis of phase φ is filter tap φ + stride·j, reading dy
   // j steps back), per block of input channels. A phase without taps (a 1×1×1 stride-2 filter's
   // odd positions) has an empty list: its block writes zeros.
@@ -112,11 +113,11 @@ void conv3d_dgrad_channels_last(const Conv3dProblem& p, const float* dy, const f
                           s = a[2]->window.phase + js * p.stride_w;
             lists[size_t(c * cblocks + cb)].push_back(
                 {-((jt * Pp + jr) * Qp + js) * p.K,
-                 wdg.get() + ((t * p.R + r) * p.S + s) * p.K * p.C + cb * kVectors * kLanes});
+                 wdg.get() + ((t * p.R + r) * p.S + s) * p.K * p.C + cb * block});
           }
   }
   std::unique_ptr<float[]> dx_rows = uninitialized_buffer<float>(static_cast<size_t>(p.input_elements()));
-  cl::run_classes(classes, lists, p.C, dyp.get(), p.K, p.C,
+  cl::run_classes(isa, classes, lists, p.C, dyp.get(), p.K, p.C,
                   [&](int64_t n, const int64_t in[3], int64_t c0, int64_t* base, float** out) {
                     *base = (((n * Zp + ax[0].z0(in[0]) + ax[0].before()) * Pp + ax[1].z0(in[1]) + ax[1].before()) *
                                  Qp +

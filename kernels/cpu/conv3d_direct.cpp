@@ -8,6 +8,7 @@
 #include "kernels/common/conv3d_taps.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/unroll.h"
 
 namespace mtmap::cpu {
 namespace {
@@ -39,20 +40,82 @@ __attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const f
     const int64_t cols = p.Q - q < kVec ? p.Q - q : kVec;
     const __mmask16 mask = __mmask16((1u << cols) - 1u);
     __m512 acc[KB];
-    for (int i = 0; i < KB; ++i) acc[i] = _mm512_setzero_ps();
+    MTMAP_UNROLL for (int i = 0; i < KB; ++i) acc[i] = _mm512_setzero_ps();
     for (int64_t c = 0; c < p.C; ++c)
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t r = r0; r < r1; ++r) {
           const float* xrow =
               xp + ((c * g.Dp + z * p.stride_d + t) * g.Hp + row * p.stride_h + r) * g.row_elements() + q;
           const float* wtap = wt + ((c * p.T + t) * p.R + r) * p.S * taps_k + k0;
-          for (int64_t s = 0; s < p.S; ++s, wtap += taps_k) {
+          // Tap s reads element s / sw of phase row s % sw, stepped without a division per tap.
+          for (int64_t s = 0, phase = 0, e = 0; s < p.S; ++s, wtap += taps_k) {
             // Masked load: the padded row may end before the last full vector.
-            const __m512 xv = _mm512_maskz_loadu_ps(mask, xrow + (s % g.sw) * g.Wph + s / g.sw);
-            for (int i = 0; i < KB; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(wtap[i]), xv, acc[i]);
+            const __m512 xv = _mm512_maskz_loadu_ps(mask, xrow + phase * g.Wph + e);
+            MTMAP_UNROLL for (int i = 0; i < KB; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(wtap[i]), xv, acc[i]);
+            if (++phase == g.sw) phase = 0, ++e;
           }
         }
-    for (int i = 0; i < KB; ++i) _mm512_mask_storeu_ps(y_n + ((k0 + i) * p.Z + z) * p.P * p.Q + row * p.Q + q, mask, acc[i]);
+    MTMAP_UNROLL for (int i = 0; i < KB; ++i) _mm512_mask_storeu_ps(y_n + ((k0 + i) * p.Z + z) * p.P * p.Q + row * p.Q + q, mask, acc[i]);
+  }
+}
+
+// The same row under AVX2 (8 floats a vector, 16 registers): KB channels × NV vectors of 8
+// columns per block, KB·NV accumulators plus NV input vectors and a broadcast in registers. Per
+// tap it loads NV input vectors and broadcasts KB weights for KB·NV FMAs (KB = 4, NV = 2: 6 loads
+// for 8 FMAs, under Zen 3's 2 loads a cycle for its 2 FMAs). Each output sums its taps in
+// conv_row's order, so both kernels give the same bits. Whole blocks load plainly; the last
+// block of a row masks the columns past its end.
+//
+// One call computes every output channel of the row: all blocks of channels for a group of
+// columns before the next group, so the C·T·R input rows they read (about 10 KB at layer1) stay
+// in L1 across the blocks rather than coming back from L3 once per block (which had left two
+// threads no faster than one).
+template <int KB, int NV>
+__attribute__((target("avx2,fma"))) void conv_row_avx2(const Conv3dProblem& p, const float* xp, const Padded& g,
+                                                       const float* wt, int64_t z, int64_t row, float* y_n) {
+  constexpr int64_t kLanes = 8, kCols = kLanes * NV;
+  const int64_t taps_k = p.K;
+  int64_t t0, t1, r0, r1;
+  taps_inside(z, p.stride_d, p.pad_d, 1, p.D, p.T, &t0, &t1);
+  taps_inside(row, p.stride_h, p.pad_h, 1, p.H, p.R, &r0, &r1);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int64_t q = 0; q < p.Q; q += kCols) {
+    const int64_t cols = p.Q - q < kCols ? p.Q - q : kCols;
+    const bool whole = cols == kCols;
+    __m256i mask[NV];  // lane l of vector j is on when column j·8 + l is in the row
+    MTMAP_UNROLL for (int j = 0; j < NV; ++j) mask[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(cols - j * kLanes)), lane);
+    for (int64_t k0 = 0; k0 < p.K; k0 += KB) {
+      __m256 acc[KB][NV];
+      MTMAP_UNROLL for (int i = 0; i < KB; ++i)
+        MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_setzero_ps();
+      for (int64_t c = 0; c < p.C; ++c)
+        for (int64_t t = t0; t < t1; ++t)
+          for (int64_t r = r0; r < r1; ++r) {
+            const float* xrow =
+                xp + ((c * g.Dp + z * p.stride_d + t) * g.Hp + row * p.stride_h + r) * g.row_elements() + q;
+            const float* wtap = wt + ((c * p.T + t) * p.R + r) * p.S * taps_k + k0;
+            for (int64_t s = 0, phase = 0, e = 0; s < p.S; ++s, wtap += taps_k) {
+              const float* xs = xrow + phase * g.Wph + e;
+              __m256 xv[NV];
+              MTMAP_UNROLL for (int j = 0; j < NV; ++j)
+                xv[j] = whole ? _mm256_loadu_ps(xs + j * kLanes) : _mm256_maskload_ps(xs + j * kLanes, mask[j]);
+              MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
+                const __m256 wv = _mm256_broadcast_ss(wtap + i);
+                MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
+              }
+              if (++phase == g.sw) phase = 0, ++e;
+            }
+          }
+      MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
+        float* out = y_n + ((k0 + i) * p.Z + z) * p.P * p.Q + row * p.Q + q;
+        MTMAP_UNROLL for (int j = 0; j < NV; ++j) {
+          if (whole)
+            _mm256_storeu_ps(out + j * kLanes, acc[i][j]);
+          else
+            _mm256_maskstore_ps(out + j * kLanes, mask[j], acc[i][j]);
+        }
+      }
+    }
   }
 }
 
@@ -91,7 +154,10 @@ void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t tap = 0; tap < taps; ++tap) wt[static_cast<size_t>(tap * p.K + k)] = w[k * taps + tap];
 
-  const int64_t kb = p.K % 16 == 0 ? 16 : 8, kblocks = p.K / kb;
+  // Output channels per register block under AVX-512: 16 or 8 (one vector of 16 columns each),
+  // one block per job. Under AVX2 a job is a whole row, every channel (conv_row_avx2).
+  const bool avx2 = simd_isa() == SimdIsa::avx2, short_rows = p.Q <= 8;
+  const int64_t kb = avx2 ? p.K : p.K % 16 == 0 ? 16 : 8, kblocks = p.K / kb;
   const int64_t rows = p.N * kblocks * p.Z * p.P;
   const int64_t sample = p.C * g.Dp * g.Hp * g.row_elements();
 #pragma omp parallel for schedule(static)
@@ -99,7 +165,11 @@ void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y
     int64_t row = job % p.P, z = (job / p.P) % p.Z, kbi = (job / (p.P * p.Z)) % kblocks, n = job / (p.P * p.Z * kblocks);
     const float* xp_n = xp.get() + n * sample;
     float* y_n = y + n * p.K * p.Z * p.P * p.Q;
-    if (kb == 16)
+    if (avx2 && short_rows)
+      conv_row_avx2<8, 1>(p, xp_n, g, wt.get(), z, row, y_n);
+    else if (avx2)
+      conv_row_avx2<4, 2>(p, xp_n, g, wt.get(), z, row, y_n);
+    else if (kb == 16)
       conv_row<16>(p, xp_n, g, wt.get(), kbi * 16, z, row, y_n);
     else
       conv_row<8>(p, xp_n, g, wt.get(), kbi * 8, z, row, y_n);
@@ -109,7 +179,7 @@ void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y
 }  // namespace
 
 bool conv3d_direct_supported(const Conv3dProblem& p) {
-  return cpu_has_avx512() && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1 && p.K % 8 == 0 && p.K > 0;
+  return simd_isa() != SimdIsa::none && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1 && p.K % 8 == 0 && p.K > 0;
 }
 
 void conv3d_fprop_direct(const Conv3dProblem& p, const float* x, const float* w, float* y) { run_direct(p, x, w, y); }

@@ -7,7 +7,9 @@
 //    columns and layer4's 4 fill half and a quarter of conv_row's vectors; and for every strided
 //    dgrad (one stride-1 sub-problem per stride phase), which conv_row cannot take;
 //  - vol2col + GEMM for 1×1×1 filters (too few FMAs per element to repay a padded copy of the
-//    input), dilations, float64, channel counts the direct kernels do not take, no AVX-512.
+//    input), dilations, float64, channel counts the direct kernels do not take, neither AVX2 nor
+//    AVX-512.
+// The same rules hold under AVX2 (cpu_features.h): conv_row's blocks are 16 columns there too.
 // wgrad's direct kernel vectorises along channels, so row length does not matter to it.
 #include <stdexcept>
 #include <string>
@@ -40,10 +42,10 @@ CpuConvAlgo resolve(CpuConvAlgo algo, DType t, const Options& o, const char* op)
   }
   if (algo == CpuConvAlgo::direct && !(f32 && o.direct_ok))
     throw std::invalid_argument(std::string(op) + ": the direct kernel needs float32, " + o.direct_needs +
-                                " and an AVX-512 CPU");
+                                " and an AVX2 or AVX-512 CPU");
   if (algo == CpuConvAlgo::direct_channels_last && !(f32 && o.channels_last_ok))
     throw std::invalid_argument(std::string(op) + ": the channels-last direct kernel needs float32, " +
-                                o.channels_last_needs + " and an AVX-512 CPU");
+                                o.channels_last_needs + " and an AVX2 or AVX-512 CPU");
   return algo;
 }
 

@@ -1,11 +1,11 @@
-// Direct AVX-512 forward convolution, channels-last, vectorised over output channels: for layers
+// Direct AVX-512 or AVX2 forward convolution, channels-last, vectorised over output channels: for layers
 // whose output rows are too short for conv_row's 16-column vectors (the quickstart's layer3 has
 // 8 columns, layer4 4, filling half and a quarter of each vector).
 //
 // The input is padded to x_cl (N, Dp, Hp, Wp, C) and the weights reordered to (T, R, S, C, K).
 // Each output position keeps its own pointer into x_cl, so a block of positions needs no shape: it
 // may span rows and samples. Positions are grouped by the taps they read real input with (tap_classes.h), and a block is
-// PB positions of one group × KV·16 output channels (channels_last_block.h, accumulators in
+// PB positions of one group × a block of output channels (channels_last_block.h, accumulators in
 // registers) over exactly the group's taps: no tap that reads only padding is computed. The result
 // is written channels-last and transposed back to NCDHW. Every output element is summed over
 // (tap, c) in one fixed order by one thread: deterministic.
@@ -24,15 +24,16 @@
 
 namespace mtmap::cpu {
 
-using cl::kLanes;
-using cl::kPositions;
-using cl::kVectors;
 
 bool conv3d_fprop_channels_last_supported(const Conv3dProblem& p) {
-  return cpu_has_avx512() && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1 && p.K > 0 && p.K % kLanes == 0;
+  const SimdIsa isa = simd_isa();
+  return isa != SimdIsa::none && p.dil_d == 1 && p.dil_h == 1 && p.dil_w == 1 && p.K > 0 &&
+         p.K % cl::block_shape(isa).lanes == 0;
 }
 
 void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const float* w, float* y) {
+  const SimdIsa isa = simd_isa();
+  const int64_t block = cl::block_shape(isa).channels();  // output channels per register block
   const PaddedChannelsLast l{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, p.W + 2 * p.pad_w, p.C};
   std::unique_ptr<float[]> xcl = zeroed_buffer<float>(static_cast<size_t>(p.N * l.sample()));
   pad_to_channels_last(p, l, x, xcl.get(), p.N);
@@ -63,7 +64,7 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
     for (int64_t k = 0; k < p.K; ++k) wt[tc * p.K + k] = w[(k * p.C + c) * taps + tap];
   }
   const PositionClasses classes(p.N, std::move(axes));
-  const int64_t kblocks = (p.K + kVectors * kLanes - 1) / (kVectors * kLanes);
+  const int64_t kblocks = (p.K + block - 1) / block;
   // Each class's tap list, per block of output channels.
   std::vector<std::vector<cl::Tap>> lists(size_t(classes.count() * kblocks));
   for (int64_t c = 0; c < classes.count(); ++c) {
@@ -74,10 +75,10 @@ void conv3d_fprop_channels_last(const Conv3dProblem& p, const float* x, const fl
           for (int64_t s = a[2]->window.lo; s < a[2]->window.hi; ++s)
             lists[size_t(c * kblocks + kb)].push_back(
                 {((t * l.Hp + r) * l.Wp + s) * p.C,
-                 wt.get() + ((t * p.R + r) * p.S + s) * p.C * p.K + kb * kVectors * kLanes});
+                 wt.get() + ((t * p.R + r) * p.S + s) * p.C * p.K + kb * block});
   }
   std::unique_ptr<float[]> y_rows = uninitialized_buffer<float>(static_cast<size_t>(p.output_positions() * p.K));
-  cl::run_classes(classes, lists, p.K, xcl.get(), p.C, p.K,
+  cl::run_classes(isa, classes, lists, p.K, xcl.get(), p.C, p.K,
                   [&](int64_t n, const int64_t o[3], int64_t k0, int64_t* base, float** out) {
                     *base = n * l.sample() +
                             ((o[0] * p.stride_d * l.Hp + o[1] * p.stride_h) * l.Wp + o[2] * p.stride_w) * p.C;

@@ -1,4 +1,4 @@
-// Direct AVX-512 weight gradient, channels-last:
+// Direct AVX-512 or AVX2 weight gradient, channels-last:
 //   dw[k, c, tap] = Σ_{n, z, p, q} dy[n, k, z, p, q] · x[n, c, z·sd − pd + t·dd, p·sh − ph + r·dh, q·sw − pw + s·dw]
 //
 // Why not vol2col + GEMM: at the quickstart's scale the column matrix of layer1 is 432 × 8192
@@ -26,11 +26,10 @@
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/unroll.h"
 
 namespace mtmap::cpu {
 namespace {
-
-constexpr int64_t kLanes = 16;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
@@ -76,8 +75,8 @@ __attribute__((target("avx512f"))) void wgrad_block(const Conv3dProblem& p, cons
   const int64_t x_step = p.stride_w * l.Cp;  // x_cl elements between neighbouring output columns
   float* block = out + (task.tap * p.K + task.k0) * l.Cp + task.c0;
   __m512 acc[KB][NV];
-  for (int i = 0; i < KB; ++i)
-    for (int j = 0; j < NV; ++j) acc[i][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(block + i * l.Cp + j * kLanes);
+  MTMAP_UNROLL for (int i = 0; i < KB; ++i)
+    MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(block + i * l.Cp + j * 16);
   for (int64_t n = 0; n < samples; ++n)
     for (int64_t z = 0; z < p.Z; ++z)
       for (int64_t row = 0; row < p.P; ++row) {
@@ -89,47 +88,114 @@ __attribute__((target("avx512f"))) void wgrad_block(const Conv3dProblem& p, cons
         const float* dr = dycl + ((n * p.Z + z) * p.P + row) * p.Q * p.K + task.k0;
         for (int64_t q = 0; q < p.Q; ++q, xr += x_step, dr += p.K) {
           __m512 xv[NV];
-          for (int j = 0; j < NV; ++j) xv[j] = _mm512_loadu_ps(xr + j * kLanes);
-          for (int i = 0; i < KB; ++i) {
+          MTMAP_UNROLL for (int j = 0; j < NV; ++j) xv[j] = _mm512_loadu_ps(xr + j * 16);
+          MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
             const __m512 g = _mm512_set1_ps(dr[i]);
-            for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(g, xv[j], acc[i][j]);
+            MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(g, xv[j], acc[i][j]);
           }
         }
       }
-  for (int i = 0; i < KB; ++i)
-    for (int j = 0; j < NV; ++j)
-      _mm512_storeu_ps(block + i * l.Cp + j * kLanes, acc[i][j]);
+  MTMAP_UNROLL for (int i = 0; i < KB; ++i)
+    MTMAP_UNROLL for (int j = 0; j < NV; ++j)
+      _mm512_storeu_ps(block + i * l.Cp + j * 16, acc[i][j]);
+}
+
+// The same task under AVX2: KB output channels × NV vectors of 8 input channels, summing each
+// output in wgrad_block's order (so both give the same bits).
+template <int KB, int NV>
+__attribute__((target("avx2,fma"))) void wgrad_block_avx2(const Conv3dProblem& p, const Layout& l, const float* xcl,
+                                                         const float* dycl, int64_t samples, const Task& task,
+                                                         bool first, float* out) {
+  const int64_t s = task.tap % p.S, r = (task.tap / p.S) % p.R, t = task.tap / (p.S * p.R);
+  const int64_t x_step = p.stride_w * l.Cp;
+  float* block = out + (task.tap * p.K + task.k0) * l.Cp + task.c0;
+  __m256 acc[KB][NV];
+  MTMAP_UNROLL for (int i = 0; i < KB; ++i)
+    MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(block + i * l.Cp + j * 8);
+  for (int64_t n = 0; n < samples; ++n)
+    for (int64_t z = 0; z < p.Z; ++z)
+      for (int64_t row = 0; row < p.P; ++row) {
+        const int64_t d = z * p.stride_d + t * p.dil_d, h = row * p.stride_h + r * p.dil_h;
+        if (d < p.pad_d || d >= p.pad_d + p.D || h < p.pad_h || h >= p.pad_h + p.H) continue;
+        const float* xr = xcl + n * l.sample() + ((d * l.Hp + h) * l.Wp + s * p.dil_w) * l.Cp + task.c0;
+        const float* dr = dycl + ((n * p.Z + z) * p.P + row) * p.Q * p.K + task.k0;
+        for (int64_t q = 0; q < p.Q; ++q, xr += x_step, dr += p.K) {
+          __m256 xv[NV];
+          MTMAP_UNROLL for (int j = 0; j < NV; ++j) xv[j] = _mm256_loadu_ps(xr + j * 8);
+          MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
+            const __m256 g = _mm256_broadcast_ss(dr + i);
+            MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(g, xv[j], acc[i][j]);
+          }
+        }
+      }
+  MTMAP_UNROLL for (int i = 0; i < KB; ++i)
+    MTMAP_UNROLL for (int j = 0; j < NV; ++j) _mm256_storeu_ps(block + i * l.Cp + j * 8, acc[i][j]);
+}
+
+// How a set blocks the tasks: `lanes` floats a vector, NV vectors of input channels and KB output
+// channels per task. AVX-512: two vectors where the channels allow and K needs more than one
+// 16-row block (more FMAs per broadcast), 12 rows then; else one vector and 16 rows. AVX2 (16
+// registers): 6 rows × 2 vectors, 4 × 3 (the unfolded stem's 24 channels), or 12 × 1.
+struct Blocking {
+  int64_t lanes, nv, kb;
+};
+Blocking blocking(SimdIsa isa, int64_t Cp, int64_t K) {
+  if (isa == SimdIsa::avx512) return Cp % 32 == 0 && K > 16 ? Blocking{16, 2, 12} : Blocking{16, 1, 16};
+  if (Cp % 16 == 0) return {8, 2, 6};
+  if (Cp % 24 == 0) return {8, 3, 4};
+  return {8, 1, 12};
 }
 
 // Runtime KB (the last block of K may be short) to the compile-time kernel.
-template <int NV, int KB = (NV == 1 ? 16 : 12)>
+template <bool Avx2, int NV, int KB>
 void dispatch_block(int kb, const Conv3dProblem& p, const Layout& l, const float* xcl, const float* dycl,
                     int64_t samples, const Task& task, bool first, float* out) {
   if constexpr (KB >= 1) {
-    if (kb == KB) return wgrad_block<KB, NV>(p, l, xcl, dycl, samples, task, first, out);
-    return dispatch_block<NV, KB - 1>(kb, p, l, xcl, dycl, samples, task, first, out);
+    if (kb != KB) return dispatch_block<Avx2, NV, KB - 1>(kb, p, l, xcl, dycl, samples, task, first, out);
+    if constexpr (Avx2)
+      wgrad_block_avx2<KB, NV>(p, l, xcl, dycl, samples, task, first, out);
+    else
+      wgrad_block<KB, NV>(p, l, xcl, dycl, samples, task, first, out);
   }
+}
+
+void run_task(SimdIsa isa, const Blocking& b, const Conv3dProblem& p, const Layout& l, const float* xcl,
+              const float* dycl, int64_t samples, const Task& task, bool first, float* out) {
+  const int rows = int(std::min(b.kb, p.K - task.k0));
+  if (isa == SimdIsa::avx512) {
+    if (b.nv == 1) return dispatch_block<false, 1, 16>(rows, p, l, xcl, dycl, samples, task, first, out);
+    return dispatch_block<false, 2, 12>(rows, p, l, xcl, dycl, samples, task, first, out);
+  }
+  if (b.nv == 2) return dispatch_block<true, 2, 6>(rows, p, l, xcl, dycl, samples, task, first, out);
+  if (b.nv == 3) return dispatch_block<true, 3, 4>(rows, p, l, xcl, dycl, samples, task, first, out);
+  return dispatch_block<true, 1, 12>(rows, p, l, xcl, dycl, samples, task, first, out);
 }
 
 }  // namespace
 
-// Whether rounding `channels` up to 16 lanes leaves vectors at least `percent` % full.
-static bool fills(int64_t channels, int64_t percent) { return channels > 0 && channels * 100 >= round_up(channels, kLanes) * percent; }
-// Few channels that unfolding along W makes worth vectorising (the stem: 3 → 21, 66 %).
-static bool use_unfolded(const Conv3dProblem& p) { return !fills(p.C, 80) && p.S > 1 && fills(p.C * p.S, 60); }
+// Whether rounding `channels` up to whole vectors of `lanes` leaves them at least `percent` % full.
+static bool fills(int64_t channels, int64_t lanes, int64_t percent) {
+  return channels > 0 && channels * 100 >= round_up(channels, lanes) * percent;
+}
+// Few channels that unfolding along W makes worth vectorising (the stem: 3 → 21, 66 % of two
+// 16-lane vectors, 88 % of three 8-lane ones).
+static bool use_unfolded(const Conv3dProblem& p, int64_t lanes) {
+  return !fills(p.C, lanes, 80) && p.S > 1 && fills(p.C * p.S, lanes, 60);
+}
 
 bool conv3d_wgrad_direct_supported(const Conv3dProblem& p) {
-  return cpu_has_avx512() && p.K > 0 && (fills(p.C, 80) || use_unfolded(p));
+  const int64_t lanes = simd_lanes(simd_isa());
+  return lanes > 0 && p.K > 0 && (fills(p.C, lanes, 80) || use_unfolded(p, lanes));
 }
 
 void conv3d_wgrad_direct(const Conv3dProblem& p, const float* x, const float* dy, float* dw) {
-  const bool unfold = use_unfolded(p);
+  const SimdIsa isa = simd_isa();
+  const int64_t lanes = simd_lanes(isa);
+  const bool unfold = use_unfolded(p, lanes);
   const Conv3dProblem u = unfold ? unfolded_problem(p) : p;  // the problem the blocks compute
-  const Layout l{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, u.W + 2 * u.pad_w, round_up(u.C, kLanes)};
-  // Two input-channel vectors per task where the channels allow and K needs more than one
-  // 16-row block (more FMAs per broadcast); K ≤ 16 keeps one vector and all K rows per task.
-  const int nv = l.Cp % (2 * kLanes) == 0 && u.K > 16 ? 2 : 1;
-  const int64_t kb = nv == 1 ? 16 : 12, cblock = nv * kLanes, taps = u.filter_volume();
+  const Layout l{p.D + 2 * p.pad_d, p.H + 2 * p.pad_h, u.W + 2 * u.pad_w, round_up(u.C, lanes)};
+  const Blocking b = blocking(isa, l.Cp, u.K);
+  const int64_t kb = b.kb, cblock = b.nv * lanes, taps = u.filter_volume();
   std::vector<Task> tasks;
   for (int64_t tap = 0; tap < taps; ++tap)
     for (int64_t k0 = 0; k0 < u.K; k0 += kb)
@@ -152,13 +218,8 @@ void conv3d_wgrad_direct(const Conv3dProblem& p, const float* x, const float* dy
       pad_to_channels_last(p, l, xn, xcl.get(), samples);
     planes_to_rows(p.K, p.Z * p.P * p.Q, dy + n0 * dy_sample, dycl.get(), samples);
 #pragma omp parallel for schedule(dynamic, 1)
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      const int rows = int(std::min(kb, u.K - tasks[i].k0));
-      if (nv == 1)
-        dispatch_block<1>(rows, u, l, xcl.get(), dycl.get(), samples, tasks[i], n0 == 0, out.get());
-      else
-        dispatch_block<2>(rows, u, l, xcl.get(), dycl.get(), samples, tasks[i], n0 == 0, out.get());
-    }
+    for (size_t i = 0; i < tasks.size(); ++i)
+      run_task(isa, b, u, l, xcl.get(), dycl.get(), samples, tasks[i], n0 == 0, out.get());
   }
   // (taps, K, Cp) → (K, C, T, R, S); unfolded channel c·S + s is filter column s of channel c.
   const int64_t S = p.S, TR = p.T * p.R;
