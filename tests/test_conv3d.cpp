@@ -253,8 +253,11 @@ TEST_CASE("conv3d direct kernels (fprop and dgrad) match the direct loops in flo
       // Channels-last needs output channels in whole vectors: under AVX2 (8 lanes) every case,
       // under AVX-512 (16) all but those with 8 or 24.
       REQUIRE(cpu::conv3d_fprop_channels_last_supported(p) == (p.K % cpu::simd_lanes(isa) == 0));
-      if (cpu::conv3d_fprop_channels_last_supported(p))
+      if (cpu::conv3d_fprop_channels_last_supported(p)) {
         cl_fprop.push_back(compare(conv3d(x, w, cl), expected, p.C * p.filter_volume()));
+        // Under AVX2 `fast` takes the channels-last kernel wherever it applies (docs/perf/cpu.md).
+        if (isa == cpu::SimdIsa::avx2 && p.filter_volume() > 1) REQUIRE(conv3d(x, w, o).to_vector<float>() == cl_fprop.back());
+      }
       if (cpu::conv3d_dgrad_channels_last_supported(p))
         cl_dgrad.push_back(compare(conv3d_dgrad(dy, w, p, CpuConvAlgo::direct_channels_last), expected_dx,
                                    p.K * p.filter_volume()));

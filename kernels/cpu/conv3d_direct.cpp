@@ -59,63 +59,70 @@ __attribute__((target("avx512f"))) void conv_row(const Conv3dProblem& p, const f
   }
 }
 
-// The same row under AVX2 (8 floats a vector, 16 registers): KB channels × NV vectors of 8
-// columns per block, KB·NV accumulators plus NV input vectors and a broadcast in registers. Per
-// tap it loads NV input vectors and broadcasts KB weights for KB·NV FMAs (KB = 4, NV = 2: 6 loads
-// for 8 FMAs, under Zen 3's 2 loads a cycle for its 2 FMAs). Each output sums its taps in
-// conv_row's order, so both kernels give the same bits. Whole blocks load plainly; the last
-// block of a row masks the columns past its end.
-//
-// One call computes every output channel of the row: all blocks of channels for a group of
-// columns before the next group, so the C·T·R input rows they read (about 10 KB at layer1) stay
-// in L1 across the blocks rather than coming back from L3 once per block (which had left two
-// threads no faster than one).
+// The same row under AVX2 (8 floats a vector, 16 registers): one block is KB channels × NV vectors
+// of 8 columns, KB·NV accumulators plus NV input vectors and a broadcast in registers. Per tap it
+// loads NV input vectors and broadcasts KB weights for KB·NV FMAs (KB = 6, NV = 2: 8 loads for 12
+// FMAs; 12 independent sums cover the FMA latency of 4 cycles at 2 a cycle). Each output sums its
+// taps in conv_row's order, so both kernels give the same bits. Whole blocks load plainly; the
+// last block of a row masks the columns past its end.
 template <int KB, int NV>
-__attribute__((target("avx2,fma"))) void conv_row_avx2(const Conv3dProblem& p, const float* xp, const Padded& g,
-                                                       const float* wt, int64_t z, int64_t row, float* y_n) {
+__attribute__((target("avx2,fma"))) void row_block_avx2(const Conv3dProblem& p, const float* xp, const Padded& g,
+                                                        const float* wt, int64_t k0, int64_t z, int64_t row,
+                                                        const int64_t (&taps)[4], int64_t q, float* y_n) {
   constexpr int64_t kLanes = 8, kCols = kLanes * NV;
-  const int64_t taps_k = p.K;
-  int64_t t0, t1, r0, r1;
-  taps_inside(z, p.stride_d, p.pad_d, 1, p.D, p.T, &t0, &t1);
-  taps_inside(row, p.stride_h, p.pad_h, 1, p.H, p.R, &r0, &r1);
+  const int64_t cols = p.Q - q < kCols ? p.Q - q : kCols;
+  const bool whole = cols == kCols;
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  for (int64_t q = 0; q < p.Q; q += kCols) {
-    const int64_t cols = p.Q - q < kCols ? p.Q - q : kCols;
-    const bool whole = cols == kCols;
-    __m256i mask[NV];  // lane l of vector j is on when column j·8 + l is in the row
-    MTMAP_UNROLL for (int j = 0; j < NV; ++j) mask[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(cols - j * kLanes)), lane);
-    for (int64_t k0 = 0; k0 < p.K; k0 += KB) {
-      __m256 acc[KB][NV];
-      MTMAP_UNROLL for (int i = 0; i < KB; ++i)
-        MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_setzero_ps();
-      for (int64_t c = 0; c < p.C; ++c)
-        for (int64_t t = t0; t < t1; ++t)
-          for (int64_t r = r0; r < r1; ++r) {
-            const float* xrow =
-                xp + ((c * g.Dp + z * p.stride_d + t) * g.Hp + row * p.stride_h + r) * g.row_elements() + q;
-            const float* wtap = wt + ((c * p.T + t) * p.R + r) * p.S * taps_k + k0;
-            for (int64_t s = 0, phase = 0, e = 0; s < p.S; ++s, wtap += taps_k) {
-              const float* xs = xrow + phase * g.Wph + e;
-              __m256 xv[NV];
-              MTMAP_UNROLL for (int j = 0; j < NV; ++j)
-                xv[j] = whole ? _mm256_loadu_ps(xs + j * kLanes) : _mm256_maskload_ps(xs + j * kLanes, mask[j]);
-              MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
-                const __m256 wv = _mm256_broadcast_ss(wtap + i);
-                MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
-              }
-              if (++phase == g.sw) phase = 0, ++e;
-            }
+  __m256i mask[NV];  // lane l of vector j is on when column j·8 + l is in the row
+  MTMAP_UNROLL for (int j = 0; j < NV; ++j) mask[j] = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(cols - j * kLanes)), lane);
+  __m256 acc[KB][NV];
+  MTMAP_UNROLL for (int i = 0; i < KB; ++i)
+    MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_setzero_ps();
+  const int64_t taps_k = p.K;
+  for (int64_t c = 0; c < p.C; ++c)
+    for (int64_t t = taps[0]; t < taps[1]; ++t)
+      for (int64_t r = taps[2]; r < taps[3]; ++r) {
+        const float* xrow = xp + ((c * g.Dp + z * p.stride_d + t) * g.Hp + row * p.stride_h + r) * g.row_elements() + q;
+        const float* wtap = wt + ((c * p.T + t) * p.R + r) * p.S * taps_k + k0;
+        for (int64_t s = 0, phase = 0, e = 0; s < p.S; ++s, wtap += taps_k) {
+          const float* xs = xrow + phase * g.Wph + e;
+          __m256 xv[NV];
+          MTMAP_UNROLL for (int j = 0; j < NV; ++j)
+            xv[j] = whole ? _mm256_loadu_ps(xs + j * kLanes) : _mm256_maskload_ps(xs + j * kLanes, mask[j]);
+          MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
+            const __m256 wv = _mm256_broadcast_ss(wtap + i);
+            MTMAP_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
           }
-      MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
-        float* out = y_n + ((k0 + i) * p.Z + z) * p.P * p.Q + row * p.Q + q;
-        MTMAP_UNROLL for (int j = 0; j < NV; ++j) {
-          if (whole)
-            _mm256_storeu_ps(out + j * kLanes, acc[i][j]);
-          else
-            _mm256_maskstore_ps(out + j * kLanes, mask[j], acc[i][j]);
+          if (++phase == g.sw) phase = 0, ++e;
         }
       }
+  MTMAP_UNROLL for (int i = 0; i < KB; ++i) {
+    float* out = y_n + ((k0 + i) * p.Z + z) * p.P * p.Q + row * p.Q + q;
+    MTMAP_UNROLL for (int j = 0; j < NV; ++j) {
+      if (whole)
+        _mm256_storeu_ps(out + j * kLanes, acc[i][j]);
+      else
+        _mm256_maskstore_ps(out + j * kLanes, mask[j], acc[i][j]);
     }
+  }
+}
+
+// One output row under AVX2, every output channel: all blocks of channels for a group of columns
+// before the next group, so the C·T·R input rows they read (about 10 KB at layer1) stay in L1
+// across the blocks rather than coming back from L3 once per block (which had left two threads no
+// faster than one). Blocks of 6 channels, then the rest (K is a multiple of 8: 2 or 4 left).
+template <int NV>
+void conv_row_avx2(const Conv3dProblem& p, const float* xp, const Padded& g, const float* wt, int64_t z, int64_t row,
+                   float* y_n) {
+  constexpr int KB = NV == 1 ? 8 : 6;
+  int64_t taps[4];
+  taps_inside(z, p.stride_d, p.pad_d, 1, p.D, p.T, &taps[0], &taps[1]);
+  taps_inside(row, p.stride_h, p.pad_h, 1, p.H, p.R, &taps[2], &taps[3]);
+  for (int64_t q = 0; q < p.Q; q += 8 * NV) {
+    int64_t k0 = 0;
+    for (; k0 + KB <= p.K; k0 += KB) row_block_avx2<KB, NV>(p, xp, g, wt, k0, z, row, taps, q, y_n);
+    if (p.K - k0 == 4) row_block_avx2<4, NV>(p, xp, g, wt, k0, z, row, taps, q, y_n);
+    if (p.K - k0 == 2) row_block_avx2<2, NV>(p, xp, g, wt, k0, z, row, taps, q, y_n);
   }
 }
 
@@ -166,9 +173,9 @@ void run_direct(const Conv3dProblem& p, const float* x, const float* w, float* y
     const float* xp_n = xp.get() + n * sample;
     float* y_n = y + n * p.K * p.Z * p.P * p.Q;
     if (avx2 && short_rows)
-      conv_row_avx2<8, 1>(p, xp_n, g, wt.get(), z, row, y_n);
+      conv_row_avx2<1>(p, xp_n, g, wt.get(), z, row, y_n);
     else if (avx2)
-      conv_row_avx2<4, 2>(p, xp_n, g, wt.get(), z, row, y_n);
+      conv_row_avx2<2>(p, xp_n, g, wt.get(), z, row, y_n);
     else if (kb == 16)
       conv_row<16>(p, xp_n, g, wt.get(), kbi * 16, z, row, y_n);
     else

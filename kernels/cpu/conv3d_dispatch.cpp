@@ -9,7 +9,7 @@
 //  - vol2col + GEMM for 1×1×1 filters (too few FMAs per element to repay a padded copy of the
 //    input), dilations, float64, channel counts the direct kernels do not take, neither AVX2 nor
 //    AVX-512.
-// The same rules hold under AVX2 (cpu_features.h): conv_row's blocks are 16 columns there too.
+// Under AVX2 (cpu_features.h) the channels-last kernels come first wherever they apply.
 // wgrad's direct kernel vectorises along channels, so row length does not matter to it.
 #include <stdexcept>
 #include <string>
@@ -18,6 +18,7 @@
 #include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/conv3d_gemm.h"
 #include "kernels/cpu/conv3d_reference.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/dtype_switch.h"
 
 namespace mtmap::cpu {
@@ -36,6 +37,10 @@ bool rows_fill_vectors(int64_t cols) { return cols * 4 >= (cols + 15) / 16 * 16 
 CpuConvAlgo resolve(CpuConvAlgo algo, DType t, const Options& o, const char* op) {
   const bool f32 = t == DType::f32;
   if (algo == CpuConvAlgo::fast) {
+    // Under AVX2 the channels-last kernels beat conv_row even on long rows (layer1/layer2 fprop and
+    // dgrad at 64–69 against 45 GFLOP/s on Zen 3, docs/perf/cpu.md): they take whatever they support.
+    if (f32 && simd_isa() == SimdIsa::avx2 && o.channels_last_ok && o.channels_last_pays)
+      return CpuConvAlgo::direct_channels_last;
     if (f32 && o.direct_ok && o.direct_pays) return CpuConvAlgo::direct;
     if (f32 && o.channels_last_ok && o.channels_last_pays) return CpuConvAlgo::direct_channels_last;
     return CpuConvAlgo::gemm;

@@ -1,28 +1,23 @@
 // 3D convolution as vol2col + GEMM (OpenBLAS), one GEMM per sample over batches of samples
 // whose column matrices (C·T·R·S × Z·P·Q elements each) take at most about 16 MB. A 1×1×1
 // stride-1 unpadded convolution skips vol2col: the input already is the column matrix.
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/blas_tiles.h"
 #include "kernels/cpu/conv3d_gemm.h"
 
 namespace mtmap::cpu {
 namespace {
 
-// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major.
-void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-             const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
-             const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major, on blas_tiles.h's fixed grid.
+template <class T>
+void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+             int64_t ldb, T beta, T* c, int64_t ldc) {
+  gemm_tiled(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 bool is_pointwise(const Conv3dProblem& p) {
@@ -120,11 +115,11 @@ int64_t column_chunk(const Conv3dProblem& p) {
   return std::clamp<int64_t>((int64_t(16) << 20) / std::max<int64_t>(bytes, 1), 1, std::max<int64_t>(p.N, 1));
 }
 
-// Runs body(i) for i in [0, count): spread over the threads, one OpenBLAS call per sample on one
-// thread (OpenBLAS runs single-threaded inside a parallel region), when there are samples enough
-// for every thread; otherwise one after another, each free to use OpenBLAS's threads. Either way
-// each sample is one GEMM call, which OpenBLAS splits over rows and columns only (never over the
-// reduction): the same sums for any thread count.
+// Runs body(i) for i in [0, count): spread over the threads, each sample's GEMM on one
+// thread (its tiles one after another), when there are samples enough for every thread; otherwise
+// one after another, each GEMM's tiles spread over the threads. Either way each sample's GEMM is
+// the same grid of single-threaded OpenBLAS calls (blas_tiles.h): the same sums for any thread
+// count.
 template <class Body>
 void per_sample(int64_t count, Body body) {
   if (count >= int64_t(omp_get_max_threads()) && omp_get_max_threads() > 1) {
