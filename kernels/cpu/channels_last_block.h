@@ -1,7 +1,7 @@
 #pragma once
 // The register-blocked micro-kernel of the channels-last direct convolutions (forward pass and
-// input gradient), for AVX-512 and AVX2: PB output positions × KV vectors of output channels, summed over a list of taps and,
-// per tap, over the input channels:
+// input gradient), for AVX-512 and AVX2: PB output positions × KV vectors of output channels,
+// summed over a list of taps and, per tap, over the input channels:
 //   out[j][o] = Σ_tap Σ_i src[base[j] + tap.offset + i] · tap.weights[i · ldw + o]
 // Each position has its own offset into the channels-last source, so a block needs no shape (it
 // may span rows, samples or a strided phase), and the tap list is whatever the caller found to

@@ -1,7 +1,7 @@
 #pragma once
 // The driver shared by the channels-last forward and input-gradient kernels: every class of
-// positions (tap_classes.h) in blocks of PB positions, per block of output channels (BlockShape), through
-// the register kernel of channels_last_block.h with the class's own tap list.
+// positions (tap_classes.h) in blocks of PB positions, per block of output channels (BlockShape),
+// through the register kernel of channels_last_block.h with the class's own tap list.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -16,8 +16,8 @@ namespace mtmap::cpu::cl {
 // place(n, idx, ob0, &base, &out): where the class member at sample n and axis indices idx
 // reads (its offset in src) and writes (its row of outputs, from output channel ob0).
 template <class Place>
-void run_classes(SimdIsa isa, const PositionClasses& classes, const std::vector<std::vector<Tap>>& lists, int64_t out_channels,
-                 const float* src, int64_t in_channels, int64_t ldw, Place place) {
+void run_classes(SimdIsa isa, const PositionClasses& classes, const std::vector<std::vector<Tap>>& lists,
+                 int64_t out_channels, const float* src, int64_t in_channels, int64_t ldw, Place place) {
   const BlockShape shape = block_shape(isa);
   const int64_t out_blocks = (out_channels + shape.channels() - 1) / shape.channels();
   // A job: up to kJobBlocks blocks of one class and one output-channel block.

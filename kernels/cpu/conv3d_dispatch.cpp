@@ -38,7 +38,7 @@ CpuConvAlgo resolve(CpuConvAlgo algo, DType t, const Options& o, const char* op)
   const bool f32 = t == DType::f32;
   if (algo == CpuConvAlgo::fast) {
     // Under AVX2 the channels-last kernels beat conv_row even on long rows (layer1/layer2 fprop and
-    // dgrad at 64–69 against 45 GFLOP/s on Zen 3, docs/perf/cpu.md): they take whatever they support.
+    // dgrad at 59–69 against 45–49 GFLOP/s on Zen 3, docs/perf/cpu.md): they take whatever they support.
     if (f32 && simd_isa() == SimdIsa::avx2 && o.channels_last_ok && o.channels_last_pays)
       return CpuConvAlgo::direct_channels_last;
     if (f32 && o.direct_ok && o.direct_pays) return CpuConvAlgo::direct;

@@ -13,13 +13,6 @@
 namespace mtmap::cpu {
 namespace {
 
-// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major, on blas_tiles.h's fixed grid.
-template <class T>
-void gemm_rm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-             int64_t ldb, T beta, T* c, int64_t ldc) {
-  gemm_tiled(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
 bool is_pointwise(const Conv3dProblem& p) {
   return p.T == 1 && p.R == 1 && p.S == 1 && p.stride_d == 1 && p.stride_h == 1 && p.stride_w == 1 &&
          p.pad_d == 0 && p.pad_h == 0 && p.pad_w == 0;
@@ -155,7 +148,7 @@ void fprop_gemm(const Conv3dProblem& p, const T* x, const T* w, T* y) {
   const int64_t zpq = p.Z * p.P * p.Q, ctrs = p.C * p.filter_volume();
   column_batches(p, x, [&](int64_t n0, int64_t samples, const T* cols) {
     per_sample(samples, [&](int64_t i, bool) {
-      gemm_rm(false, false, p.K, zpq, ctrs, T(1), w, ctrs, cols + i * ctrs * zpq, zpq, T(0), y + (n0 + i) * p.K * zpq,
+      gemm_tiled(false, false, p.K, zpq, ctrs, T(1), w, ctrs, cols + i * ctrs * zpq, zpq, T(0), y + (n0 + i) * p.K * zpq,
               zpq);
     });
   });
@@ -173,11 +166,11 @@ void dgrad_gemm(const Conv3dProblem& p, const T* dy, const T* w, T* dx) {
       T* dxn = dx + (n0 + i) * p.C * dhw;
       const T* dyn = dy + (n0 + i) * p.K * zpq;
       if (pointwise) {  // dx[n] (C × DHW) = Wᵀ (C × K) · dy[n] (K × ZPQ), ZPQ = DHW
-        gemm_rm(true, false, p.C, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), dxn, zpq);
+        gemm_tiled(true, false, p.C, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), dxn, zpq);
         return;
       }
       T* coln = col.data() + i * ctrs * zpq;
-      gemm_rm(true, false, ctrs, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), coln, zpq);
+      gemm_tiled(true, false, ctrs, zpq, p.K, T(1), w, ctrs, dyn, zpq, T(0), coln, zpq);
       std::memset(dxn, 0, sizeof(T) * size_t(p.C * dhw));
       col2vol(p, coln, dxn, alone);
     });
@@ -191,7 +184,7 @@ void wgrad_gemm(const Conv3dProblem& p, const T* x, const T* dy, T* dw) {
     for (int64_t i = 0; i < samples; ++i) {
       const int64_t n = n0 + i;
       // dw (K × CTRS) += dy[n] (K × ZPQ) · colᵀ (ZPQ × CTRS); samples in order (deterministic).
-      gemm_rm(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, cols + i * ctrs * zpq, zpq,
+      gemm_tiled(false, true, p.K, ctrs, zpq, T(1), dy + n * p.K * zpq, zpq, cols + i * ctrs * zpq, zpq,
               n == 0 ? T(0) : T(1), dw, ctrs);
     }
   });

@@ -132,18 +132,18 @@ __attribute__((target("avx2,fma"))) void wgrad_block_avx2(const Conv3dProblem& p
     MTMAP_UNROLL for (int j = 0; j < NV; ++j) _mm256_storeu_ps(block + i * l.Cp + j * 8, acc[i][j]);
 }
 
-// How a set blocks the tasks: `lanes` floats a vector, NV vectors of input channels and KB output
-// channels per task. AVX-512: two vectors where the channels allow and K needs more than one
-// 16-row block (more FMAs per broadcast), 12 rows then; else one vector and 16 rows. AVX2 (16
-// registers): 6 rows × 2 vectors, 4 × 3 (the unfolded stem's 24 channels), or 12 × 1.
+// How a set blocks the tasks: NV vectors of input channels and KB output channels per task.
+// AVX-512: two vectors where the channels allow and K needs more than one 16-row block (more FMAs
+// per broadcast), 12 rows then; else one vector and 16 rows. AVX2 (16 registers): 6 rows × 2
+// vectors, 4 × 3 (the unfolded stem's 24 channels), or 12 × 1.
 struct Blocking {
-  int64_t lanes, nv, kb;
+  int64_t nv, kb;
 };
 Blocking blocking(SimdIsa isa, int64_t Cp, int64_t K) {
-  if (isa == SimdIsa::avx512) return Cp % 32 == 0 && K > 16 ? Blocking{16, 2, 12} : Blocking{16, 1, 16};
-  if (Cp % 16 == 0) return {8, 2, 6};
-  if (Cp % 24 == 0) return {8, 3, 4};
-  return {8, 1, 12};
+  if (isa == SimdIsa::avx512) return Cp % 32 == 0 && K > 16 ? Blocking{2, 12} : Blocking{1, 16};
+  if (Cp % 16 == 0) return {2, 6};
+  if (Cp % 24 == 0) return {3, 4};
+  return {1, 12};
 }
 
 // Runtime KB (the last block of K may be short) to the compile-time kernel.
