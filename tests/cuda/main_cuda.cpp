@@ -1,8 +1,7 @@
 // The CUDA test runner. Without a usable GPU every test run exits with 77, which CTest (through
 // SKIP_RETURN_CODE 77) reports as *skipped*, never as passed. Listing the tests needs no GPU:
 // catch_discover_tests runs `test_cuda --list-test-names-only` at build time, on any machine.
-#define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+#include "tests/catch_session.h"
 #include <cstdio>
 #include <string_view>
 
@@ -18,5 +17,5 @@ int main(int argc, char** argv) {
     std::printf("test_cuda: no usable CUDA device (no GPU, or no driver): skipping (exit 77)\n");
     return 77;
   }
-  return Catch::Session().run(argc, argv);
+  return mtmap::test::run_catch_session(argc, argv);
 }

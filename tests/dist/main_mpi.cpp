@@ -1,7 +1,6 @@
 // The MPI tests' main: run by `mpirun -np 2` (CTest's dist_mpi_2_ranks). Joins the job, runs Catch on
 // every rank, and exits with the worst result of any rank, so a failure on rank 1 fails the test.
-#define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+#include "tests/catch_session.h"
 
 #include <cstdio>
 #include <memory>
@@ -23,7 +22,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   the_world = mtmap::dist::world_communicator(launch);
-  const int failed = Catch::Session().run(argc, argv);
+  const int failed = mtmap::test::run_catch_session(argc, argv);
   mtmap::Tensor worst = mtmap::full({1}, double(failed), mtmap::DType::i64);
   the_world->all_reduce_sum(worst);
   const int any = int(worst.data<int64_t>()[0]);

@@ -1,6 +1,5 @@
 // Runs the PyTorch parity tests, or exits 77 (CTest: skipped) where PyTorch is not installed.
-#define CATCH_CONFIG_RUNNER
-#include <catch2/catch.hpp>
+#include "tests/catch_session.h"
 
 #include <cstdlib>
 #include <cstdio>
@@ -14,5 +13,5 @@ int main(int argc, char** argv) {
     std::printf("PyTorch is not importable by %s: skipping the parity tests\n", MTMAP_TORCH_PYTHON);
     return 77;
   }
-  return Catch::Session().run(argc, argv);
+  return mtmap::test::run_catch_session(argc, argv);
 }
