@@ -79,13 +79,15 @@ __global__ void dgrad_kernel(Conv3dProblem p, FastDivmod sd, FastDivmod sh, Fast
 
 constexpr int kWgradThreads = 256;
 
-// One block per weight element: each thread sums a strided share of the N·Z·P·Q positions, then
-// a fixed tree adds the 256 partial sums (the same order every run).
+// One block per weight element: each of the block's threads sums a strided share of the N·Z·P·Q
+// positions, then a fixed tree adds the partial sums (the same order every run). The block has
+// analytic_wgrad_threads(positions) threads, a power of two.
 template <class T>
 __global__ void __launch_bounds__(kWgradThreads)
     wgrad_kernel(Conv3dProblem p, const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ dw) {
   using A = compute_t<T>;
   __shared__ A part[kWgradThreads];
+  const int threads = int(blockDim.x);
   const int64_t i = blockIdx.x;
   int64_t s = i % p.S, rest = i / p.S;
   int64_t r = rest % p.R;
@@ -95,7 +97,7 @@ __global__ void __launch_bounds__(kWgradThreads)
   int64_t c = rest % p.C, k = rest / p.C;
   A acc = 0;
   const int64_t positions = p.output_positions();
-  for (int64_t l = threadIdx.x; l < positions; l += kWgradThreads) {
+  for (int64_t l = threadIdx.x; l < positions; l += threads) {
     int64_t q = l % p.Q, rest2 = l / p.Q;
     int64_t pp = rest2 % p.P;
     rest2 /= p.P;
@@ -109,7 +111,7 @@ __global__ void __launch_bounds__(kWgradThreads)
   }
   part[threadIdx.x] = acc;
   __syncthreads();
-  for (int half = kWgradThreads / 2; half > 0; half /= 2) {
+  for (int half = threads / 2; half > 0; half /= 2) {
     if (int(threadIdx.x) < half) part[threadIdx.x] += part[threadIdx.x + half];
     __syncthreads();
   }
@@ -117,6 +119,12 @@ __global__ void __launch_bounds__(kWgradThreads)
 }
 
 }  // namespace
+
+int analytic_wgrad_threads(int64_t positions) {
+  int threads = 32;
+  while (threads < kWgradThreads && threads < positions) threads *= 2;
+  return threads;
+}
 
 void analytic_fprop(DType t, const Conv3dProblem& p, const void* x, const void* w, void* y, cudaStream_t stream) {
   detail::float_switch("conv3d_fprop (analytic)", t, [&](auto zero) {
@@ -141,7 +149,8 @@ void analytic_wgrad(DType t, const Conv3dProblem& p, const void* x, const void* 
     throw std::invalid_argument("cuda launcher conv3d_wgrad (analytic): over 2^31 weight elements");
   detail::float_switch("conv3d_wgrad (analytic)", t, [&](auto zero) {
     using T = decltype(zero);
-    launch_kernel(wgrad_kernel<T>, dim3(unsigned(p.weight_elements())), dim3(kWgradThreads), 0, stream, p, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw));
+    launch_kernel(wgrad_kernel<T>, dim3(unsigned(p.weight_elements())),
+                  dim3(unsigned(analytic_wgrad_threads(p.output_positions()))), 0, stream, p, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw));
   });
   detail::check_launch("conv3d_wgrad (analytic)");
 }

@@ -49,5 +49,12 @@ void weights_ktrsc_to_ctrsk(size_t elem, int64_t K, int64_t TRS, int64_t C, cons
 void analytic_fprop(DType t, const Conv3dProblem& p, const void* x, const void* w, void* y, cudaStream_t stream);
 void analytic_dgrad(DType t, const Conv3dProblem& p, const void* dy, const void* w, void* dx, cudaStream_t stream);
 void analytic_wgrad(DType t, const Conv3dProblem& p, const void* x, const void* dy, void* dw, cudaStream_t stream);
+// Threads in each of analytic_wgrad's blocks (one block per weight element): the positions a
+// weight sums over (N·Z·P·Q) rounded up to a power of two, from a warp (32) to 256. Small layers
+// (layer4 of a 16×16 clip sums over 2 positions) then do not wait on 254 idle threads' tree. On
+// the CUDA emulator, which switches between all of a block's threads at each __syncthreads, the
+// f64 steps of "cuda model: tiny ResNet3d loss, ..." took 355 s in CI's emulated suite with 256
+// threads every time (Zen 3, two tests at a time) and 51 s after (alone).
+int analytic_wgrad_threads(int64_t positions);
 
 }  // namespace mtmap::cuda::conv_detail

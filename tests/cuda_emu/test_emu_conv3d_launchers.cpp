@@ -13,6 +13,7 @@
 
 #include "kernels/cpu/conv3d_reference.h"
 #include "kernels/cuda/conv3d.h"
+#include "kernels/cuda/conv3d_internal.h"
 #include "tests/cuda_emu/emu_test_util.h"
 
 using namespace mtmap;
@@ -113,5 +114,27 @@ TEST_CASE("emulated cuda conv3d launchers: every algorithm and dtype, both layou
         check_case<BFloat16>(c, {CudaConvAlgo::analytic, false}, false, seed += 3);
       }
     }
+  }
+}
+
+// The analytic wgrad's block follows the positions each weight sums over (N·Z·P·Q): every block
+// size it picks, 32 to 256 threads, and more positions than threads (each thread then sums a
+// strided share), against the float64 loops bit for bit.
+TEST_CASE("emulated cuda analytic wgrad: every block size, and more positions than threads", "[emu][conv3d]") {
+  const Case cases[] = {
+      {"positions_6", 1, 2, 1, 3, 2, 2, 1, 3, 3, 1, 1, 1, 0, 1, 1},            // 32 threads
+      {"positions_40", 2, 2, 1, 4, 5, 2, 1, 3, 3, 1, 1, 1, 0, 1, 1},           // 64
+      {"positions_126", 1, 3, 2, 7, 9, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1},          // 128
+      {"positions_256", 2, 2, 2, 8, 8, 2, 1, 3, 3, 1, 1, 1, 0, 1, 1},          // 256, one each
+      {"positions_1000", 2, 2, 5, 10, 10, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1},       // 256, 3-4 each
+  };
+  const int want_threads[] = {32, 64, 128, 256, 256};
+  uint32_t seed = 900;
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Conv3dProblem p = problem_of(cases[i]);
+    INFO(cases[i].name << ": " << p.output_positions() << " positions");
+    CHECK(cuda::conv_detail::analytic_wgrad_threads(p.output_positions()) == want_threads[i]);
+    check_case<double>(cases[i], {CudaConvAlgo::analytic, false}, false, seed += 3);
+    check_case<float>(cases[i], {CudaConvAlgo::analytic, false}, false, seed += 3);
   }
 }
