@@ -53,8 +53,8 @@ void analytic_wgrad(DType t, const Conv3dProblem& p, const void* x, const void* 
 // weight sums over (N·Z·P·Q) rounded up to a power of two, from a warp (32) to 256. Small layers
 // (layer4 of a 16×16 clip sums over 2 positions) then do not wait on 254 idle threads' tree. On
 // the CUDA emulator, which switches between all of a block's threads at each __syncthreads, the
-// f64 steps of "cuda model: tiny ResNet3d loss, ..." took 355 s in CI's emulated suite with 256
-// threads every time (Zen 3, two tests at a time) and 51 s after (alone).
+// emulated test "cuda model: tiny ResNet3d loss, ..." (f64 and f32 steps) took 355 s in CI with
+// 256 threads every time and 46 s after (docs/perf/ci.md).
 int analytic_wgrad_threads(int64_t positions);
 
 }  // namespace mtmap::cuda::conv_detail
