@@ -8,6 +8,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -591,6 +592,17 @@ float tf32(uint32_t r) { return __uint_as_float(r & 0xffffe000u); }
 struct MmaRegs {
   uint32_t a[4], b[2];
 };
+
+// Every lane's A and B registers, exchanged across the warp and copied out once: an mma reads each
+// lane's registers 4-16 times, and under AddressSanitizer each copy out of the exchange is an
+// intercepted memcpy (a third of the sanitized igemm tests' time when every read copied).
+std::array<MmaRegs, 32> warp_mma_regs(const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  MmaRegs mine{{a[0], a[1], a[2], a[3]}, {b[0], b[1]}};
+  const unsigned char* all = warp_exchange(&mine, sizeof mine);
+  std::array<MmaRegs, 32> regs;
+  for (int lane = 0; lane < 32; ++lane) regs[size_t(lane)] = detail::lane_value<MmaRegs>(all, lane);
+  return regs;
+}
 }  // namespace
 
 // Lane l = 4g + t (PTX ISA, "Matrix fragments for mma.m16n8k16"):
@@ -598,15 +610,13 @@ struct MmaRegs {
 //   B[k][n] in lane 4·n + (k % 8) / 2, register (k ≥ 8), half k % 2;
 //   the lane's d[e] is C[g + 8·(e ≥ 2)][2t + e % 2].
 void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-  MmaRegs mine{{a[0], a[1], a[2], a[3]}, {b[0], b[1]}};
-  const unsigned char* all = warp_exchange(&mine, sizeof mine);
-  auto regs = [&](int lane) { return detail::lane_value<MmaRegs>(all, lane); };
+  const std::array<MmaRegs, 32> regs = warp_mma_regs(a, b);
   auto A = [&](int r, int k) {
-    uint32_t v = regs(4 * (r % 8) + (k % 8) / 2).a[(r >= 8) + 2 * (k >= 8)];
+    uint32_t v = regs[4 * (r % 8) + (k % 8) / 2].a[(r >= 8) + 2 * (k >= 8)];
     return k % 2 ? bf16_hi(v) : bf16_lo(v);
   };
   auto B = [&](int k, int n) {
-    uint32_t v = regs(4 * n + (k % 8) / 2).b[k >= 8];
+    uint32_t v = regs[4 * n + (k % 8) / 2].b[k >= 8];
     return k % 2 ? bf16_hi(v) : bf16_lo(v);
   };
   const int lane = int(lane_id()), g = lane / 4, t = lane % 4;
@@ -621,11 +631,9 @@ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b
 //   A[r][k] in lane 4·(r % 8) + k % 4, register (r ≥ 8) + 2·(k ≥ 4); B[k][n] in lane 4·n + k % 4,
 //   register (k ≥ 4); C as above.
 void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-  MmaRegs mine{{a[0], a[1], a[2], a[3]}, {b[0], b[1]}};
-  const unsigned char* all = warp_exchange(&mine, sizeof mine);
-  auto regs = [&](int lane) { return detail::lane_value<MmaRegs>(all, lane); };
-  auto A = [&](int r, int k) { return tf32(regs(4 * (r % 8) + k % 4).a[(r >= 8) + 2 * (k >= 4)]); };
-  auto B = [&](int k, int n) { return tf32(regs(4 * n + k % 4).b[k >= 4]); };
+  const std::array<MmaRegs, 32> regs = warp_mma_regs(a, b);
+  auto A = [&](int r, int k) { return tf32(regs[4 * (r % 8) + k % 4].a[(r >= 8) + 2 * (k >= 4)]); };
+  auto B = [&](int k, int n) { return tf32(regs[4 * n + k % 4].b[k >= 4]); };
   const int lane = int(lane_id()), g = lane / 4, t = lane % 4;
   for (int e = 0; e < 4; ++e) {
     int r = g + 8 * (e >= 2), c = 2 * t + e % 2;
