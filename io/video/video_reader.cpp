@@ -322,6 +322,8 @@ std::pair<int, int> VideoReader::output_size(const FrameGeometry& g) const {
   return {oh, ow};
 }
 
+int rgb_row_stride(int width) { return (width * 3 + kRgbRowSlack + 63) / 64 * 64; }
+
 void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out, int64_t plane_stride) {
   // The scaled size follows from the stream's declared size, not this frame's: a stream whose
   // frame size changes midway is scaled back to one size, so every frame fits the output.
@@ -336,16 +338,18 @@ void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out
                 av_get_pix_fmt_name(AVPixelFormat(f->format)) ? av_get_pix_fmt_name(AVPixelFormat(f->format)) : "?", dw,
                 dh);
     sws_src_w_ = sw, sws_src_h_ = sh, sws_src_fmt_ = f->format, sws_dst_w_ = dw, sws_dst_h_ = dh;
-    rgb_.resize(size_t(dw) * dh * 3);
+    rgb_.resize(size_t(rgb_row_stride(dw)) * dh);
   }
+  // Rows padded (rgb_row_stride): swscale's SIMD converters write whole vectors past a row's end.
+  const int stride = rgb_row_stride(dw);
   uint8_t* dst[4] = {rgb_.data(), nullptr, nullptr, nullptr};
-  int dst_stride[4] = {dw * 3, 0, 0, 0};
+  int dst_stride[4] = {stride, 0, 0, 0};
   sws_scale(sws_.get(), f->data, f->linesize, 0, sh, dst, dst_stride);
   int oh = g.crop_height > 0 ? g.crop_height : dh, ow = g.crop_width > 0 ? g.crop_width : dw;
   MTMAP_CHECK(oh <= dh && ow <= dw, "{}: crop {}x{} larger than the scaled frame {}x{}", path_, ow, oh, dw, dh);
   int y0 = (dh - oh) / 2, x0 = (dw - ow) / 2;
   for (int y = 0; y < oh; ++y) {
-    const uint8_t* row = rgb_.data() + (size_t(y0 + y) * dw + x0) * 3;
+    const uint8_t* row = rgb_.data() + size_t(y0 + y) * stride + size_t(x0) * 3;
     uint8_t* r = out + int64_t(y) * ow;
     uint8_t* gch = r + plane_stride;
     uint8_t* b = gch + plane_stride;

@@ -122,4 +122,14 @@ class VideoReader {
 // uint8 (…) → f32 in [0, 1].
 Tensor to_unit_float(const Tensor& u8);
 
+// Bytes past the end of a row of RGB24 pixels that swscale may write. Its x86 converters store
+// whole vectors: Debian's FFmpeg 5.1 converting 4223-wide yuv420p to RGB24 wrote 3 bytes past the
+// last row's end (found by fuzzing under tools/guarded_malloc.c, docs/reliability.md), into the
+// next heap block's header, which AddressSanitizer, blind to FFmpeg's assembly, reported much later
+// as heap-metadata corruption. 64 is FFmpeg's own padding (AV_INPUT_BUFFER_PADDING_SIZE).
+inline constexpr int kRgbRowSlack = 64;
+// The row stride of the frame VideoReader hands swscale: 3 bytes a pixel, then at least
+// kRgbRowSlack bytes, rounded up to 64 (aligned rows, as av_image_alloc gives FFmpeg's own).
+int rgb_row_stride(int width);
+
 }  // namespace mtmap::io

@@ -2,16 +2,20 @@
 // UCF101 and users bring (AVI/XviD, MP4/H.264, WebM/VP9) and for the real sample clips; seeking
 // and strided reads against the full decode; scaling and cropping geometry.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <span>
+#include <utility>
 
 #include "io/video/video_reader.h"
 
 extern "C" {
+#include <libavutil/frame.h>
 #include <libavutil/mem.h>
+#include <libswscale/swscale.h>
 }
 #include "tests/io/fixtures.h"
 
@@ -226,4 +230,66 @@ TEST_CASE("reader: threaded decoding gives the same frames as one thread", "[io]
     for (int t = 0; t < 6; ++t)
       CHECK(std::memcmp(clip.data<uint8_t>() + (c * 6 + t) * fp, one.data<uint8_t>() + (c * 30 + 5 + 3 * t) * fp,
                         size_t(fp)) == 0);
+}
+
+// swscale's x86 converters store whole vectors, past the end of a row of RGB24 pixels: Debian's
+// FFmpeg 5.1 wrote 3 bytes past the last row of a 4223-wide yuv420p frame, into the next heap
+// block (found by fuzzing under tools/guarded_malloc.c; docs/reliability.md). The reader gives
+// swscale rows of rgb_row_stride(w) bytes; here every row's bytes past its pixels are sentinels,
+// and what swscale wrote there must stay under kRgbRowSlack, inside the stride.
+TEST_CASE("reader: swscale's writes past an RGB24 row stay inside the reader's row padding", "[io][reader]") {
+  int widest_overrun = 0;
+  // (source width, output width): the same size (swscale's unscaled converters), and scaled
+  // (its vertical scaler's output functions), as VideoReader::convert asks for both.
+  const std::pair<int, int> sizes[] = {{1, 1},       {33, 33},     {1000, 1000}, {1001, 1001}, {1919, 1919},
+                                       {1920, 1920}, {4223, 4223}, {4224, 4224}, {320, 171},   {4223, 3167}};
+  for (auto [sw, w] : sizes) {
+    const int h = 16, stride = rgb_row_stride(w);
+    REQUIRE(stride >= 3 * w + kRgbRowSlack);
+    REQUIRE(stride % 64 == 0);
+    AVFrame* f = av_frame_alloc();
+    REQUIRE(f != nullptr);
+    f->format = AV_PIX_FMT_YUV420P, f->width = sw, f->height = h;
+    REQUIRE(av_frame_get_buffer(f, 64) == 0);
+    for (int p = 0; p < 3; ++p)
+      for (int y = 0; y < (p ? (h + 1) / 2 : h); ++y)
+        for (int x = 0; x < f->linesize[p]; ++x) f->data[p][y * f->linesize[p] + x] = uint8_t(x * 7 + y * 13 + p * 29);
+    SwsContext* c =
+        sws_getContext(sw, h, AV_PIX_FMT_YUV420P, w, h, AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr);
+    REQUIRE(c != nullptr);
+    int overrun = 0;
+    for (uint8_t sentinel : {uint8_t(0xab), uint8_t(0x54)}) {  // two: a pixel may equal one of them
+      std::vector<uint8_t> rgb(size_t(stride) * h, sentinel);
+      uint8_t* dst[4] = {rgb.data(), nullptr, nullptr, nullptr};
+      int dst_stride[4] = {stride, 0, 0, 0};
+      sws_scale(c, f->data, f->linesize, 0, h, dst, dst_stride);
+      for (int y = 0; y < h; ++y)
+        for (int x = 3 * w; x < stride; ++x)
+          if (rgb[size_t(y) * stride + x] != sentinel) overrun = std::max(overrun, x - 3 * w + 1);
+    }
+    sws_freeContext(c);
+    av_frame_free(&f);
+    INFO("width " << sw << " -> " << w << ": swscale wrote " << overrun << " bytes past a row of pixels");
+    CHECK(overrun < kRgbRowSlack);
+    widest_overrun = std::max(widest_overrun, overrun);
+  }
+  WARN("the most swscale wrote past a row here: " << widest_overrun << " bytes (allowed: " << kRgbRowSlack - 1 << ")");
+}
+
+// The same frame through the reader: a 4223-wide FFV1 video (odd widths are legal there) decodes
+// exactly as ffmpeg's own decode, and scaled to a short side of 12 (an odd width, 3167) as
+// ffmpeg's scale filter does, up to rounding.
+TEST_CASE("reader: a frame 4223 pixels wide matches ffmpeg's decode", "[io][reader]") {
+  // testsrc2 and the encoders make even widths of yuv420p; cropped in RGB, converted after.
+  auto path = encode_fixture("wide4223.mkv", 4224, 16, 0.12, "-vf format=rgb24,crop=4223:16:0:0,format=yuv420p -c:v ffv1");
+  check_against_ffmpeg(path, "ffv1", 4223, 16, 3);
+  VideoReader r(path);
+  Tensor scaled = r.read_all({.short_side = 12});
+  REQUIRE(scaled.shape() == Shape{3, 3, 12, 3167});
+  // Equal up to the rounding of the two paths, as in "scaling to a short side" above.
+  std::vector<uint8_t> ref = ffmpeg_decode_rgb(path, "scale=3167:12"), ours = packed(scaled);
+  REQUIRE(ref.size() == ours.size());
+  double diff = 0;
+  for (size_t i = 0; i < ours.size(); ++i) diff += std::abs(int(ours[i]) - int(ref[i]));
+  CHECK(diff / double(ours.size()) < 1.0);
 }
