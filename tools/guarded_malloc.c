@@ -57,13 +57,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int mode = -1;  // 0: guard after the block; 1: guard before it
 static size_t min_size = 256, quarantine_size = 4096;
 
-// Read by this library's constructor, not at the first allocation: the dynamic loader and the
-// sanitizer runtimes allocate before the C library has set up the environment, getenv then finds
-// nothing, and a mode latched there was overflow whatever GUARD said (every GUARD=underflow
-// campaign before 2026-12-08 ran in overflow mode). Blocks allocated before the constructor go to
-// glibc unguarded.
+// Read by this library's constructor, not at the first allocation: under the fuzz target something
+// allocates before the C library has set up the environment, getenv then found nothing, and the
+// mode latched there was overflow whatever GUARD said (the GUARD=underflow run of 2026-12-08 ran in
+// overflow mode; docs/reliability.md). Blocks allocated before the constructor go to glibc
+// unguarded.
 __attribute__((constructor)) static void init(void) {
-  if (mode >= 0) return;
   const char* m = getenv("GUARD");  // getenv does not allocate
   mode = m != NULL && strcmp(m, "underflow") == 0 ? 1 : 0;
   const char* s = getenv("GUARD_MIN_SIZE");

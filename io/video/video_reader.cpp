@@ -329,6 +329,8 @@ void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out
   // frame size changes midway is scaled back to one size, so every frame fits the output.
   const int sw = f->width, sh = f->height;
   auto [dw, dh] = scaled_size(g);
+  // Rows padded (rgb_row_stride): swscale's SIMD converters write whole vectors past a row's end.
+  const int stride = rgb_row_stride(dw);
   if (!sws_ || sws_src_w_ != sw || sws_src_h_ != sh || sws_src_fmt_ != f->format || sws_dst_w_ != dw ||
       sws_dst_h_ != dh) {
     // Bicubic is also the ffmpeg command-line default, so native-size decodes match it exactly.
@@ -338,10 +340,8 @@ void VideoReader::convert(const AVFrame* f, const FrameGeometry& g, uint8_t* out
                 av_get_pix_fmt_name(AVPixelFormat(f->format)) ? av_get_pix_fmt_name(AVPixelFormat(f->format)) : "?", dw,
                 dh);
     sws_src_w_ = sw, sws_src_h_ = sh, sws_src_fmt_ = f->format, sws_dst_w_ = dw, sws_dst_h_ = dh;
-    rgb_.resize(size_t(rgb_row_stride(dw)) * dh);
+    rgb_.resize(size_t(stride) * dh);
   }
-  // Rows padded (rgb_row_stride): swscale's SIMD converters write whole vectors past a row's end.
-  const int stride = rgb_row_stride(dw);
   uint8_t* dst[4] = {rgb_.data(), nullptr, nullptr, nullptr};
   int dst_stride[4] = {stride, 0, 0, 0};
   sws_scale(sws_.get(), f->data, f->linesize, 0, sh, dst, dst_stride);

@@ -122,11 +122,12 @@ class VideoReader {
 // uint8 (…) → f32 in [0, 1].
 Tensor to_unit_float(const Tensor& u8);
 
-// Bytes past the end of a row of RGB24 pixels that swscale may write. Its x86 converters store
-// whole vectors: Debian's FFmpeg 5.1 converting 4223-wide yuv420p to RGB24 wrote 3 bytes past the
-// last row's end (found by fuzzing under tools/guarded_malloc.c, docs/reliability.md), into the
-// next heap block's header, which AddressSanitizer, blind to FFmpeg's assembly, reported much later
-// as heap-metadata corruption. 64 is FFmpeg's own padding (AV_INPUT_BUFFER_PADDING_SIZE).
+// Bytes past the end of a row of RGB24 pixels that swscale may write. Its x86 converters for
+// same-size yuv420p -> RGB24 store whole vectors: Debian's FFmpeg 5.1 wrote up to 45 bytes past a
+// row (widths 1 and 33; 3 at the 4223 that fuzzing under tools/guarded_malloc.c found,
+// docs/reliability.md). Past the last row that landed in the next heap block, which
+// AddressSanitizer, blind to FFmpeg's assembly, reported much later as heap-metadata corruption.
+// 64 is FFmpeg's own padding (AV_INPUT_BUFFER_PADDING_SIZE).
 inline constexpr int kRgbRowSlack = 64;
 // The row stride of the frame VideoReader hands swscale: 3 bytes a pixel, then at least
 // kRgbRowSlack bytes, rounded up to 64 (aligned rows, as av_image_alloc gives FFmpeg's own).
